@@ -1,0 +1,48 @@
+// Helpers every command uses: CLI11 parsing with tcpmax's error conventions,
+// one-line errors, and TTY-aware progress lines on stderr.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+namespace tcpmax::cli {
+
+// Parses argv into `app`. Returns an exit code when the command must stop now:
+// 0 after --help (help printed to stdout), 2 after a usage error (one line on
+// stderr naming the flag). Returns nullopt when the command should run.
+inline constexpr int kExitHelp = 0;
+
+std::optional<int> ParseArgs(CLI::App& app, int argc, char** argv);
+
+// Prints "tcpmax <command>: <message>" on stderr and returns 2.
+int UsageError(std::string_view command, std::string_view message);
+// Prints "tcpmax <command>: <error>" on stderr and returns 1.
+int RuntimeError(std::string_view command, const Error& error);
+
+// A status line on stderr. On a TTY it redraws in place; elsewhere each call
+// prints one line (callers throttle, e.g. once a second).
+class Progress {
+ public:
+  Progress();
+  ~Progress();
+  void Update(std::string_view line);
+  // Ends the redrawn line so later output starts on a fresh line.
+  void Finish();
+  bool tty() const { return tty_; }
+
+ private:
+  bool tty_ = false;
+  bool dirty_ = false;
+};
+
+// Makes the application's help show defaults and wrap nicely.
+void ConfigureApp(CLI::App& app);
+
+}  // namespace tcpmax::cli

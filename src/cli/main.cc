@@ -1,0 +1,102 @@
+// tcpmax: the maximum number of open TCP connections this box can have, and
+// what stops it first. Dispatches `tcpmax <command>` through the table below.
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+
+namespace tcpmax::cli {
+namespace {
+
+// One row per command, in the order `tcpmax help` lists them.
+const std::vector<Command> kCommands = {
+};
+
+constexpr std::string_view kVersion = "tcpmax 0.1.0";
+
+void PrintHelp(FILE* out) {
+  fmt::print(out,
+             "tcpmax: how many TCP connections can this Linux box hold, and what stops it first?\n\n"
+             "usage: tcpmax <command> [flags]     (tcpmax <command> --help for its flags)\n\n"
+             "commands:\n");
+  for (const Command& c : kCommands) fmt::print(out, "  {:<10} {}\n", c.name, c.summary);
+  fmt::print(out, "  {:<10} {}\n  {:<10} {}\n", "help", "this text", "version", "print the version");
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+int Unknown(std::string_view name) {
+  const Command* best = nullptr;
+  size_t best_d = 3;  // suggest only close matches
+  for (const Command& c : kCommands) {
+    size_t d = EditDistance(name, c.name);
+    bool prefix = c.name.substr(0, name.size()) == name && !name.empty();
+    if (prefix) d = std::min<size_t>(d, 1);
+    if (d < best_d) {
+      best_d = d;
+      best = &c;
+    }
+  }
+  if (best != nullptr) {
+    fmt::print(stderr, "tcpmax: unknown command '{}'; did you mean '{}'? (tcpmax help lists commands)\n", name,
+               best->name);
+  } else {
+    fmt::print(stderr, "tcpmax: unknown command '{}' (tcpmax help lists commands)\n", name);
+  }
+  return kExitUsage;
+}
+
+}  // namespace
+
+std::span<const Command> Commands() { return kCommands; }
+
+}  // namespace tcpmax::cli
+
+int main(int argc, char** argv) {
+  using namespace tcpmax::cli;
+  if (argc < 2) {
+    PrintHelp(stderr);
+    return kExitUsage;
+  }
+  std::string_view name = argv[1];
+  if (name == "help" || name == "--help" || name == "-h") {
+    if (argc > 2) {
+      for (const Command& c : Commands()) {
+        if (c.name == argv[2]) {
+          char help_flag[] = "--help";
+          char* args[] = {argv[2], help_flag, nullptr};
+          return c.run(2, args);
+        }
+      }
+      return Unknown(argv[2]);
+    }
+    PrintHelp(stdout);
+    return kExitOk;
+  }
+  if (name == "version" || name == "--version") {
+    fmt::print("{}\n", kVersion);
+    return kExitOk;
+  }
+  for (const Command& c : Commands()) {
+    if (c.name == name) return c.run(argc - 1, argv + 1);
+  }
+  return Unknown(name);
+}

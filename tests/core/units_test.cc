@@ -1,0 +1,77 @@
+#include "core/units.h"
+
+#include <gtest/gtest.h>
+
+namespace tcpmax {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ParseCount, AcceptsPlainAndSuffixed) {
+  EXPECT_EQ(*ParseCount("20000"), 20000u);
+  EXPECT_EQ(*ParseCount("10k"), 10000u);
+  EXPECT_EQ(*ParseCount("2M"), 2000000u);
+  EXPECT_EQ(*ParseCount("1.5M"), 1500000u);
+  EXPECT_EQ(*ParseCount("3G"), 3000000000u);
+  EXPECT_EQ(*ParseCount("1_000_000"), 1000000u);
+}
+
+TEST(ParseCount, RejectsGarbageWithTheText) {
+  auto r = ParseCount("ten");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().context.find("'ten'"), std::string::npos);
+  EXPECT_FALSE(ParseCount("10x"));
+  EXPECT_FALSE(ParseCount("-5"));
+  EXPECT_FALSE(ParseCount(""));
+  EXPECT_FALSE(ParseCount("1.5"));  // not a whole count
+}
+
+TEST(ParseDuration, Units) {
+  EXPECT_EQ(*ParseDuration("30s"), 30s);
+  EXPECT_EQ(*ParseDuration("500ms"), 500ms);
+  EXPECT_EQ(*ParseDuration("2m"), 120s);
+  EXPECT_EQ(*ParseDuration("1h"), 3600s);
+  EXPECT_EQ(*ParseDuration("250us"), 250us);
+  EXPECT_EQ(*ParseDuration("10"), 10s);
+  EXPECT_EQ(*ParseDuration("1.5s"), 1500ms);
+  EXPECT_FALSE(ParseDuration("5 parsecs"));
+}
+
+TEST(ParseBytes, BinaryAndDecimal) {
+  EXPECT_EQ(*ParseBytes("4096"), 4096u);
+  EXPECT_EQ(*ParseBytes("4K"), 4096u);
+  EXPECT_EQ(*ParseBytes("1MiB"), 1048576u);
+  EXPECT_EQ(*ParseBytes("2G"), 2147483648u);
+  EXPECT_EQ(*ParseBytes("1kB"), 1000u);
+  EXPECT_FALSE(ParseBytes("12 furlongs"));
+}
+
+TEST(ParseRate, PerSecond) {
+  EXPECT_DOUBLE_EQ(*ParseRate("5000/s"), 5000);
+  EXPECT_DOUBLE_EQ(*ParseRate("50k/s"), 50000);
+  EXPECT_DOUBLE_EQ(*ParseRate("0.5/s"), 0.5);
+  EXPECT_FALSE(ParseRate("fast"));
+}
+
+TEST(ParsePercent, Range) {
+  EXPECT_DOUBLE_EQ(*ParsePercent("10%"), 10);
+  EXPECT_DOUBLE_EQ(*ParsePercent("2.5"), 2.5);
+  EXPECT_FALSE(ParsePercent("150%"));
+}
+
+TEST(Format, CountBytesDurationShort) {
+  EXPECT_EQ(FormatCount(0), "0");
+  EXPECT_EQ(FormatCount(999), "999");
+  EXPECT_EQ(FormatCount(1000), "1,000");
+  EXPECT_EQ(FormatCount(1234567), "1,234,567");
+  EXPECT_EQ(FormatBytes(512), "512 B");
+  EXPECT_EQ(FormatBytes(1536), "1.50 KiB");
+  EXPECT_EQ(FormatBytes(24.0 * 1024 * 1024 * 1024), "24.0 GiB");
+  EXPECT_EQ(FormatDuration(1500ms), "1.50 s");
+  EXPECT_EQ(FormatDuration(2500ns), "2.50 us");
+  EXPECT_EQ(FormatShort(1234567), "1.23M");
+  EXPECT_EQ(FormatShort(20000), "20.0k");
+}
+
+}  // namespace
+}  // namespace tcpmax
