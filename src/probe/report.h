@@ -1,0 +1,83 @@
+// ProbeReport: everything `tcpmax probe` measured and predicted, the model
+// that src/report renders as text, JSON and HTML. Plain data.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "probe/fit.h"
+#include "probe/plan.h"
+
+namespace tcpmax::probe {
+
+// One sample of the climb, taken about once a second.
+struct Sample {
+  double t = 0;                 // seconds since the climb started
+  uint64_t established = 0;     // connections held (the smaller of the two sides)
+  uint64_t opened = 0;          // connections load opened so far
+  uint64_t failed = 0;          // connect attempts that failed
+  double rate = 0;              // new connections/s over the last interval
+  int64_t mem_used = 0;         // MemAvailable at start minus now, bytes
+  int64_t slab = 0;             // Slab (kernel objects) growth since start, bytes
+  uint64_t rss_serve = 0;       // resident set of the serve shards, bytes
+  uint64_t rss_load = 0;        // resident set of the load shards, bytes
+  uint64_t file_nr = 0;         // fs.file-nr: allocated file handles
+};
+
+// One limit the model predicts, for the predicted-vs-measured chart.
+struct PredictedLimit {
+  std::string limit;            // "fs.file-max", "memory", ...
+  uint64_t ceiling = 0;         // connections it allows
+  bool binding = false;
+};
+
+struct ProbeReport {
+  // What was asked.
+  uint64_t target = 0;
+  bool max_mode = false;
+  bool tuned = false;
+  std::string engine;
+  Plan plan;
+
+  // Machine.
+  std::string kernel;
+  unsigned cores = 0;
+  uint64_t mem_total = 0;
+  uint64_t mem_available_start = 0;
+  uint64_t reserve_bytes = 0;
+
+  // Outcome.
+  uint64_t reached = 0;                 // most connections held at once
+  uint64_t verified = 0;                // established sockets `count` saw at the peak (server side)
+  bool target_reached = false;
+  std::string stop_reason;              // "target reached", "memory reserve", "limit", "interrupted", "timeout", "error"
+  std::string stop_detail;              // one sentence: what happened
+  std::string binding_limit;            // the limit that bound (or "none: target reached")
+  std::string remedy;                   // what to do to go further
+  std::map<std::string, uint64_t> errors;  // errno class -> count
+  double climb_seconds = 0;
+  double mean_rate = 0;                 // connections/s over the climb
+  double peak_rate = 0;
+  double teardown_seconds = 0;
+
+  // Memory.
+  LineFit kernel_fit;                   // MemAvailable drop vs connections
+  LineFit slab_fit;                     // slab growth vs connections
+  double user_bytes_serve = 0;          // RSS per held connection, serve side
+  double user_bytes_load = 0;           // RSS per held connection, load side
+
+  // Prediction (from `tcpmax limits`).
+  uint64_t predicted_ceiling = 0;       // the whole-box inbound ceiling on loopback
+  std::string predicted_binding;
+  std::string predicted_explain;        // one line of arithmetic
+  uint64_t projected_by_memory = 0;     // MemAvailable / measured bytes per connection
+  std::vector<PredictedLimit> predicted;
+
+  std::vector<std::string> settings_changed;  // "net.core.somaxconn: 4096 -> 65535 (restored)"
+  std::vector<std::string> notes;
+  std::vector<Sample> samples;
+};
+
+}  // namespace tcpmax::probe
