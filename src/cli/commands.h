@@ -24,5 +24,6 @@ inline constexpr int kExitUsage = 2;     // bad flags or arguments: nothing was 
 std::span<const Command> Commands();
 
 // One declaration per command; each lives in <name>_cmd.cc.
+int RunCount(int argc, char** argv);
 
 }  // namespace tcpmax::cli

@@ -1,0 +1,100 @@
+#include "diag/count.h"
+
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include "diag/bytecode.h"
+#include "diag/netlink_dump.h"
+#include "diag/proc_net_tcp.h"
+#include "diag/tally.h"
+#include "sys/netns.h"
+
+namespace tcpmax::diag {
+namespace {
+
+uint32_t KernelStates(uint32_t states) {
+  states &= kAllStates;
+  if (states & StateBit(kSynRecv)) states |= StateBit(kNewSynRecv);
+  return states;
+}
+
+Result<Counts> CountLiveNetlink(const Query& q) {
+  Result<Counts> last = PlainError("no netlink attempt made");
+  for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
+    auto live = NetlinkSource::Open();
+    if (!live) return tl::unexpected(live.error());
+    std::unique_ptr<DumpSource> source = std::move(*live);
+    if (!q.record_path.empty()) {
+      auto rec = RecordingSource::Create(std::move(source), q.record_path);
+      if (!rec) return tl::unexpected(rec.error());
+      source = std::move(*rec);
+    }
+    last = CountNetlink(q, *source);
+    if (last) last->attempts = attempt;
+    bool retry = last ? last->interrupted : last.error().code == ENOBUFS;
+    if (!retry) break;
+  }
+  return last;
+}
+
+}  // namespace
+
+bool NetlinkRefused(const Error& e) {
+  switch (e.code) {
+    case EPROTONOSUPPORT:
+    case EAFNOSUPPORT:
+    case EACCES:
+    case EPERM:
+    case ENOENT:
+    case EOPNOTSUPP:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Result<Counts> CountNetlink(const Query& q, DumpSource& source) {
+  Tally tally(q);
+  std::vector<uint8_t> bytecode = CompileBytecode(q);
+  uint32_t states = KernelStates(q.states);
+  bool interrupted = false;
+  for (int family : {AF_INET, AF_INET6}) {
+    if (family == AF_INET ? !q.ipv4 : !q.ipv6) continue;
+    if (states == 0) continue;
+    auto stats = RunDump(source, family, states, bytecode, tally);
+    if (!stats) return tl::unexpected(stats.error());
+    interrupted |= stats->interrupted;
+  }
+  Counts c = tally.Finish();
+  c.source = SourceKind::kNetlink;
+  c.interrupted = interrupted;
+  return c;
+}
+
+Result<Counts> CountProc(const Query& q, const std::string& net_dir) {
+  Tally tally(q);
+  for (int family : {AF_INET, AF_INET6}) {
+    if (family == AF_INET ? !q.ipv4 : !q.ipv6) continue;
+    std::string path = net_dir + (family == AF_INET ? "/tcp" : "/tcp6");
+    auto lines = ReadProcNetTcp(path, family, tally);
+    // No tcp6 file means no IPv6 in this kernel: nothing to count there.
+    if (!lines && !(family == AF_INET6 && lines.error().code == ENOENT)) return tl::unexpected(lines.error());
+  }
+  Counts c = tally.Finish();
+  c.source = SourceKind::kProc;
+  return c;
+}
+
+Result<Counts> Count(const Query& q) {
+  auto scope = sys::NetnsScope::Enter(q.netns);
+  if (!scope) return tl::unexpected(scope.error());
+  if (q.source == SourceKind::kProc) return CountProc(q);
+  auto counts = CountLiveNetlink(q);
+  if (counts || q.source == SourceKind::kNetlink || !NetlinkRefused(counts.error())) return counts;
+  auto proc = CountProc(q);
+  if (proc) proc->fallback_reason = counts.error().ToString();
+  return proc;
+}
+
+}  // namespace tcpmax::diag

@@ -1,0 +1,40 @@
+#include "diag/query.h"
+
+#include <fmt/format.h>
+
+namespace tcpmax::diag {
+
+std::string_view SourceName(SourceKind kind) {
+  switch (kind) {
+    case SourceKind::kAuto: return "auto";
+    case SourceKind::kNetlink: return "netlink";
+    case SourceKind::kProc: return "proc";
+  }
+  return "?";
+}
+
+std::string_view AggregateName(AggregateBy by) {
+  switch (by) {
+    case AggregateBy::kNone: return "none";
+    case AggregateBy::kLocalPort: return "lport";
+    case AggregateBy::kRemotePort: return "rport";
+    case AggregateBy::kLocalAddr: return "laddr";
+    case AggregateBy::kRemoteAddr: return "raddr";
+    case AggregateBy::kState: return "state";
+  }
+  return "?";
+}
+
+std::string GroupKey::ToString(AggregateBy by) const {
+  switch (by) {
+    case AggregateBy::kLocalPort:
+    case AggregateBy::kRemotePort: return fmt::format("{}", port);
+    case AggregateBy::kLocalAddr:
+    case AggregateBy::kRemoteAddr: return ip.ToString();
+    case AggregateBy::kState: return std::string(TcpStateName(state));
+    case AggregateBy::kNone: break;
+  }
+  return "";
+}
+
+}  // namespace tcpmax::diag
