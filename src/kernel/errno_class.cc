@@ -115,6 +115,14 @@ uint64_t ErrorCounts::Total() const {
   return t;
 }
 
+std::vector<std::pair<int, uint64_t>> ErrorCounts::ByErrno() const {
+  std::vector<std::pair<int, uint64_t>> out;
+  for (int i = 0; i < kSlots; ++i) {
+    if (counts_[i] != 0) out.emplace_back(i == kSlots - 1 ? kTimeoutErrno : i, counts_[i]);
+  }
+  return out;
+}
+
 std::vector<std::pair<int, uint64_t>> ErrorCounts::ByClass() const {
   std::map<std::string_view, std::pair<int, uint64_t>> by_key;
   for (int i = 0; i < kSlots; ++i) {

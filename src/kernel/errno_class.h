@@ -71,6 +71,8 @@ class ErrorCounts {
   uint64_t Total() const;
   // (key, count) per non-zero key, keys merged by class, largest count first.
   std::vector<std::pair<std::string, uint64_t>> ByKey() const;
+  // (errno, count) per non-zero errno (kTimeoutErrno for our own timeout).
+  std::vector<std::pair<int, uint64_t>> ByErrno() const;
   // A representative errno per key in ByKey order (for ErrorMeaning/Remedy).
   std::vector<std::pair<int, uint64_t>> ByClass() const;
 
