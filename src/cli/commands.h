@@ -25,5 +25,6 @@ std::span<const Command> Commands();
 
 // One declaration per command; each lives in <name>_cmd.cc.
 int RunCount(int argc, char** argv);
+int RunLoad(int argc, char** argv);
 
 }  // namespace tcpmax::cli

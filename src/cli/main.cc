@@ -16,6 +16,7 @@ namespace {
 // One row per command, in the order `tcpmax help` lists them.
 const std::vector<Command> kCommands = {
     {"count", "count TCP connections by state and port range", RunCount},
+    {"load", "open and hold N outbound connections, paced, errors classified", RunLoad},
 };
 
 constexpr std::string_view kVersion = "tcpmax 0.1.0";
