@@ -1,0 +1,61 @@
+#include "report/text_report.h"
+
+#include <fmt/format.h>
+
+#include "core/units.h"
+
+namespace tcpmax::report {
+namespace {
+
+std::string PerConn(const probe::LineFit& f) {
+  if (!f.valid()) return "not enough samples";
+  return fmt::format("{} per connection (fit over {} samples, r2 {:.3f})", FormatBytes(f.slope), f.points, f.r2);
+}
+
+}  // namespace
+
+std::string ProbeToText(const probe::ProbeReport& r) {
+  std::string out;
+  auto line = [&out](std::string s) {
+    out += s;
+    out += '\n';
+  };
+  line(fmt::format("tcpmax probe: {} cores, {} RAM, kernel {}", r.cores, FormatBytes(double(r.mem_total)), r.kernel));
+  line(fmt::format("plan: {} connections to {} from {} ({}); {} serve + {} load process(es)",
+                   FormatCount(r.plan.target), r.plan.TargetSpec(), r.plan.SourceSpec(), r.engine,
+                   r.plan.serve_processes, r.plan.load_processes));
+  line("");
+  line(fmt::format("measured   {:>12} connections held at once{}", FormatCount(r.reached),
+                   r.verified ? fmt::format(" (count saw {} established on the server ports)", FormatCount(r.verified))
+                              : ""));
+  line(fmt::format("stopped    {}: {}", r.stop_reason, r.stop_detail));
+  line(fmt::format("binding    {}", r.binding_limit));
+  if (!r.remedy.empty()) line(fmt::format("remedy     {}", r.remedy));
+  line(fmt::format("climb      {:.1f} s, {} conn/s mean, {} conn/s peak; teardown {:.1f} s", r.climb_seconds,
+                   FormatCount(uint64_t(r.mean_rate)), FormatCount(uint64_t(r.peak_rate)), r.teardown_seconds));
+  if (!r.errors.empty()) {
+    std::string errs;
+    for (const auto& [k, v] : r.errors) errs += fmt::format("{}{} {}", errs.empty() ? "" : ", ", k, FormatCount(v));
+    line(fmt::format("errors     {}", errs));
+  }
+  line("");
+  line(fmt::format("kernel     {}", PerConn(r.kernel_fit)));
+  line(fmt::format("  of it    slab objects: {}", PerConn(r.slab_fit)));
+  line(fmt::format("user space {:.1f} B per connection (serve), {:.1f} B (load)", r.user_bytes_serve,
+                   r.user_bytes_load));
+  line("");
+  if (r.predicted_ceiling > 0) {
+    line(fmt::format("predicted  {} connections on loopback, bound by {}", FormatCount(r.predicted_ceiling),
+                     r.predicted_binding));
+    if (!r.predicted_explain.empty()) line(fmt::format("           {}", r.predicted_explain));
+  }
+  if (r.projected_by_memory > 0) {
+    line(fmt::format("projected  {} connections fit in MemAvailable above the reserve at the measured cost",
+                     FormatCount(r.projected_by_memory)));
+  }
+  for (const auto& s : r.settings_changed) line(fmt::format("setting    {}", s));
+  for (const auto& n : r.notes) line(fmt::format("note       {}", n));
+  return out;
+}
+
+}  // namespace tcpmax::report
