@@ -24,6 +24,7 @@ inline constexpr int kExitUsage = 2;     // bad flags or arguments: nothing was 
 std::span<const Command> Commands();
 
 // One declaration per command; each lives in <name>_cmd.cc.
+int RunLimits(int argc, char** argv);
 int RunCount(int argc, char** argv);
 int RunLoad(int argc, char** argv);
 

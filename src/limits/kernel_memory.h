@@ -1,0 +1,52 @@
+// Kernel memory of one idle TCP connection end, from this kernel's slab
+// object sizes.
+//
+// An established, idle socket with no queued data holds, per end:
+//   TCP (or TCPv6)     struct tcp_sock: the protocol state
+//   sock_inode_cache   the socket's inode (struct socket_alloc)
+//   filp               struct file: what the fd points at
+//   dentry             the socket's (anonymous) dentry
+//   eventpoll_epi      one epoll watch, when the program uses epoll
+// Sizes are the `objsize` column of /proc/slabinfo, so they follow the
+// running kernel. A cache missing from slabinfo (unreadable without root, or
+// merged into another cache by SLUB) falls back to the constant below,
+// measured on Linux 6.18 x86_64; the result says which source each item used.
+// Buffers are not counted: sk_buff memory is charged only while data waits
+// (that is tcp_mem's job). The ehash table is allocated at boot, not per
+// connection.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "limits/snapshot.h"
+
+namespace tcpmax::limits {
+
+struct SlabItem {
+  std::string cache;       // "TCP"
+  uint64_t bytes = 0;      // object size used
+  bool from_slabinfo = false;
+};
+
+struct ConnectionMemory {
+  std::vector<SlabItem> items;
+  uint64_t per_end = 0;        // sum of items (or the --set conn.kernel_bytes override)
+  std::string source;          // "slabinfo", "slabinfo+fallback", "fallback", "override"
+};
+
+// Fallback object sizes (bytes), used when slabinfo lacks the cache.
+struct FallbackSize {
+  const char* cache;
+  uint64_t bytes;
+};
+inline constexpr FallbackSize kFallbackSlabSizes[] = {
+    {"TCP", 2368}, {"TCPv6", 2496}, {"sock_inode_cache", 832},
+    {"filp", 192}, {"dentry", 192}, {"eventpoll_epi", 128},
+};
+
+ConnectionMemory KernelBytesPerEnd(const Snapshot& snapshot, bool ipv6, bool epoll);
+
+}  // namespace tcpmax::limits
