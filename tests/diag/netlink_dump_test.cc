@@ -1,0 +1,177 @@
+// RunDump and ParseDatagram on synthetic answers: socket messages, the
+// NLM_F_DUMP_INTR flag, NLMSG_ERROR, truncated and malformed datagrams.
+#include "diag/netlink_dump.h"
+
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+namespace tcpmax::diag {
+namespace {
+
+void Append(std::vector<uint8_t>& d, uint16_t type, uint16_t flags, const void* payload, size_t len) {
+  nlmsghdr h{};
+  h.nlmsg_len = static_cast<uint32_t>(NLMSG_LENGTH(len));
+  h.nlmsg_type = type;
+  h.nlmsg_flags = flags;
+  size_t at = d.size();
+  d.resize(at + NLMSG_SPACE(len));
+  std::memcpy(&d[at], &h, sizeof h);
+  if (len) std::memcpy(&d[at + NLMSG_HDRLEN], payload, len);
+}
+
+void AppendSock(std::vector<uint8_t>& d, uint8_t state, uint16_t sport, uint16_t flags = 0) {
+  inet_diag_msg m{};
+  m.idiag_family = AF_INET;
+  m.idiag_state = state;
+  m.id.idiag_sport = htons(sport);
+  m.id.idiag_dport = htons(40000);
+  m.id.idiag_src[0] = htonl(0x7f000001);
+  m.id.idiag_dst[0] = htonl(0x7f000001);
+  Append(d, SOCK_DIAG_BY_FAMILY, flags | NLM_F_MULTI, &m, sizeof m);
+}
+
+void AppendDone(std::vector<uint8_t>& d, uint16_t flags = 0) {
+  int zero = 0;
+  Append(d, NLMSG_DONE, flags | NLM_F_MULTI, &zero, sizeof zero);
+}
+
+// Serves scripted datagrams; an empty script entry stands for an errno.
+class Scripted : public DumpSource {
+ public:
+  std::vector<std::vector<uint8_t>> datagrams;
+  int error_at = -1, error_code = 0;
+  size_t claimed_extra = 0;  // pretend the datagram was this much longer (MSG_TRUNC)
+  int sent_family = 0;
+  std::vector<uint8_t> request;
+
+  Result<void> Send(int family, std::span<const uint8_t> req) override {
+    sent_family = family;
+    request.assign(req.begin(), req.end());
+    return {};
+  }
+  Result<size_t> Receive(std::span<uint8_t> buf) override {
+    if (static_cast<int>(next_) == error_at) return ErrnoError(error_code, "recv");
+    if (next_ >= datagrams.size()) return size_t{0};
+    const auto& d = datagrams[next_++];
+    std::memcpy(buf.data(), d.data(), std::min(d.size(), buf.size()));
+    return d.size() + claimed_extra;
+  }
+
+ private:
+  size_t next_ = 0;
+};
+
+TEST(NetlinkDump, RequestCarriesStatesAndBytecode) {
+  std::vector<uint8_t> bc = {1, 4, 8, 0};
+  auto msg = BuildRequest(AF_INET6, StateBit(kEstablished), bc, 7);
+  nlmsghdr h;
+  std::memcpy(&h, msg.data(), sizeof h);
+  EXPECT_EQ(h.nlmsg_type, SOCK_DIAG_BY_FAMILY);
+  EXPECT_EQ(h.nlmsg_flags, NLM_F_REQUEST | NLM_F_DUMP);
+  EXPECT_EQ(h.nlmsg_seq, 7u);
+  EXPECT_EQ(h.nlmsg_len, NLMSG_LENGTH(sizeof(inet_diag_req_v2)) + NLA_HDRLEN + bc.size());
+  inet_diag_req_v2 r;
+  std::memcpy(&r, msg.data() + NLMSG_HDRLEN, sizeof r);
+  EXPECT_EQ(r.sdiag_family, AF_INET6);
+  EXPECT_EQ(r.sdiag_protocol, IPPROTO_TCP);
+  EXPECT_EQ(r.idiag_ext, 0);
+  EXPECT_EQ(r.idiag_states, StateBit(kEstablished));
+  nlattr a;
+  std::memcpy(&a, msg.data() + NLMSG_LENGTH(sizeof r), sizeof a);
+  EXPECT_EQ(a.nla_type, INET_DIAG_REQ_BYTECODE);
+  EXPECT_EQ(0, std::memcmp(msg.data() + NLMSG_LENGTH(sizeof r) + NLA_HDRLEN, bc.data(), bc.size()));
+}
+
+TEST(NetlinkDump, CountsSocketsAcrossDatagramsUntilDone) {
+  Scripted s;
+  s.datagrams.resize(2);
+  for (int i = 0; i < 100; ++i) AppendSock(s.datagrams[0], kEstablished, 7000 + i % 3);
+  AppendSock(s.datagrams[1], kTimeWait, 7000);
+  AppendDone(s.datagrams[1]);
+  Query q;
+  q.lports = {{7000, 7001}};
+  Tally t(q);
+  auto st = RunDump(s, AF_INET, kAllStates, {}, t);
+  ASSERT_TRUE(st.has_value()) << st.error().ToString();
+  EXPECT_EQ(st->messages, 101u);
+  EXPECT_EQ(st->datagrams, 2u);
+  EXPECT_FALSE(st->interrupted);
+  Counts c = t.Finish();
+  EXPECT_EQ(c.states[kEstablished], 67u);  // ports 7000 and 7001 of 7000..7002
+  EXPECT_EQ(c.states[kTimeWait], 1u);
+}
+
+TEST(NetlinkDump, DumpIntrIsReported) {
+  Scripted s;
+  s.datagrams.resize(1);
+  AppendSock(s.datagrams[0], kEstablished, 7000, NLM_F_DUMP_INTR);
+  AppendDone(s.datagrams[0], NLM_F_DUMP_INTR);
+  Tally t{Query{}};
+  auto st = RunDump(s, AF_INET, kAllStates, {}, t);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_TRUE(st->interrupted);
+}
+
+TEST(NetlinkDump, KernelErrorKeepsErrno) {
+  Scripted s;
+  s.datagrams.resize(1);
+  nlmsgerr e{};
+  e.error = -EINVAL;
+  Append(s.datagrams[0], NLMSG_ERROR, 0, &e, sizeof e);
+  Tally t{Query{}};
+  auto st = RunDump(s, AF_INET, kAllStates, {}, t);
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, EINVAL);
+  EXPECT_NE(st.error().ToString().find("inet_diag dump (IPv4)"), std::string::npos);
+}
+
+TEST(NetlinkDump, RecvErrorsAreReturned) {
+  Scripted s;
+  s.error_at = 0;
+  s.error_code = ENOBUFS;
+  Tally t{Query{}};
+  auto st = RunDump(s, AF_INET6, kAllStates, {}, t);
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, ENOBUFS);
+  EXPECT_EQ(s.sent_family, AF_INET6);
+}
+
+TEST(NetlinkDump, TruncatedDatagramIsEmsgsize) {
+  Scripted s;
+  s.datagrams.resize(1);
+  AppendSock(s.datagrams[0], kEstablished, 7000);
+  s.claimed_extra = 1 << 20;
+  Tally t{Query{}};
+  auto st = RunDump(s, AF_INET, kAllStates, {}, t);
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, EMSGSIZE);
+}
+
+TEST(NetlinkDump, MalformedLengthIsEbadmsg) {
+  std::vector<uint8_t> d;
+  AppendSock(d, kEstablished, 7000);
+  uint32_t bad = 100000;
+  std::memcpy(d.data(), &bad, sizeof bad);
+  Tally t{Query{}};
+  DumpStats stats;
+  auto r = ParseDatagram(d, AF_INET, t, stats);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, EBADMSG);
+}
+
+TEST(NetlinkDump, EndWithoutDoneIsAnError) {
+  Scripted s;
+  s.datagrams.resize(1);
+  AppendSock(s.datagrams[0], kEstablished, 7000);
+  Tally t{Query{}};
+  EXPECT_FALSE(RunDump(s, AF_INET, kAllStates, {}, t).has_value());
+}
+
+}  // namespace
+}  // namespace tcpmax::diag
