@@ -1,0 +1,125 @@
+// ClientEngine: the active side in the masscan style (`tcpmax userland load`).
+//
+// Tuples are enumerated, not stored: index i in [0, N) names (source address,
+// source port, destination port), the source address varying fastest so the
+// connections spread over the whole source range. Our ISN for a tuple is a
+// keyed SipHash of it (RFC 6528 3), so a SYN-ACK is validated by its ack
+// number alone (SEG.ACK == ISS + 1, RFC 9293 3.10.7.3) and the only state
+// kept is one bit per established tuple (plus one per finished and one per
+// probed tuple). SYNs for tuples not yet answered are resent in later passes.
+//
+// Verification: K random established tuples get a keepalive-style probe
+// (SEG.SEQ = SND.NXT - 1, no data). A live peer must answer with an ACK of
+// RCV.NXT (RFC 9293 3.10.7.4: an unacceptable segment is ACKed); a peer that
+// lost the connection answers RST.
+// Thread-safety: none; one thread owns an engine.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/error.h"
+#include "userland/tcp/packet_sink.h"
+#include "userland/tcp/siphash.h"
+#include "userland/wire/segment.h"
+
+namespace tcpmax::userland::tcp {
+
+struct ClientConfig {
+  uint32_t src_base = 0;          // host order
+  uint64_t src_count = 1;         // addresses in the source range
+  uint16_t sport_lo = 1024;
+  uint32_t sport_count = 64512;
+  uint32_t dst_ip = 0;
+  std::vector<uint16_t> dst_ports;
+  uint64_t connections = 0;       // N; REQUIRES N <= TupleSpace()
+  uint16_t mss = 1460;
+  uint16_t window = 65535;
+  uint32_t max_passes = 6;        // first pass plus resends
+  uint64_t resend_after_ns = 1'000'000'000;  // wait after a pass before resending
+  uint32_t probe_rounds = 3;      // probe sends per verified tuple at most
+  uint64_t probe_wait_ns = 1'000'000'000;
+
+  uint64_t TupleSpace() const { return src_count * sport_count * dst_ports.size(); }
+};
+
+struct ClientStats {
+  uint64_t packets_in = 0, packets_out = 0;
+  uint64_t drops[wire::kDropReasons] = {};
+  uint64_t foreign = 0;           // not from the target or not for one of our tuples
+  uint64_t syns_sent = 0;         // first SYNs
+  uint64_t syns_resent = 0;
+  uint64_t established = 0;       // SYN-ACKs validated and ACKed
+  uint64_t synack_dups = 0;       // a SYN-ACK for a tuple already established: ACKed again
+  uint64_t bad_acks = 0;          // SYN-ACKs with the wrong ack number: reset
+  uint64_t refused = 0;           // RST in answer to our SYN
+  uint64_t reset_established = 0; // RST for an established tuple (outside verification)
+  uint64_t other = 0;             // anything else (data, FIN): counted, not answered
+  uint64_t probes_sent = 0;
+  uint64_t verify_answered = 0;
+  uint64_t verify_reset = 0;
+};
+
+class ClientEngine {
+ public:
+  ClientEngine(ClientConfig config, SipKey isn_key);
+
+  void Input(std::span<const uint8_t> packet, uint64_t now_ns, PacketSink& out);
+  void InputSegment(const wire::Segment& seg, uint64_t now_ns, PacketSink& out);
+
+  // Sends up to `budget` SYNs (first ones, then resends after each pass's
+  // wait). Returns how many it sent.
+  uint64_t SendSyns(uint64_t budget, uint64_t now_ns, PacketSink& out);
+  // True when every tuple is established or refused, or the last resend pass
+  // has had its wait.
+  bool HandshakesDone(uint64_t now_ns) const;
+
+  // Chooses min(k, established) distinct established tuples at random.
+  void StartVerify(uint64_t k, uint64_t seed);
+  uint64_t SendProbes(uint64_t budget, uint64_t now_ns, PacketSink& out);
+  bool VerifyDone(uint64_t now_ns) const;
+  uint64_t verify_chosen() const { return probe_list_.size(); }
+  uint64_t verify_lost() const { return probe_list_.size() - stats_.verify_answered - stats_.verify_reset; }
+
+  const ClientStats& stats() const { return stats_; }
+  const ClientConfig& config() const { return config_; }
+  uint64_t bitmap_bytes() const { return (established_.size() + done_.size() + probed_.size()) * 8; }
+
+  // The tuple of index i, and back (nullopt-like: returns false when the
+  // tuple is not one of ours). Public for tests.
+  struct Tuple {
+    uint32_t src_ip;
+    uint16_t src_port;
+    uint16_t dst_port;
+  };
+  Tuple TupleAt(uint64_t i) const;
+  bool IndexOf(uint32_t src_ip, uint16_t src_port, uint16_t dst_port, uint64_t* i) const;
+  uint32_t Isn(const Tuple& t) const;
+  bool IsEstablished(uint64_t i) const { return Get(established_, i); }
+
+ private:
+  static bool Get(const std::vector<uint64_t>& b, uint64_t i) { return (b[i >> 6] >> (i & 63)) & 1; }
+  static void Set(std::vector<uint64_t>& b, uint64_t i) { b[i >> 6] |= uint64_t(1) << (i & 63); }
+  static void Clear(std::vector<uint64_t>& b, uint64_t i) { b[i >> 6] &= ~(uint64_t(1) << (i & 63)); }
+  void SendSyn(uint64_t i, PacketSink& out);
+  void SendProbe(uint64_t i, PacketSink& out);
+  void Emit(const wire::SegmentSpec& s, PacketSink& out);
+  void OnRst(uint64_t i, const Tuple& t, const wire::Segment& seg);
+
+  ClientConfig config_;
+  SipKey isn_key_;
+  ClientStats stats_;
+  std::vector<uint64_t> established_, done_, probed_;
+  uint64_t cursor_ = 0;
+  uint32_t pass_ = 0;
+  uint64_t pass_ended_ns_ = 0;
+  bool pass_waiting_ = false;
+  std::vector<uint64_t> probe_list_;
+  uint64_t probe_cursor_ = 0;
+  uint32_t probe_round_ = 0;
+  uint64_t probe_round_ended_ns_ = 0;
+  bool probe_waiting_ = false;
+};
+
+}  // namespace tcpmax::userland::tcp

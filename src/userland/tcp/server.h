@@ -1,0 +1,103 @@
+// ServerEngine: the passive side of TCP in user space (`tcpmax userland serve`).
+//
+// SYNs are answered with SYN cookies, so nothing is stored before the final
+// ACK (RFC 4987 3.6). A connection then takes one 16-byte ConnTable slot:
+// no file descriptor, no heap allocation, no buffers. In hold mode data is
+// ACKed and discarded; in echo mode each byte is sent back at the sequence
+// number that mirrors its own (SND - ISS == RCV - IRS), so a retransmitted
+// segment regenerates exactly the same echo and nothing needs buffering.
+// The server closes as soon as the peer's FIN arrives (FIN+ACK, LAST-ACK).
+//
+// Input() takes raw IPv4 packets; replies go to a PacketSink.
+// Thread-safety: none; one thread owns an engine.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/error.h"
+#include "userland/tcp/conn_table.h"
+#include "userland/tcp/packet_sink.h"
+#include "userland/tcp/syn_cookie.h"
+#include "userland/wire/segment.h"
+
+namespace tcpmax::userland::tcp {
+
+enum class ServeMode { kHold, kEcho };
+
+struct ServerConfig {
+  uint32_t ip = 0;                 // host order
+  std::vector<uint16_t> ports;     // at most ConnTable::kMaxLocalIndex
+  ServeMode mode = ServeMode::kHold;
+  uint16_t mss = 1460;             // advertised MSS (TUN MTU 1500)
+  uint16_t window = 65535;         // RCV.WND, never scaled (we send window scale 0)
+  uint32_t challenge_acks_per_s = 1000;  // RFC 5961 section 7 (Linux tcp_challenge_ack_limit)
+};
+
+struct ServerStats {
+  uint64_t packets_in = 0, packets_out = 0;
+  uint64_t drops[wire::kDropReasons] = {};
+  uint64_t not_ours = 0;          // addressed to another IP (routed here but not served)
+  uint64_t syns = 0;              // SYNs answered with a cookie
+  uint64_t cookie_bad = 0;        // ACKs naming no connection whose cookie failed: reset
+  uint64_t accepted = 0;          // connections established (cookie validated)
+  uint64_t closed = 0;            // closed by FIN exchange
+  uint64_t reset_by_peer = 0;     // exact-sequence RST received (RFC 5961 3.2)
+  uint64_t rst_sent = 0;          // RSTs for segments naming no connection
+  uint64_t challenge_acks = 0;    // RFC 5961 challenge ACKs sent
+  uint64_t dup_acks = 0;          // ACKs for unacceptable segments (keepalives, old data)
+  uint64_t bytes_in = 0;          // new payload bytes
+  uint64_t bytes_echoed = 0;      // payload bytes sent back (echo mode, regenerations included)
+  uint64_t table_full = 0;        // final ACKs dropped because the table could not grow
+
+  uint64_t drops_total() const {
+    uint64_t n = 0;
+    for (uint64_t d : drops) n += d;
+    return n;
+  }
+};
+
+class ServerEngine {
+ public:
+  ServerEngine(ServerConfig config, SipKey cookie_key0, SipKey cookie_key1, uint64_t table_seed);
+
+  // Pre-sizes the table for `n` connections.
+  Result<void> Reserve(uint64_t n) { return table_.Reserve(n); }
+
+  // Handles one raw IPv4 packet received at `now_ns` (CLOCK_MONOTONIC).
+  void Input(std::span<const uint8_t> packet, uint64_t now_ns, PacketSink& out);
+  // Handles one parsed segment (tests and the fuzzer call this directly).
+  void InputSegment(const wire::Segment& seg, uint64_t now_ns, PacketSink& out);
+
+  const ServerStats& stats() const { return stats_; }
+  const ConnTable& table() const { return table_; }
+  uint64_t established() const { return table_.size(); }
+
+ private:
+  void OnListen(const wire::Segment& seg, uint16_t local_index, uint64_t now_ns, PacketSink& out);
+  void OnSynchronized(Conn* c, const wire::Segment& seg, uint64_t now_ns, PacketSink& out);
+  void OnData(Conn* c, const wire::Segment& seg, uint64_t now_ns, PacketSink& out);
+  bool Acceptable(const Conn& c, const wire::Segment& seg) const;
+  void SendAck(const Conn& c, const wire::Segment& seg, uint64_t now_ns, PacketSink& out, uint8_t extra_flags = 0,
+               uint32_t seq_back = 0);
+  void SendChallengeAck(const Conn& c, const wire::Segment& seg, uint64_t now_ns, PacketSink& out);
+  void SendEcho(const Conn& c, const wire::Segment& seg, uint32_t offset, uint64_t now_ns, PacketSink& out);
+  void SendReset(const wire::Segment& seg, PacketSink& out);
+  wire::SegmentSpec ReplyTo(const wire::Segment& seg) const;
+  void Emit(const wire::SegmentSpec& spec, PacketSink& out);
+
+  ServerConfig config_;
+  SynCookies cookies_;
+  ConnTable table_;
+  ServerStats stats_;
+  std::vector<uint16_t> port_index_;  // port -> index + 1; 0: not listening
+  uint64_t challenge_window_start_ = 0;
+  uint32_t challenge_in_window_ = 0;
+};
+
+// Our TCP timestamp clock: milliseconds (RFC 7323 5.4 allows 1 ms - 1 s ticks).
+inline uint32_t TsClock(uint64_t now_ns) { return uint32_t(now_ns / 1'000'000); }
+
+}  // namespace tcpmax::userland::tcp
