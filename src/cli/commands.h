@@ -27,5 +27,6 @@ std::span<const Command> Commands();
 int RunLimits(int argc, char** argv);
 int RunCount(int argc, char** argv);
 int RunLoad(int argc, char** argv);
+int RunProbe(int argc, char** argv);
 
 }  // namespace tcpmax::cli

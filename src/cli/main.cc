@@ -15,6 +15,7 @@ namespace {
 
 // One row per command, in the order `tcpmax help` lists them.
 const std::vector<Command> kCommands = {
+    {"probe", "the main job: climb to this box's real ceiling and report it", RunProbe},
     {"limits", "the ceiling of this box and what binds it (theory, no load)", RunLimits},
     {"count", "count TCP connections by state and port range", RunCount},
     {"load", "open and hold N outbound connections, paced, errors classified", RunLoad},

@@ -109,6 +109,9 @@ Result<Plan> MakePlan(const PlanInput& in) {
   p.load_processes = p.load_engine == Engine::kUring ? 1 : static_cast<unsigned>(CeilDiv(in.target, usable));
   p.notes.push_back(fmt::format("load: {} {} process(es), at most {} descriptors each", p.load_processes,
                                 EngineName(p.load_engine), FormatCount(CeilDiv(in.target, p.load_processes))));
+  if (uint32_t{p.first_port} + p.ports - 1 > 65535) {
+    return PlainError(fmt::format("{} server ports from {} run past port 65535", p.ports, p.first_port));
+  }
   uint64_t serve_fds = p.serve_engine == Engine::kUring ? 0 : CeilDiv(in.target, p.serve_processes);
   uint64_t load_fds = p.load_engine == Engine::kUring ? 0 : CeilDiv(in.target, p.load_processes);
   p.per_process_fds = std::max(serve_fds, load_fds);

@@ -19,7 +19,8 @@ struct Sample {
   uint64_t opened = 0;          // connections load opened so far
   uint64_t failed = 0;          // connect attempts that failed
   double rate = 0;              // new connections/s over the last interval
-  int64_t mem_used = 0;         // MemAvailable at start minus now, bytes
+  int64_t mem_used = 0;         // MemAvailable at start minus now, bytes (kernel and user space)
+  int64_t kernel = 0;           // mem_used minus the shards' RSS growth: the kernel's share
   int64_t slab = 0;             // Slab (kernel objects) growth since start, bytes
   uint64_t rss_serve = 0;       // resident set of the serve shards, bytes
   uint64_t rss_load = 0;        // resident set of the load shards, bytes

@@ -24,12 +24,12 @@ std::string ConnectionsChart(const probe::ProbeReport& r) {
 }
 
 std::string MemoryChart(const probe::ProbeReport& r) {
-  Series used{"MemAvailable drop", "#4878b8", {}, true};
+  Series used{"kernel (MemAvailable drop - RSS growth)", "#4878b8", {}, true};
   Series slab{"slab growth", "#e0a030", {}, true};
   Series fit{"", "#d1495b", {}, false};
   double max_x = 0;
   for (const auto& s : r.samples) {
-    used.points.push_back({double(s.established), double(s.mem_used) / (1 << 20)});
+    used.points.push_back({double(s.established), double(s.kernel) / (1 << 20)});
     slab.points.push_back({double(s.established), double(s.slab) / (1 << 20)});
     max_x = std::max(max_x, double(s.established));
   }

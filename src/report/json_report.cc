@@ -36,6 +36,7 @@ nlohmann::json ProbeToJson(const probe::ProbeReport& r) {
                        {"failed", s.failed},
                        {"rate", s.rate},
                        {"mem_used_bytes", s.mem_used},
+                       {"kernel_bytes", s.kernel},
                        {"slab_bytes", s.slab},
                        {"rss_serve_bytes", s.rss_serve},
                        {"rss_load_bytes", s.rss_load},

@@ -34,9 +34,10 @@ probe::ProbeReport MadeUpClimb() {
     s.established = 4100u * i;
     s.opened = 4200u * i;
     s.mem_used = 6600 * 4100 * i + (i % 3) * 300000;
+    s.kernel = s.mem_used;
     s.slab = 5100 * 4100 * i;
     r.samples.push_back(s);
-    pts.push_back({double(s.established), double(s.mem_used)});
+    pts.push_back({double(s.established), double(s.kernel)});
   }
   r.kernel_fit = probe::FitLine(pts);
   r.predicted = {{"RLIMIT_NOFILE (hard)", 19995, false}, {"fs.file-max", 1200000, true}, {"memory", 3300000, false}};

@@ -32,6 +32,7 @@ probe::ProbeReport Sample() {
     s.established = 4000u * i;
     s.opened = 4000u * i;
     s.mem_used = 6500 * 4000 * i;
+    s.kernel = s.mem_used;
     s.slab = 5000 * 4000 * i;
     r.samples.push_back(s);
   }

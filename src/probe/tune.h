@@ -1,0 +1,33 @@
+// Tuning: the sysctls `tcpmax probe --tune` raises for a run, each printed by
+// the caller and restored when the Tuning is destroyed (or on Restore()),
+// including after an error or SIGINT, since the probe unwinds normally.
+// Thread-safety: one thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "sys/sysctl.h"
+
+namespace tcpmax::probe {
+
+class Tuning {
+ public:
+  // Raises, when lower than the run needs: fs.file-max (two sockets per
+  // connection plus headroom), net.ipv4.ip_local_port_range (1024-65535),
+  // net.core.somaxconn and net.ipv4.tcp_max_syn_backlog (65535), and
+  // net.netfilter.nf_conntrack_max when conntrack is loaded.
+  static Result<Tuning> Apply(uint64_t target_connections);
+
+  // "fs.file-max: 2466170 -> 6600000" for each change made.
+  const std::vector<std::string>& changes() const { return changes_; }
+  // Puts every value back; returns the lines "name: restored to X" or errors.
+  std::vector<std::string> Restore();
+
+ private:
+  std::vector<sys::SysctlGuard> guards_;
+  std::vector<std::string> changes_;
+};
+
+}  // namespace tcpmax::probe
