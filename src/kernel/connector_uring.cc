@@ -294,6 +294,7 @@ class UringWorker {
 
   void PingAll() {
     constexpr size_t kBatch = 64;
+    if (ping_pool_.empty()) ping_pool_.resize(8192);
     size_t in_batch = kBatch;
     uint64_t* probe = nullptr;
     for (auto& r : rings_) {
@@ -333,7 +334,7 @@ class UringWorker {
   __kernel_timespec timeout_{};
   // Ping payloads stay valid until their send completes: a pool reused
   // round-robin, one entry per batch of sends.
-  std::vector<std::array<uint64_t, 2>> ping_pool_ = std::vector<std::array<uint64_t, 2>>(8192);
+  std::vector<std::array<uint64_t, 2>> ping_pool_;  // sized on the first ping
   size_t pool_next_ = 0;
   LoadStats stats_;
   uint64_t opened_index_ = 0;

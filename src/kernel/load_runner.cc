@@ -76,6 +76,7 @@ LoadStats RunLocal(const LoadOptions& o, const SourcePlan& plan, int shard, int 
     p.ping_interval_ns = o.ping_interval_ns;
   }
   std::atomic<bool> worker_stop{false};
+  uint64_t rss_start = ReadRssBytes();
   std::vector<std::thread> threads;
   auto run = o.engine == LoadEngine::kUring ? RunUringWorker : RunEpollWorker;
   for (int w = 0; w < workers; ++w) {
@@ -88,6 +89,7 @@ LoadStats RunLocal(const LoadOptions& o, const SourcePlan& plan, int shard, int 
     s.target = 0;
     for (const WorkerPlan& p : plans) s.target += p.count;
     s.rss_bytes = ReadRssBytes();
+    s.rss_start_bytes = rss_start;
     s.t = SecondsSince(start);
     return s;
   };

@@ -58,6 +58,7 @@ void LoadStats::Merge(const LoadStats& o) {
   pongs += o.pongs;
   pongs_bad += o.pongs_bad;
   rss_bytes += o.rss_bytes;
+  rss_start_bytes += o.rss_start_bytes;
   t = std::max(t, o.t);
   ramp_seconds = std::max(ramp_seconds, o.ramp_seconds);
   errors.Merge(o.errors);
@@ -76,6 +77,7 @@ nlohmann::json ToProgressJson(const LoadStats& s, double rate, const char* type)
 nlohmann::json ToSummaryJson(const LoadStats& s) {
   nlohmann::json j = ToProgressJson(s, s.ramp_seconds > 0 ? double(s.opened) / s.ramp_seconds : 0, "summary");
   j["closed"] = s.closed;
+  j["rss_start_bytes"] = s.rss_start_bytes;
   j["attempted"] = s.attempted;
   j["ramp_seconds"] = s.ramp_seconds;
   j["connect_time"] = Quantiles(s.connect_ns);
@@ -107,6 +109,7 @@ nlohmann::json ToShardJson(const LoadStats& s, bool final) {
           {"pongs", s.pongs},
           {"pongs_bad", s.pongs_bad},
           {"rss_bytes", s.rss_bytes},
+          {"rss_start_bytes", s.rss_start_bytes},
           {"t", s.t},
           {"ramp_seconds", s.ramp_seconds},
           {"errors_by_errno", by_errno}};
@@ -130,6 +133,7 @@ Result<LoadStats> FromShardJson(const nlohmann::json& j) {
     s.pongs = j.at("pongs").get<uint64_t>();
     s.pongs_bad = j.at("pongs_bad").get<uint64_t>();
     s.rss_bytes = j.at("rss_bytes").get<uint64_t>();
+    s.rss_start_bytes = j.value("rss_start_bytes", uint64_t{0});
     s.t = j.at("t").get<double>();
     s.ramp_seconds = j.at("ramp_seconds").get<double>();
     for (const auto& [code, n] : j.at("errors_by_errno").items()) s.errors.Add(std::stoi(code), n.get<uint64_t>());

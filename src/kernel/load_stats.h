@@ -32,6 +32,7 @@ struct LoadStats {
   uint64_t pongs = 0;      // echoes that came back intact
   uint64_t pongs_bad = 0;  // echoes with wrong bytes or split across reads
   uint64_t rss_bytes = 0;  // resident memory of the process (not summed per worker)
+  uint64_t rss_start_bytes = 0;  // resident memory before the first connection
   double t = 0;            // seconds since start
   double ramp_seconds = 0; // time until every attempt was answered (0: not yet)
   ErrorCounts errors;
