@@ -26,6 +26,7 @@ std::span<const Command> Commands();
 // One declaration per command; each lives in <name>_cmd.cc.
 int RunLimits(int argc, char** argv);
 int RunCount(int argc, char** argv);
+int RunServe(int argc, char** argv);
 int RunLoad(int argc, char** argv);
 int RunProbe(int argc, char** argv);
 
