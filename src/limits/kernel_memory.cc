@@ -20,11 +20,12 @@ ConnectionMemory KernelBytesPerEnd(const Snapshot& snapshot, bool ipv6, bool epo
   if (epoll) caches.push_back("eventpoll_epi");
   size_t from_slab = 0;
   for (const std::string& cache : caches) {
-    SlabItem item{cache, Fallback(cache), false};
+    SlabItem item{cache, Fallback(cache), 0, false};
     if (snapshot.slabinfo) {
       auto it = snapshot.slabinfo->find(cache);
       if (it != snapshot.slabinfo->end() && it->second.objsize > 0) {
-        item.bytes = it->second.objsize;
+        item.bytes = uint64_t(it->second.footprint() + 0.999);
+        item.objsize = it->second.objsize;
         item.from_slabinfo = true;
         ++from_slab;
       }

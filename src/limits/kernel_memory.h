@@ -7,10 +7,13 @@
 //   filp               struct file: what the fd points at
 //   dentry             the socket's (anonymous) dentry
 //   eventpoll_epi      one epoll watch, when the program uses epoll
-// Sizes are the `objsize` column of /proc/slabinfo, so they follow the
-// running kernel. A cache missing from slabinfo (unreadable without root, or
-// merged into another cache by SLUB) falls back to the constant below,
-// measured on Linux 6.18 x86_64; the result says which source each item used.
+// Sizes come from /proc/slabinfo, so they follow the running kernel: each
+// object costs its slab's pages divided by the objects per slab (TCP: 8 pages
+// hold 13 objects of 2,368 B, so 2,521 B each), which is what the Slab line of
+// /proc/meminfo grows by. A cache missing from slabinfo (unreadable without
+// root, or merged into another cache by SLUB) falls back to the constant
+// below, read on Linux 6.18 x86_64; the result says which source each item
+// used.
 // Buffers are not counted: sk_buff memory is charged only while data waits
 // (that is tcp_mem's job). The ehash table is allocated at boot, not per
 // connection.
@@ -27,7 +30,8 @@ namespace tcpmax::limits {
 
 struct SlabItem {
   std::string cache;       // "TCP"
-  uint64_t bytes = 0;      // object size used
+  uint64_t bytes = 0;      // slab bytes per object (pages per slab x 4096 / objects per slab, rounded up)
+  uint64_t objsize = 0;    // the object itself (slabinfo objsize), for reference
   bool from_slabinfo = false;
 };
 
@@ -43,8 +47,8 @@ struct FallbackSize {
   uint64_t bytes;
 };
 inline constexpr FallbackSize kFallbackSlabSizes[] = {
-    {"TCP", 2368}, {"TCPv6", 2496}, {"sock_inode_cache", 832},
-    {"filp", 192}, {"dentry", 192}, {"eventpoll_epi", 128},
+    {"TCP", 2521}, {"TCPv6", 2521}, {"sock_inode_cache", 863},
+    {"filp", 196}, {"dentry", 196}, {"eventpoll_epi", 128},
 };
 
 ConnectionMemory KernelBytesPerEnd(const Snapshot& snapshot, bool ipv6, bool epoll);

@@ -65,7 +65,7 @@ json ScenarioJson(const Scenario& s) {
 json ToJson(const Ceiling& c) {
   json items = json::array();
   for (const SlabItem& i : c.memory.items) {
-    items.push_back({{"cache", i.cache}, {"bytes", i.bytes}, {"from_slabinfo", i.from_slabinfo}});
+    items.push_back({{"cache", i.cache}, {"bytes", i.bytes}, {"objsize", i.objsize}, {"from_slabinfo", i.from_slabinfo}});
   }
   json queues = json::array();
   for (const Finding& f : c.queues) queues.push_back(FindingJson(f));

@@ -70,9 +70,9 @@ TEST(Limits, SnapshotReplaysStockDistro) {
 TEST(Limits, SetAnswersWhatIf) {
   json j = Json(RunTcpmax({"limits", "--json", "--snapshot", Snapshots() + "stock-distro", "--set", "nofile=100000",
                            "--set", "mem.available=100M"}));
-  // 100 MiB / 3,712 B per connection = 28,248: memory now binds before 100,000 fds.
+  // 100 MiB / 3,904 B per connection = 26,859: memory now binds before 100,000 fds.
   EXPECT_EQ(j["inbound"]["total"]["binding"], "memory");
-  EXPECT_EQ(j["inbound"]["total"]["ceiling"], 104857600 / 3712);
+  EXPECT_EQ(j["inbound"]["total"]["ceiling"], 104857600 / 3904);
 }
 
 TEST(Limits, RecordThenReplayGivesTheSameCeiling) {

@@ -52,14 +52,16 @@ TEST(CeilingThisBox, PerProcessFileLimitBindsWithBothRemedies) {
 
 TEST(CeilingThisBox, WholeBoxFromMemoryWithArithmetic) {
   Ceiling c = ComputeCeiling(Load("this-box"), Scenario{});
-  // Slab objsize on this kernel: TCP 2368 + sock_inode_cache 832 + filp 192 +
-  // dentry 192 + eventpoll_epi 128.
+  // Slab bytes per object on this kernel (pages x 4096 / objects per slab):
+  // TCP 8x4096/13 -> 2521, sock_inode_cache 4x4096/19 -> 863, filp 4096/21 ->
+  // 196, dentry 196, eventpoll_epi 128.
   EXPECT_EQ(c.memory.source, "slabinfo");
-  EXPECT_EQ(c.memory.per_end, 3712u);
+  EXPECT_EQ(c.memory.per_end, 3904u);
+  EXPECT_EQ(c.memory.items[0].objsize, 2368u);
   EXPECT_EQ(c.inbound.box.binding, "memory");
-  EXPECT_EQ(c.inbound.box.ceiling, uint64_t(23366336) * 1024 / 3712);
+  EXPECT_EQ(c.inbound.box.ceiling, uint64_t(23366336) * 1024 / 3904);
   const Finding& mem = Row(c.inbound, "memory");
-  EXPECT_NE(mem.arithmetic.find("/ 3,712 B per connection"), std::string::npos) << mem.arithmetic;
+  EXPECT_NE(mem.arithmetic.find("/ 3,904 B per connection"), std::string::npos) << mem.arithmetic;
   // file-max is passed by CAP_SYS_ADMIN, and what it would allow is kept.
   const Finding& fmax = Row(c.inbound, "fs.file-max");
   EXPECT_FALSE(fmax.allows);
@@ -83,9 +85,9 @@ TEST(CeilingThisBox, LoopbackCountsBothEnds) {
   sc.loopback = true;
   sc.epoll = false;
   Ceiling c = ComputeCeiling(Load("this-box"), sc);
-  EXPECT_EQ(c.memory.per_end, 3584u);
-  EXPECT_EQ(c.bytes_per_connection, 7168u);  // ~7 KB: the measured 6-7 KB per loopback connection
-  EXPECT_EQ(c.inbound.box.ceiling, uint64_t(23366336) * 1024 / 7168);
+  EXPECT_EQ(c.memory.per_end, 3776u);
+  EXPECT_EQ(c.bytes_per_connection, 7552u);  // measured here: 8.4-8.7 KB of Slab per loopback connection
+  EXPECT_EQ(c.inbound.box.ceiling, uint64_t(23366336) * 1024 / 7552);
   // tcp_tw_reuse = 2 applies to loopback: a port is reusable after 1 s.
   EXPECT_TRUE(c.rate.reuse_applies);
   EXPECT_DOUBLE_EQ(c.rate.per_second, 28232.0);
@@ -112,14 +114,14 @@ TEST(CeilingStockDistro, SoftLimitBindsAndFallbackMemory) {
   EXPECT_TRUE(s.unknown.count("slabinfo"));
   Ceiling c = ComputeCeiling(s, Scenario{});
   EXPECT_EQ(c.memory.source, "fallback");
-  EXPECT_EQ(c.memory.per_end, 2368u + 832 + 192 + 192 + 128);
+  EXPECT_EQ(c.memory.per_end, 2521u + 863 + 196 + 196 + 128);
   EXPECT_EQ(c.inbound.total.binding, "rlimit_nofile_soft");
   EXPECT_EQ(c.inbound.total.ceiling, 1019u);
   EXPECT_EQ(c.inbound.total.next, "rlimit_nofile_hard");
   EXPECT_EQ(c.inbound.total.next_ceiling, 4091u);
   EXPECT_TRUE(HasRemedy(Row(c.inbound, "rlimit_nofile_soft"), "ulimit -n 4096"));
   EXPECT_EQ(c.inbound.box.binding, "memory");
-  EXPECT_EQ(c.inbound.box.ceiling, uint64_t(6512300) * 1024 / 3712);
+  EXPECT_EQ(c.inbound.box.ceiling, uint64_t(6512300) * 1024 / 3904);
   EXPECT_FALSE(Row(c.inbound, "net.netfilter.nf_conntrack_max").allows);  // not loaded
   // Outbound: one source ip, one destination: 28,232 ports, 60 s TIME_WAIT.
   EXPECT_EQ(c.outbound.box.binding, "net.ipv4.ip_local_port_range");
@@ -140,7 +142,8 @@ TEST(CeilingStockDistro, ThreadPerConnectionBindsOnPids) {
 // Container: cgroup v2 memory.max 256 MiB with 50 MiB used binds the box.
 TEST(CeilingContainer, CgroupMemoryBinds) {
   Ceiling c = ComputeCeiling(Load("container-cgroup"), Scenario{});
-  uint64_t per_end = 2304 + 768 + 256 + 192 + 128;
+  // 8x4096/14 -> 2341, 4x4096/21 -> 781, 4096/16 = 256, 4096/21 -> 196, 128.
+  uint64_t per_end = 2341 + 781 + 256 + 196 + 128;
   EXPECT_EQ(c.memory.per_end, per_end);
   EXPECT_EQ(c.inbound.total.binding, "cgroup_memory");
   EXPECT_EQ(c.inbound.total.ceiling, (268435456u - 52428800u) / per_end);
@@ -173,7 +176,7 @@ TEST(CeilingConntrack, RaisingConntrackMovesTheBindingToTheNextLimit) {
   ASSERT_TRUE(ApplySetting(s, "fs.nr_open", "8M"));
   ASSERT_TRUE(ApplySetting(s, "nofile", "8M"));
   Ceiling c = ComputeCeiling(s, Scenario{});
-  // Next: fs.file-max is passed (root); memory 14 GiB / 3,520 B; epoll 3,657,009.
+  // Next: fs.file-max is passed (root); memory 14 GiB / 3,634 B; epoll 3,657,009.
   EXPECT_EQ(c.inbound.total.binding, "fs.epoll.max_user_watches");
   EXPECT_EQ(c.inbound.total.ceiling, 3657009u);
   EXPECT_EQ(c.inbound.total.next, "net.netfilter.nf_conntrack_max");
