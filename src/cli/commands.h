@@ -29,5 +29,6 @@ int RunCount(int argc, char** argv);
 int RunServe(int argc, char** argv);
 int RunLoad(int argc, char** argv);
 int RunProbe(int argc, char** argv);
+int RunUserland(int argc, char** argv);
 
 }  // namespace tcpmax::cli

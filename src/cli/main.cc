@@ -20,6 +20,7 @@ const std::vector<Command> kCommands = {
     {"count", "count TCP connections by state and port range", RunCount},
     {"serve", "hold, echo or answer HTTP on inbound connections (epoll or io_uring)", RunServe},
     {"load", "open and hold N outbound connections, paced, errors classified", RunLoad},
+    {"userland", "a TCP engine in user space over TUN: serve/load millions of connections, no fds", RunUserland},
 };
 
 constexpr std::string_view kVersion = "tcpmax 0.1.0";

@@ -1,0 +1,350 @@
+// `tcpmax userland serve|load`: the TCP engine in user space over TUN.
+// Parses flags, installs SIGINT/SIGTERM handlers (the engines stop and undo
+// every system change), prints progress on stderr and the result on stdout.
+#include <signal.h>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_util.h"
+#include "core/address.h"
+#include "core/units.h"
+#include "userland/load.h"
+#include "userland/serve.h"
+
+namespace tcpmax::cli {
+namespace {
+
+using userland::LoadOptions;
+using userland::LoadReport;
+using userland::ServeOptions;
+using userland::ServeReport;
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop.store(true); }
+
+void InstallSignals() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: poll() returns EINTR and the loop sees the flag
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+void Note(const std::string& line) { fmt::print(stderr, "tcpmax userland: {}\n", line); }
+
+// "198.18.0.1:80", "198.18.0.1:80,8080", "198.18.0.1:7000-7009".
+Result<std::pair<uint32_t, std::vector<uint16_t>>> ParseTarget(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) return PlainError("'" + text + "': expected ADDRESS:PORTS, e.g. 198.18.0.1:80");
+  auto ip = ParseIp(text.substr(0, colon));
+  if (!ip) return tl::unexpected(ip.error());
+  if (ip->is_v6()) return PlainError("'" + text + "': the userland engine speaks IPv4 only");
+  if (!userland::InBenchRange(ip->v4()) || ip->v4() == userland::kKernelClientAddr) {
+    return PlainError("'" + text + "': the address must be in 198.18.0.0/15 (not 198.18.255.254, the kernel's)");
+  }
+  auto ranges = ParsePortRanges(text.substr(colon + 1));
+  if (!ranges) return tl::unexpected(ranges.error());
+  std::vector<uint16_t> ports;
+  for (const PortRange& r : *ranges) {
+    for (uint32_t p = r.lo; p <= r.hi; ++p) {
+      if (ports.size() >= userland::tcp::ConnTable::kMaxLocalIndex) {
+        return PlainError("'" + text + "': at most 1024 ports");
+      }
+      ports.push_back(uint16_t(p));
+    }
+  }
+  return std::make_pair(ip->v4(), ports);
+}
+
+std::string DropsText(const uint64_t* drops) {
+  std::string s;
+  for (size_t i = 0; i < userland::wire::kDropReasons; ++i) {
+    if (drops[i] == 0) continue;
+    s += fmt::format("{}{}={}", s.empty() ? "" : " ", userland::wire::DropReasonName(userland::wire::DropReason(i)),
+                     drops[i]);
+  }
+  return s.empty() ? "none" : s;
+}
+
+nlohmann::json DropsJson(const uint64_t* drops) {
+  nlohmann::json j = nlohmann::json::object();
+  for (size_t i = 0; i < userland::wire::kDropReasons; ++i)
+    j[std::string(userland::wire::DropReasonName(userland::wire::DropReason(i)))] = drops[i];
+  return j;
+}
+
+double PerSecond(uint64_t n, double seconds) { return seconds > 0 ? double(n) / seconds : 0; }
+
+// ---- serve ----
+
+nlohmann::json ServeJson(const ServeReport& r) {
+  const auto& s = r.stats;
+  return {{"established", r.established},
+          {"peak_established", r.peak_established},
+          {"accepted", s.accepted},
+          {"closed", s.closed},
+          {"reset_by_peer", s.reset_by_peer},
+          {"syns", s.syns},
+          {"cookie_bad", s.cookie_bad},
+          {"rst_sent", s.rst_sent},
+          {"challenge_acks", s.challenge_acks},
+          {"dup_acks", s.dup_acks},
+          {"bytes_in", s.bytes_in},
+          {"bytes_echoed", s.bytes_echoed},
+          {"table_full", s.table_full},
+          {"not_ours", s.not_ours},
+          {"packets_in", s.packets_in},
+          {"packets_out", s.packets_out},
+          {"link_tx_errors", r.link.tx_errors},
+          {"drops", DropsJson(s.drops)},
+          {"table_capacity", r.table_capacity},
+          {"table_bytes", r.table_bytes},
+          {"rss_base_bytes", r.rss_base},
+          {"rss_bytes", r.rss_now},
+          {"rss_bytes_per_connection", r.RssBytesPerConnection()},
+          {"seconds", r.seconds}};
+}
+
+void PrintServe(const ServeReport& r) {
+  const auto& s = r.stats;
+  fmt::print("userland serve: {} established (peak {}), {} accepted, {} closed, {} reset by peer\n",
+             FormatCount(r.established), FormatCount(r.peak_established), FormatCount(s.accepted),
+             FormatCount(s.closed), FormatCount(s.reset_by_peer));
+  fmt::print("  handshakes: {} SYNs answered with cookies, {} bad cookies reset, {} RSTs sent\n", FormatCount(s.syns),
+             FormatCount(s.cookie_bad), FormatCount(s.rst_sent));
+  fmt::print("  segments:   {} in, {} out ({}/s in), {} dup ACKs, {} challenge ACKs, {} B in, {} B echoed\n",
+             FormatCount(s.packets_in), FormatCount(s.packets_out), FormatShort(PerSecond(s.packets_in, r.seconds)),
+             FormatCount(s.dup_acks), FormatCount(s.challenge_acks), FormatCount(s.bytes_in),
+             FormatCount(s.bytes_echoed));
+  fmt::print("  memory:     table {} for {} slots ({:.1f} B/conn); RSS +{} ({:.1f} B/conn)\n",
+             FormatBytes(double(r.table_bytes)), FormatCount(r.table_capacity),
+             r.established ? double(r.table_bytes) / double(r.established) : 0.0,
+             FormatBytes(double(r.rss_now > r.rss_base ? r.rss_now - r.rss_base : 0)), r.RssBytesPerConnection());
+  fmt::print("  dropped:    {}; not ours {}; link tx errors {}; table full {}\n", DropsText(s.drops),
+             FormatCount(s.not_ours), FormatCount(r.link.tx_errors), FormatCount(s.table_full));
+}
+
+int Serve(int argc, char** argv) {
+  CLI::App app{"serve TCP from a user-space engine over TUN: SYN cookies, 16-byte connection slots, no fd per "
+               "connection. Creates netns NAME (if missing) with a TUN routed to the engine; removes them on exit.",
+               "serve"};
+  ConfigureApp(app);
+  std::string listen = "198.18.0.1:80", mode = "hold", reserve = "0", duration = "0";
+  ServeOptions o;
+  bool json = false;
+  app.add_option("--listen", listen, "ADDRESS:PORTS the engine answers (198.18.0.0/15; ports '80,8080' or '7000-7009')");
+  app.add_option("--mode", mode, "hold (ACK and discard data) or echo (send data back)");
+  app.add_option("--netns", o.netns, "network namespace (created if missing, removed on exit if created)");
+  app.add_option("--tun", o.tun, "TUN device name inside the namespace");
+  app.add_option("--route", o.route, "range routed into the TUN (inside 198.18.0.0/15)");
+  app.add_option("--reserve", reserve, "size the connection table for this many connections up front (10M)");
+  app.add_option("--duration", duration, "stop after this long (0: until SIGINT/SIGTERM)");
+  app.add_flag("--json", json, "print the result as JSON");
+  if (auto rc = ParseArgs(app, argc, argv)) return *rc;
+  auto target = ParseTarget(listen);
+  if (!target) return UsageError("userland serve", "--listen " + target.error().context);
+  o.ip = target->first;
+  o.ports = target->second;
+  if (mode != "hold" && mode != "echo") return UsageError("userland serve", "--mode '" + mode + "': use hold or echo");
+  o.mode = mode == "echo" ? userland::tcp::ServeMode::kEcho : userland::tcp::ServeMode::kHold;
+  auto route = ParseCidr(o.route);
+  if (!route || route->base.is_v6() || !userland::InBenchRange(route->base.v4()) || route->prefix < 15) {
+    return UsageError("userland serve", "--route '" + o.route + "': must be a range inside 198.18.0.0/15");
+  }
+  if (!route->Contains(IpAddress::V4(o.ip))) {
+    return UsageError("userland serve", "--route '" + o.route + "' does not contain the --listen address");
+  }
+  auto n = ParseCount(reserve);
+  if (!n) return UsageError("userland serve", "--reserve " + n.error().context);
+  o.reserve = *n;
+  auto d = ParseDuration(duration);
+  if (!d) return UsageError("userland serve", "--duration " + d.error().context);
+  o.duration_ns = uint64_t(d->count());
+  if (!userland::link::ValidIfName(o.netns) || !userland::link::ValidIfName(o.tun)) {
+    return UsageError("userland serve", "--netns/--tun: names are [A-Za-z0-9_.-]{1,15}");
+  }
+
+  InstallSignals();
+  Progress progress;
+  auto report = userland::RunServe(o, Note, g_stop, [&](const ServeReport& r) {
+    progress.Update(fmt::format("userland serve: {} established, {} accepted, {} SYN, {}/s packets in, {} dropped",
+                                FormatCount(r.established), FormatCount(r.stats.accepted),
+                                FormatCount(r.stats.syns), FormatShort(PerSecond(r.stats.packets_in, r.seconds)),
+                                FormatCount(r.stats.drops_total())));
+  });
+  progress.Finish();
+  if (!report) return RuntimeError("userland serve", report.error());
+  if (json) {
+    fmt::print("{}\n", ServeJson(*report).dump(2));
+  } else {
+    PrintServe(*report);
+  }
+  return kExitOk;
+}
+
+// ---- load ----
+
+nlohmann::json LoadJson(const LoadReport& r) {
+  const auto& s = r.stats;
+  return {{"connections", r.connections},
+          {"established", s.established},
+          {"refused", s.refused},
+          {"reset_established", s.reset_established},
+          {"syns_sent", s.syns_sent},
+          {"syns_resent", s.syns_resent},
+          {"synack_dups", s.synack_dups},
+          {"bad_acks", s.bad_acks},
+          {"foreign", s.foreign},
+          {"other", s.other},
+          {"handshake_seconds", r.handshake_seconds},
+          {"handshakes_per_second", r.HandshakesPerSecond()},
+          {"packets_in", s.packets_in},
+          {"packets_out", s.packets_out},
+          {"packets_per_second", PerSecond(s.packets_in + s.packets_out, r.seconds)},
+          {"link_tx_errors", r.link.tx_errors},
+          {"drops", DropsJson(s.drops)},
+          {"verify", {{"chosen", r.verify_chosen},
+                      {"probes_sent", s.probes_sent},
+                      {"answered", s.verify_answered},
+                      {"reset", s.verify_reset},
+                      {"lost", r.verify_lost}}},
+          {"state_bytes", r.state_bytes},
+          {"seconds", r.seconds}};
+}
+
+void PrintLoad(const LoadReport& r) {
+  const auto& s = r.stats;
+  fmt::print("userland load: {} of {} established in {:.2f} s ({}/s handshakes); {} refused, {} reset\n",
+             FormatCount(s.established), FormatCount(r.connections), r.handshake_seconds,
+             FormatShort(r.HandshakesPerSecond()), FormatCount(s.refused), FormatCount(s.reset_established));
+  fmt::print("  SYNs:     {} sent, {} resent; {} duplicate SYN-ACKs, {} bad SYN-ACKs reset\n",
+             FormatCount(s.syns_sent), FormatCount(s.syns_resent), FormatCount(s.synack_dups),
+             FormatCount(s.bad_acks));
+  fmt::print("  packets:  {} in, {} out ({}/s total); link tx errors {}; dropped: {}\n", FormatCount(s.packets_in),
+             FormatCount(s.packets_out), FormatShort(PerSecond(s.packets_in + s.packets_out, r.seconds)),
+             FormatCount(r.link.tx_errors), DropsText(s.drops));
+  if (r.verify_chosen > 0) {
+    fmt::print("  verify:   {} random connections probed: {} answered, {} reset, {} lost\n",
+               FormatCount(r.verify_chosen), FormatCount(s.verify_answered), FormatCount(s.verify_reset),
+               FormatCount(r.verify_lost));
+  }
+  fmt::print("  state:    {} of bitmaps ({:.2f} bits per tuple); {:.1f} s in all\n", FormatBytes(double(r.state_bytes)),
+             r.connections ? double(r.state_bytes) * 8 / double(r.connections) : 0.0, r.seconds);
+}
+
+std::string_view PhaseName(userland::LoadPhase p) {
+  switch (p) {
+    case userland::LoadPhase::kHandshakes: return "handshakes";
+    case userland::LoadPhase::kVerify: return "verify";
+    case userland::LoadPhase::kHold: return "hold";
+    case userland::LoadPhase::kDone: return "done";
+  }
+  return "?";
+}
+
+int Load(int argc, char** argv) {
+  CLI::App app{"open N connections from a stateless user-space client over TUN (one bit per tuple), optionally "
+               "verify K of them. Creates netns NAME (if missing) with a TUN for the source range.",
+               "load"};
+  ConfigureApp(app);
+  std::string target_text, connections, source = "198.19.0.0/16", sports = "1024-65535", rate = "50k/s",
+                                        verify = "0", hold = "0", timeout = "0";
+  LoadOptions o;
+  bool json = false;
+  app.add_option("target", target_text, "ADDRESS:PORTS to connect to (198.18.0.0/15)")->required();
+  app.add_option("--connections,-n", connections, "how many connections (10k, 10M)")->required();
+  app.add_option("--source", source, "source address range (inside 198.18.0.0/15)");
+  app.add_option("--source-ports", sports, "source port range");
+  app.add_option("--rate", rate, "SYNs (and probes) per second");
+  app.add_option("--passes", o.max_passes, "SYN passes: the first plus resends to unanswered tuples")
+      ->check(CLI::Range(1, 100));
+  app.add_option("--verify", verify, "probe this many random established connections");
+  app.add_option("--hold", hold, "keep running this long after the handshakes (and verify)");
+  app.add_option("--timeout", timeout, "give up after this long in all (0: none)");
+  app.add_option("--netns", o.netns, "network namespace (created if missing, removed on exit if created)");
+  app.add_option("--tun", o.tun, "TUN device name inside the namespace");
+  app.add_flag("--json", json, "print the result as JSON");
+  if (auto rc = ParseArgs(app, argc, argv)) return *rc;
+  auto target = ParseTarget(target_text);
+  if (!target) return UsageError("userland load", target.error().context);
+  o.dst_ip = target->first;
+  o.dst_ports = target->second;
+  auto cidr = ParseCidr(source);
+  if (!cidr || cidr->base.is_v6() || !userland::InBenchRange(cidr->base.v4()) || cidr->prefix < 15) {
+    return UsageError("userland load", "--source '" + source + "': must be an IPv4 range inside 198.18.0.0/15");
+  }
+  if (cidr->Contains(IpAddress::V4(o.dst_ip)) || cidr->Contains(IpAddress::V4(userland::kKernelClientAddr))) {
+    return UsageError("userland load", "--source '" + source + "' must not contain the target or 198.18.255.254");
+  }
+  o.source = *cidr;
+  auto ports = ParsePortRanges(sports);
+  if (!ports || ports->size() != 1) return UsageError("userland load", "--source-ports '" + sports + "': one range, e.g. 1024-65535");
+  o.source_ports = ports->front();
+  auto n = ParseCount(connections);
+  if (!n || *n == 0) return UsageError("userland load", "--connections '" + connections + "': a positive count");
+  o.connections = *n;
+  uint64_t space = o.source.Size() * o.source_ports.Size() * o.dst_ports.size();
+  if (o.connections > space) {
+    return UsageError("userland load", fmt::format("--connections {} exceeds the {} tuples of --source x --source-ports x target ports",
+                                                   FormatCount(o.connections), FormatCount(space)));
+  }
+  auto r = ParseRate(rate);
+  if (!r || *r <= 0) return UsageError("userland load", "--rate '" + rate + "': a positive rate, e.g. 50k/s");
+  o.rate = *r;
+  auto k = ParseCount(verify);
+  if (!k) return UsageError("userland load", "--verify " + k.error().context);
+  o.verify = *k;
+  auto h = ParseDuration(hold);
+  if (!h) return UsageError("userland load", "--hold " + h.error().context);
+  o.hold_ns = uint64_t(h->count());
+  auto t = ParseDuration(timeout);
+  if (!t) return UsageError("userland load", "--timeout " + t.error().context);
+  o.timeout_ns = uint64_t(t->count());
+  if (!userland::link::ValidIfName(o.netns) || !userland::link::ValidIfName(o.tun)) {
+    return UsageError("userland load", "--netns/--tun: names are [A-Za-z0-9_.-]{1,15}");
+  }
+
+  InstallSignals();
+  Progress progress;
+  auto report = userland::RunLoad(o, Note, g_stop, [&](const LoadReport& r) {
+    progress.Update(fmt::format("userland load [{}]: {} / {} established, {} SYN + {} resent, {} answered {} reset",
+                                PhaseName(r.phase), FormatCount(r.stats.established), FormatCount(r.connections),
+                                FormatCount(r.stats.syns_sent), FormatCount(r.stats.syns_resent),
+                                FormatCount(r.stats.verify_answered), FormatCount(r.stats.verify_reset)));
+  });
+  progress.Finish();
+  if (!report) return RuntimeError("userland load", report.error());
+  if (json) {
+    fmt::print("{}\n", LoadJson(*report).dump(2));
+  } else {
+    PrintLoad(*report);
+  }
+  bool complete = report->phase == userland::LoadPhase::kDone && !g_stop.load();
+  return complete ? kExitOk : kExitFailure;
+}
+
+}  // namespace
+
+int RunUserland(int argc, char** argv) {
+  if (argc >= 2) {
+    std::string sub = argv[1];
+    if (sub == "serve") return Serve(argc - 1, argv + 1);
+    if (sub == "load") return Load(argc - 1, argv + 1);
+    if (sub != "--help" && sub != "-h" && sub != "help") {
+      return UsageError("userland", "unknown subcommand '" + sub + "': use serve or load");
+    }
+    fmt::print("usage: tcpmax userland serve [flags]   (tcpmax userland serve --help)\n"
+               "       tcpmax userland load ADDRESS:PORTS --connections N [flags]\n");
+    return kExitOk;
+  }
+  return UsageError("userland", "missing subcommand: serve or load (tcpmax userland --help)");
+}
+
+}  // namespace tcpmax::cli

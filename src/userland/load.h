@@ -1,0 +1,59 @@
+// RunLoad: `tcpmax userland load` below the CLI. Sets up the namespace and
+// a TUN of its own, routes the source range into it (and turns on
+// forwarding in the namespace, so a userland server's TUN there is reached
+// through the kernel), then drives the stateless client engine: paced SYNs,
+// resends, an optional verification of K random connections, an optional
+// hold. Undoes every change on return.
+// Thread-safety: runs on the calling thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/address.h"
+#include "core/error.h"
+#include "userland/link/netns_setup.h"
+#include "userland/link/packet_link.h"
+#include "userland/tcp/client.h"
+
+namespace tcpmax::userland {
+
+struct LoadOptions {
+  uint32_t dst_ip = 0xc6120001;
+  std::vector<uint16_t> dst_ports = {80};
+  Cidr source;                       // REQUIRES IPv4, inside 198.18.0.0/15
+  PortRange source_ports{1024, 65535};
+  uint64_t connections = 0;
+  double rate = 50000;               // SYNs per second (first sends and resends)
+  uint32_t max_passes = 6;
+  uint64_t verify = 0;               // K random connections to probe
+  uint64_t hold_ns = 0;              // keep the link up this long after the handshakes
+  uint64_t timeout_ns = 0;           // 0: no overall limit beyond the passes
+  std::string netns = "tcpmax-ul";
+  std::string tun = "tmxl0";
+};
+
+enum class LoadPhase { kHandshakes, kVerify, kHold, kDone };
+
+struct LoadReport {
+  tcp::ClientStats stats;
+  link::LinkStats link;
+  LoadPhase phase = LoadPhase::kHandshakes;
+  uint64_t connections = 0;
+  uint64_t verify_chosen = 0;
+  uint64_t verify_lost = 0;
+  double handshake_seconds = 0;      // first SYN to the last established
+  double seconds = 0;
+  uint64_t state_bytes = 0;          // client bitmaps
+  double HandshakesPerSecond() const;
+};
+
+using LoadProgress = std::function<void(const LoadReport&)>;
+
+Result<LoadReport> RunLoad(const LoadOptions& options, link::Notify notify, const std::atomic<bool>& stop,
+                           LoadProgress progress);
+
+}  // namespace tcpmax::userland

@@ -1,0 +1,57 @@
+// RunServe: `tcpmax userland serve` below the CLI. Sets up the namespace and
+// TUN (link/netns_setup.h), routes the benchmark range into the TUN, gives
+// kernel clients in the namespace a source address of their own
+// (kKernelClientAddr, on the TUN, so the kernel never owns an engine
+// address), runs the server engine until stopped or the duration ends, and
+// undoes every change on return.
+// Thread-safety: runs on the calling thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "userland/link/netns_setup.h"
+#include "userland/link/packet_link.h"
+#include "userland/tcp/server.h"
+
+namespace tcpmax::userland {
+
+inline constexpr uint32_t kBenchRangeBase = 0xc6120000;  // 198.18.0.0/15 (RFC 2544)
+inline constexpr uint32_t kKernelClientAddr = 0xc612fffe;  // 198.18.255.254
+inline bool InBenchRange(uint32_t ip) { return (ip & 0xfffe0000u) == kBenchRangeBase; }
+
+struct ServeOptions {
+  uint32_t ip = 0xc6120001;            // 198.18.0.1
+  std::vector<uint16_t> ports = {80};
+  tcp::ServeMode mode = tcp::ServeMode::kHold;
+  std::string netns = "tcpmax-ul";
+  std::string tun = "tmxs0";
+  std::string route = "198.18.0.0/15";
+  uint64_t reserve = 0;                // connections to size the table for
+  uint64_t duration_ns = 0;            // 0: until stopped
+};
+
+struct ServeReport {
+  tcp::ServerStats stats;
+  link::LinkStats link;
+  uint64_t established = 0;
+  uint64_t peak_established = 0;
+  uint64_t table_capacity = 0;
+  uint64_t table_bytes = 0;
+  uint64_t rss_base = 0;               // after set-up, before any connection
+  uint64_t rss_now = 0;
+  double seconds = 0;
+  // (rss_now - rss_base) / established, 0 when none.
+  double RssBytesPerConnection() const;
+};
+
+using ServeProgress = std::function<void(const ServeReport&)>;
+
+Result<ServeReport> RunServe(const ServeOptions& options, link::Notify notify, const std::atomic<bool>& stop,
+                             ServeProgress progress);
+
+}  // namespace tcpmax::userland
