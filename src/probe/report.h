@@ -64,7 +64,8 @@ struct ProbeReport {
   double teardown_seconds = 0;
 
   // Memory.
-  LineFit kernel_fit;                   // MemAvailable drop vs connections
+  double kernel_bytes = 0;              // kernel bytes per connection: max of the two fits below
+  LineFit kernel_fit;                   // MemAvailable drop minus RSS growth vs connections
   LineFit slab_fit;                     // slab growth vs connections
   double user_bytes_serve = 0;          // RSS per held connection, serve side
   double user_bytes_load = 0;           // RSS per held connection, load side

@@ -452,7 +452,13 @@ Result<ProbeReport> RunProbe(const ProbeOptions& opt, const BoxFacts& box, const
   Teardown(climb);
   rep.teardown_seconds = SecondsSince(td);
   Fit(rep);
-  double per_conn = rep.kernel_fit.valid() ? rep.kernel_fit.slope + rep.user_bytes_serve + rep.user_bytes_load : 0;
+  // Kernel cost: the larger of the two views (conservative). Slab growth counts
+  // every kernel object of a socket, reclaimable ones (dentry) included; the
+  // MemAvailable drop sees what the box can no longer use but moves with any
+  // other process on the box.
+  rep.kernel_bytes = std::max(rep.kernel_fit.valid() ? rep.kernel_fit.slope : 0.0,
+                              rep.slab_fit.valid() ? rep.slab_fit.slope : 0.0);
+  double per_conn = rep.kernel_bytes > 0 ? rep.kernel_bytes + rep.user_bytes_serve + rep.user_bytes_load : 0;
   if (per_conn > 0 && rep.mem_available_start > rep.reserve_bytes) {
     rep.projected_by_memory = static_cast<uint64_t>(double(rep.mem_available_start - rep.reserve_bytes) / per_conn);
   }

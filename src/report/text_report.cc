@@ -39,8 +39,9 @@ std::string ProbeToText(const probe::ProbeReport& r) {
     line(fmt::format("errors     {}", errs));
   }
   line("");
-  line(fmt::format("kernel     {}", PerConn(r.kernel_fit)));
-  line(fmt::format("  of it    slab objects: {}", PerConn(r.slab_fit)));
+  line(fmt::format("kernel     {} per connection (both ends; the larger of:)", FormatBytes(r.kernel_bytes)));
+  line(fmt::format("  slab     {}", PerConn(r.slab_fit)));
+  line(fmt::format("  memory   {}", PerConn(r.kernel_fit) + " (MemAvailable drop - RSS growth)"));
   line(fmt::format("user space {:.1f} B per connection (serve), {:.1f} B (load)", r.user_bytes_serve,
                    r.user_bytes_load));
   line("");

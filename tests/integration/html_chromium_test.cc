@@ -40,6 +40,7 @@ probe::ProbeReport MadeUpClimb() {
     pts.push_back({double(s.established), double(s.kernel)});
   }
   r.kernel_fit = probe::FitLine(pts);
+  r.kernel_bytes = r.kernel_fit.slope;
   r.predicted = {{"RLIMIT_NOFILE (hard)", 19995, false}, {"fs.file-max", 1200000, true}, {"memory", 3300000, false}};
   r.predicted_ceiling = 1200000;
   return r;

@@ -39,6 +39,7 @@ probe::ProbeReport Sample() {
   std::vector<probe::Point> pts;
   for (const auto& s : r.samples) pts.push_back({double(s.established), double(s.mem_used)});
   r.kernel_fit = probe::FitLine(pts);
+  r.kernel_bytes = r.kernel_fit.slope;
   r.predicted_ceiling = 2'400'000;
   r.predicted_binding = "fs.file-max";
   r.predicted = {{"fs.file-max", 1'200'000, true}, {"memory", 3'300'000, false}};
@@ -61,7 +62,7 @@ TEST(TextReport, NamesMeasuredPredictedAndPerConnection) {
   std::string t = ProbeToText(Sample());
   EXPECT_NE(t.find("measured         20,000 connections"), std::string::npos) << t;
   EXPECT_NE(t.find("predicted  2,400,000 connections on loopback, bound by fs.file-max"), std::string::npos) << t;
-  EXPECT_NE(t.find("6.35 KiB per connection"), std::string::npos) << t;
+  EXPECT_NE(t.find("kernel     6.35 KiB per connection"), std::string::npos) << t;
 }
 
 TEST(HtmlReport, SelfContainedWithThreeCharts) {
