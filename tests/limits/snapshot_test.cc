@@ -91,3 +91,27 @@ TEST(Snapshot, ConnKernelBytesOverridesSlabSum) {
 
 }  // namespace
 }  // namespace tcpmax::limits
+
+#include "limits/predict.h"
+
+namespace tcpmax::limits {
+namespace {
+
+TEST(Predict, PicksTheNumbersProbeCompares) {
+  auto reader = sys::SnapshotReader::Open(std::string(TCPMAX_TEST_DATA) + "/snapshots/this-box");
+  ASSERT_TRUE(reader);
+  Scenario sc;
+  sc.loopback = true;
+  Prediction p = Predict(*reader, sc);
+  EXPECT_EQ(p.inbound_binding, "rlimit_nofile_hard");
+  EXPECT_EQ(p.inbound_binding_name, "RLIMIT_NOFILE (hard)");
+  EXPECT_EQ(p.inbound_ceiling, 19995u);
+  EXPECT_EQ(p.kernel_bytes_per_end, 3904u);
+  EXPECT_EQ(p.bytes_per_connection, 7808u);
+  // Both ends on the box: 2 epoll watches per connection; per user binds first.
+  EXPECT_EQ(p.box_binding_name, "fs.epoll.max_user_watches");
+  EXPECT_EQ(p.box_ceiling, 5491511u / 2);
+}
+
+}  // namespace
+}  // namespace tcpmax::limits

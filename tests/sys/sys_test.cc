@@ -189,3 +189,27 @@ TEST(Sys, LiveReaderReadsProcFilesOfSizeZero) {
 
 }  // namespace
 }  // namespace tcpmax::sys
+
+#include <sys/resource.h>
+
+#include "sys/rlimit.h"
+
+namespace tcpmax::sys {
+namespace {
+
+TEST(SysRlimit, RaiseNofileToHardLiftsTheSoftLimit) {
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  if (saved.rlim_max < 64) GTEST_SKIP() << "hard RLIMIT_NOFILE below 64";
+  rlimit low = saved;
+  low.rlim_cur = 64;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  auto raised = RaiseNofileToHard();
+  ASSERT_TRUE(raised) << raised.error().ToString();
+  EXPECT_EQ(raised->soft, raised->hard);
+  EXPECT_EQ(raised->hard, saved.rlim_max == RLIM_INFINITY ? kUnlimited : uint64_t(saved.rlim_max));
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+}
+
+}  // namespace
+}  // namespace tcpmax::sys
