@@ -33,23 +33,23 @@ struct Options {
 };
 
 void AddFlags(CLI::App& app, Options& o) {
-  app.add_option("--snapshot", o.snapshot_dir, "replay a recorded snapshot directory instead of this box");
-  app.add_option("--record", o.record_dir, "also save this box's readings to DIR (for a bug report or a test)");
+  app.add_option("--snapshot", o.snapshot_dir, "replay a recorded snapshot directory instead of this box")->type_name("DIR");
+  app.add_option("--record", o.record_dir, "also save this box's readings to DIR (for a bug report or a test)")->type_name("DIR");
   app.add_flag("--json", o.json, "print the result as JSON (schema tcpmax.limits/1, docs/limits-json.md)");
   app.add_flag("--explain", o.explain, "print the narrative answer with every limit's arithmetic");
-  app.add_option("--set", o.settings, "what if: override a reading, e.g. --set fs.file-max=10M (repeatable)");
-  app.add_option("--listen-ports", o.listen_ports, "inbound: ports listened on");
-  app.add_option("--listen-ips", o.listen_ips, "inbound: addresses listened on");
-  app.add_option("--processes", o.processes, "processes sharing the connections");
-  app.add_option("--destinations", o.destinations, "outbound: distinct destination ip:port");
-  app.add_option("--source-ips", o.source_ips, "outbound: local source addresses used");
-  app.add_option("--bind-no-port", o.bind_no_port, "outbound: IP_BIND_ADDRESS_NO_PORT when binding (on|off)");
-  app.add_option("--nat", o.nat, "outbound through a cloud NAT: aws, gcp or azure");
-  app.add_option("--nat-ips", o.nat_ips, "NAT public IPs");
-  app.add_option("--nat-vm-ports", o.nat_vm_ports, "ports per VM (gcp min_ports_per_vm; 0 = default)");
-  app.add_option("--app-bytes", o.app_bytes, "user-space memory the application keeps per connection");
-  app.add_option("--queued-bytes", o.queued_bytes, "data waiting in socket buffers per connection");
-  app.add_option("--userland-bytes", o.userland_bytes, "state per connection of a user-space TCP stack");
+  app.add_option("--set", o.settings, "what if: override a reading, e.g. --set fs.file-max=10M (repeatable)")->type_name("KEY=VALUE");
+  app.add_option("--listen-ports", o.listen_ports, "inbound: ports listened on")->type_name("N");
+  app.add_option("--listen-ips", o.listen_ips, "inbound: addresses listened on")->type_name("N");
+  app.add_option("--processes", o.processes, "processes sharing the connections")->type_name("N");
+  app.add_option("--destinations", o.destinations, "outbound: distinct destination ip:port")->type_name("N");
+  app.add_option("--source-ips", o.source_ips, "outbound: local source addresses used")->type_name("N");
+  app.add_option("--bind-no-port", o.bind_no_port, "outbound: IP_BIND_ADDRESS_NO_PORT when binding (on|off)")->type_name("on|off");
+  app.add_option("--nat", o.nat, "outbound through a cloud NAT: aws, gcp or azure")->type_name("aws|gcp|azure");
+  app.add_option("--nat-ips", o.nat_ips, "NAT public IPs")->type_name("N");
+  app.add_option("--nat-vm-ports", o.nat_vm_ports, "ports per VM (gcp min_ports_per_vm; 0 = default)")->type_name("N");
+  app.add_option("--app-bytes", o.app_bytes, "user-space memory the application keeps per connection")->type_name("SIZE");
+  app.add_option("--queued-bytes", o.queued_bytes, "data waiting in socket buffers per connection")->type_name("SIZE");
+  app.add_option("--userland-bytes", o.userland_bytes, "state per connection of a user-space TCP stack")->type_name("SIZE");
   app.add_flag("--ipv6", o.ipv6, "IPv6 sockets (TCPv6 slab objects)");
   app.add_flag("--no-epoll", o.no_epoll, "the program does not use epoll (no eventpoll_epi per socket)");
   app.add_flag("--loopback", o.loopback, "both ends on this box (as tcpmax probe runs): box costs count twice");
