@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -31,7 +32,51 @@ constexpr uint64_t kMaxInflight = 4096;
 constexpr uint64_t kOpenBatch = 256;
 constexpr uint64_t kPublishNs = 50'000'000;
 
-enum Op : uint64_t { kConnect = 1, kLinkTimeout, kRecv, kSend, kClose };
+enum Op : uint64_t { kConnect = 1, kLinkTimeout, kRecv, kSend, kClose, kSetup };
+constexpr uint64_t kSetupFailed = 3;
+
+// Opcodes and socket commands newer than Debian's liburing 2.3 headers
+// (kernel uapi values; the SQE fields are filled by hand below).
+constexpr uint8_t kOpBind = 56;                 // IORING_OP_BIND, Linux 6.11
+constexpr uint32_t kSocketCmdSetsockopt = 3;    // SOCKET_URING_OP_SETSOCKOPT, Linux 6.7
+
+// Option values the kernel reads at execution time: they must outlive the ops.
+const linger kLingerRst{1, 0};
+const int kOne = 1;
+
+// Whether this kernel can create, configure and bind sockets inside the ring
+// (IORING_OP_SOCKET, URING_CMD setsockopt, IORING_OP_BIND): then a connection
+// costs no system call of its own.
+bool RingSocketSetup(io_uring* ring) {
+  io_uring_probe* probe = io_uring_get_probe_ring(ring);
+  if (probe == nullptr) return false;
+  bool ok = io_uring_opcode_supported(probe, IORING_OP_SOCKET) &&
+            io_uring_opcode_supported(probe, IORING_OP_URING_CMD) && io_uring_opcode_supported(probe, kOpBind);
+  io_uring_free_probe(probe);
+  return ok;
+}
+
+// URING_CMD setsockopt on a direct descriptor; `value` must stay valid.
+void PrepSetsockopt(io_uring_sqe* sqe, uint32_t slot, int level, int name, const void* value, uint32_t len) {
+  std::memset(sqe, 0, sizeof *sqe);
+  sqe->opcode = IORING_OP_URING_CMD;
+  sqe->fd = static_cast<int>(slot);
+  sqe->flags = IOSQE_FIXED_FILE;
+  sqe->cmd_op = kSocketCmdSetsockopt;
+  sqe->addr = static_cast<uint32_t>(level) | (static_cast<uint64_t>(static_cast<uint32_t>(name)) << 32);
+  sqe->file_index = len;  // optlen
+  sqe->addr3 = reinterpret_cast<uint64_t>(value);  // optval
+}
+
+// IORING_OP_BIND on a direct descriptor; the address is copied at submit.
+void PrepBind(io_uring_sqe* sqe, uint32_t slot, const sockaddr* addr, socklen_t len) {
+  std::memset(sqe, 0, sizeof *sqe);
+  sqe->opcode = kOpBind;
+  sqe->fd = static_cast<int>(slot);
+  sqe->flags = IOSQE_FIXED_FILE;
+  sqe->addr = reinterpret_cast<uint64_t>(addr);
+  sqe->addr2 = len;
+}
 
 uint64_t Tag(Op op, uint32_t slot) { return (uint64_t{op} << 56) | slot; }
 Op TagOp(uint64_t tag) { return static_cast<Op>(tag >> 56); }
@@ -45,7 +90,12 @@ struct Ring {
   std::vector<uint64_t> state;            // kFree, kHeld, kClosing, or connect start | 4
   std::vector<uint32_t> free_slots;       // stack of free slots
   std::vector<std::array<uint8_t, kPingBytes>> buf;  // recv buffer per slot
+  bool in_ring_setup = false;  // socket + setsockopt + bind as SQEs (see RingSocketSetup)
   unsigned unsubmitted = 0;
+  // Bind addresses wait here until submit copies them; 2x the SQ size, so an
+  // entry is reused only after a submit.
+  std::array<sockaddr_storage, 2 * kSqEntries> bind_addrs{};
+  size_t bind_next = 0;
 
   ~Ring() {
     if (live) io_uring_queue_exit(&ring);
@@ -67,6 +117,7 @@ Result<std::unique_ptr<Ring>> MakeRing(unsigned slots, int eventfd) {
     return ErrnoError(-rc, "io_uring register eventfd");
   }
   r->state.assign(slots, kFree);
+  r->in_ring_setup = RingSocketSetup(&r->ring);
   r->buf.resize(slots);
   r->free_slots.resize(slots);
   for (unsigned i = 0; i < slots; ++i) r->free_slots[i] = slots - 1 - i;
@@ -185,6 +236,7 @@ class UringWorker {
     ++stats_.attempted;
     Ring* r = RingWithRoom();
     if (r == nullptr) return Fail(ring_error_);
+    if (r->in_ring_setup && !syscall_setup_) return OpenInRing(*r, index);
     const SourcePlan& sp = *plan_.plan;
     int fd = OpenBoundSocket(sp.family(), sp.SourceOf(index), false);
     if (fd < 0) return Fail(-fd);
@@ -207,6 +259,49 @@ class UringWorker {
     io_uring_prep_link_timeout(sqe, &timeout_, 0);
     io_uring_sqe_set_data64(sqe, Tag(kLinkTimeout, slot));
     r->state[slot] = MonotonicNanos() | 4;
+    ++stats_.inflight;
+  }
+
+  // One linked chain, no system call: socket (into the slot) -> SO_LINGER 0
+  // -> IP_BIND_ADDRESS_NO_PORT -> bind(source:0) -> connect -> timeout.
+  // The set-up steps post a completion only when they fail.
+  void OpenInRing(Ring& r, uint64_t index) {
+    const SourcePlan& sp = *plan_.plan;
+    uint32_t slot = r.free_slots.back();
+    r.free_slots.pop_back();
+    if (io_uring_sq_space_left(&r.ring) < 6) {
+      io_uring_submit(&r.ring);
+      r.unsubmitted = 0;
+    }
+    constexpr uint8_t kChain = IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe* sqe = GetSqe(r);
+    io_uring_prep_socket_direct(sqe, sp.family(), SOCK_STREAM, 0, slot, 0);
+    sqe->flags |= kChain;
+    io_uring_sqe_set_data64(sqe, Tag(kSetup, slot));
+    sqe = GetSqe(r);
+    PrepSetsockopt(sqe, slot, SOL_SOCKET, SO_LINGER, &kLingerRst, sizeof kLingerRst);
+    sqe->flags |= kChain;
+    io_uring_sqe_set_data64(sqe, Tag(kSetup, slot));
+    sqe = GetSqe(r);
+    PrepSetsockopt(sqe, slot, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &kOne, sizeof kOne);
+    sqe->flags |= kChain;
+    io_uring_sqe_set_data64(sqe, Tag(kSetup, slot));
+    sockaddr_storage& src = r.bind_addrs[r.bind_next++ % r.bind_addrs.size()];
+    socklen_t src_len = Endpoint{sp.SourceOf(index), 0}.ToSockaddr(&src);
+    sqe = GetSqe(r);
+    PrepBind(sqe, slot, reinterpret_cast<sockaddr*>(&src), src_len);
+    sqe->flags |= kChain;
+    io_uring_sqe_set_data64(sqe, Tag(kSetup, slot));
+    socklen_t len;
+    const sockaddr* to = sp.TargetAddr(index, &len);
+    sqe = GetSqe(r);
+    io_uring_prep_connect(sqe, static_cast<int>(slot), to, len);
+    sqe->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK;
+    io_uring_sqe_set_data64(sqe, Tag(kConnect, slot));
+    sqe = GetSqe(r);
+    io_uring_prep_link_timeout(sqe, &timeout_, 0);
+    io_uring_sqe_set_data64(sqe, Tag(kLinkTimeout, slot));
+    r.state[slot] = MonotonicNanos() | 4;
     ++stats_.inflight;
   }
 
@@ -252,7 +347,14 @@ class UringWorker {
     uint32_t slot = TagSlot(tag);
     uint64_t& s = r.state[slot];
     switch (TagOp(tag)) {
+      case kSetup:  // a set-up step failed; the rest of the chain is cancelled
+        if (s < 4) return;
+        --stats_.inflight;
+        Fail(-res);
+        s = kSetupFailed;
+        return;
       case kConnect: {
+        if (s == kSetupFailed) return CloseSlot(r, slot);
         if (s < 4) return;
         --stats_.inflight;
         if (res < 0) {
@@ -331,6 +433,9 @@ class UringWorker {
   size_t current_ = 0;
   unsigned slots_per_ring_ = 0;
   int ring_error_ = 0;
+  // TCPMAX_URING_SYSCALL_SETUP=1 forces socket/setsockopt/bind as system
+  // calls even when the ring can do them (for comparison in bench/hold).
+  bool syscall_setup_ = std::getenv("TCPMAX_URING_SYSCALL_SETUP") != nullptr;
   __kernel_timespec timeout_{};
   // Ping payloads stay valid until their send completes: a pool reused
   // round-robin, one entry per batch of sends.
