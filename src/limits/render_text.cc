@@ -63,10 +63,14 @@ void Verdicts(std::string& out, const Ceiling& c, const Direction& d) {
   }
 }
 
-void Remedies(std::string& out, const Direction& d) {
+// Remedies of the limits that matter: the binding one, the next one, what
+// binds one process (when more than the scenario's processes are needed to
+// get past it) and what binds the box.
+void Remedies(std::string& out, const Direction& d, uint64_t processes) {
   bool header = false;
   for (const Finding& f : d.findings) {
-    bool key = f.binding || f.binding_per_process || f.binding_box || f.id == d.total.next;
+    bool process_matters = f.binding_per_process && d.processes_for_box > processes;
+    bool key = f.binding || process_matters || f.binding_box || f.id == d.total.next;
     if (!key || f.remedies.empty()) continue;
     if (!header) out += "  remedies:\n", header = true;
     out += fmt::format("    {} ({}):\n", f.limit, f.note);
@@ -107,7 +111,7 @@ std::string RenderText(const Ceiling& c) {
   Verdicts(out, c, c.inbound);
   out += "\n";
   Table(out, c.inbound, sc.thread_per_connection);
-  Remedies(out, c.inbound);
+  Remedies(out, c.inbound, sc.processes);
 
   out += "\nOUTBOUND: this box opens connections (client)\n";
   Verdicts(out, c, c.outbound);
@@ -116,7 +120,7 @@ std::string RenderText(const Ceiling& c) {
                      CountOrUnknown(c.outbound_without_bind_no_port));
   out += "\n";
   Table(out, c.outbound, sc.thread_per_connection);
-  Remedies(out, c.outbound);
+  Remedies(out, c.outbound, sc.processes);
 
   out += "\nNEW-CONNECTION RATE to one destination ip:port (TIME_WAIT)\n";
   out += fmt::format("  {}\n  {}\n", c.rate.arithmetic, c.rate.note);
