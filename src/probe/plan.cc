@@ -74,10 +74,6 @@ Result<Plan> MakePlan(const PlanInput& in) {
   p.sources = block;
   p.source_range = Cidr{IpAddress::V4(0x7f010000), 32 - std::countr_zero(block)};  // 127.1.0.0/n
   p.per_pair = CeilDiv(in.target, uint64_t{p.ports} * p.sources);
-  p.notes.push_back(fmt::format(
-      "{} server ports x {} source addresses = {} pairs, at most {} connections each "
-      "(kept under {} so connect()'s port search stays fast)",
-      p.ports, p.sources, uint64_t{p.ports} * p.sources, FormatCount(p.per_pair), FormatCount(pair_cap)));
 
   uint64_t usable = in.nofile_hard - kFdMargin;
   bool uring = in.engine == Engine::kUring || (in.engine == Engine::kAuto && in.uring_direct);
@@ -109,6 +105,11 @@ Result<Plan> MakePlan(const PlanInput& in) {
   p.load_processes = p.load_engine == Engine::kUring ? 1 : static_cast<unsigned>(CeilDiv(in.target, usable));
   p.notes.push_back(fmt::format("load: {} {} process(es), at most {} descriptors each", p.load_processes,
                                 EngineName(p.load_engine), FormatCount(CeilDiv(in.target, p.load_processes))));
+  p.notes.insert(p.notes.begin(),
+                 fmt::format("{} server ports x {} source addresses = {} pairs, at most {} connections each "
+                             "(kept under {} so connect()'s port search stays fast)",
+                             p.ports, p.sources, uint64_t{p.ports} * p.sources, FormatCount(p.per_pair),
+                             FormatCount(pair_cap)));
   if (uint32_t{p.first_port} + p.ports - 1 > 65535) {
     return PlainError(fmt::format("{} server ports from {} run past port 65535", p.ports, p.first_port));
   }

@@ -54,7 +54,7 @@ Totals Sum(const std::vector<nlohmann::json>& latest) {
 }
 
 struct Memory {
-  uint64_t available = 0, slab = 0, file_nr = 0;
+  uint64_t available = 0, slab = 0, reclaimable = 0, file_nr = 0;
 };
 
 Memory ReadMemory(const sys::Reader& r) {
@@ -62,9 +62,14 @@ Memory ReadMemory(const sys::Reader& r) {
   if (auto mi = sys::ReadMeminfo(r)) {
     m.available = mi->mem_available().value_or(0);
     m.slab = mi->Get("Slab").value_or(0);
+    m.reclaimable = mi->Get("SReclaimable").value_or(0);
   }
   if (auto nr = sys::ReadFileNr(r)) m.file_nr = nr->allocated;
   return m;
+}
+
+uint64_t UsableNow(const Memory& base, const Memory& now) {
+  return UsableMemory(now.available, base.reclaimable, now.reclaimable);
 }
 
 std::string DominantError(const std::map<std::string, uint64_t>& errors) {
@@ -211,6 +216,11 @@ uint64_t CountServerSide(const Plan& plan) {
 }
 
 }  // namespace
+
+uint64_t UsableMemory(uint64_t available, uint64_t reclaimable_start, uint64_t reclaimable_now) {
+  uint64_t pinned = reclaimable_now > reclaimable_start ? reclaimable_now - reclaimable_start : 0;
+  return available > pinned ? available - pinned : 0;
+}
 
 LimitName LimitFromErrorKey(std::string_view key) {
   int code = kernel::ErrnoFromKey(key);
@@ -393,10 +403,12 @@ Result<ProbeReport> RunProbe(const ProbeOptions& opt, const BoxFacts& box, const
       rep.stop_detail = fmt::format("held {} connections, the target", FormatCount(s.established));
       break;
     }
-    if (m.available < rep.reserve_bytes) {
+    uint64_t usable = UsableNow(base, m);
+    if (usable < rep.reserve_bytes) {
       rep.stop_reason = "memory reserve";
-      rep.stop_detail = fmt::format("MemAvailable fell to {}, under the reserve of {}", FormatBytes(double(m.available)),
-                                    FormatBytes(double(rep.reserve_bytes)));
+      rep.stop_detail = fmt::format(
+          "usable memory (MemAvailable less the socket slabs it counts as reclaimable) fell to {}, under the reserve of {}",
+          FormatBytes(double(usable)), FormatBytes(double(rep.reserve_bytes)));
       break;
     }
     double stalled = s.t - last_progress_t;

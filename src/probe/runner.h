@@ -60,6 +60,14 @@ Result<BoxFacts> ReadBoxFacts(const sys::Reader& reader);
 // at `bytes_per_conn`, so the plan has enough ports and processes.
 uint64_t MaxModeTarget(const BoxFacts& box, double reserve_percent, double bytes_per_conn);
 
+// What the box can still give during a climb. MemAvailable counts
+// SReclaimable slab as available, but a socket's inode (sock_inode_cache) and
+// dentry sit in "reclaimable" caches that cannot be reclaimed while the socket
+// is open: trusting MemAvailable alone ran a 2.8M-connection climb into the
+// OOM killer here. So the SReclaimable growth since the climb began is taken
+// off MemAvailable.
+uint64_t UsableMemory(uint64_t available, uint64_t reclaimable_start, uint64_t reclaimable_now);
+
 Result<ProbeReport> RunProbe(const ProbeOptions& opt, const BoxFacts& box, const ProbeObserver& observer,
                              const std::atomic<bool>& stop);
 

@@ -41,6 +41,8 @@ Result<Tuning> Tuning::Apply(uint64_t target) {
       {"net.core.somaxconn", 65535, "65535"},
       {"net.ipv4.tcp_max_syn_backlog", 65535, "65535"},
       {"net.netfilter.nf_conntrack_max", 2 * target + 100'000, std::to_string(2 * target + 100'000)},
+      // Both ends on this box, each watched by epoll: two watches per connection.
+      {"fs.epoll.max_user_watches", 2 * target + 100'000, std::to_string(2 * target + 100'000)},
   };
   for (const Want& w : wants) {
     auto ok = RaiseTo(r, w.name, w.first, w.value, &t.guards_, &t.changes_);

@@ -16,8 +16,9 @@ class Tuning {
  public:
   // Raises, when lower than the run needs: fs.file-max (two sockets per
   // connection plus headroom), net.ipv4.ip_local_port_range (1024-65535),
-  // net.core.somaxconn and net.ipv4.tcp_max_syn_backlog (65535), and
-  // net.netfilter.nf_conntrack_max when conntrack is loaded.
+  // net.core.somaxconn and net.ipv4.tcp_max_syn_backlog (65535),
+  // fs.epoll.max_user_watches (two watches per connection: both ends are
+  // here), and net.netfilter.nf_conntrack_max when conntrack is loaded.
   static Result<Tuning> Apply(uint64_t target_connections);
 
   // "fs.file-max: 2466170 -> 6600000" for each change made.

@@ -44,8 +44,8 @@ TEST(PlanOnSnapshot, ThisBoxHardLimit20000) {
 TEST(PlanOnSnapshot, ThisBoxMaxModeIsSizedFromMemory) {
   BoxFacts b = Facts("this-box");
   uint64_t reserve = b.mem_total / 10;
-  uint64_t want = static_cast<uint64_t>(double(b.mem_available - reserve) / 7000 * 1.25);
-  uint64_t t = MaxModeTarget(b, 10, 7000);
+  uint64_t want = static_cast<uint64_t>(double(b.mem_available - reserve) / 8000 * 1.25);
+  uint64_t t = MaxModeTarget(b, 10, 8000);
   EXPECT_EQ(t, want);
   EXPECT_GT(t, 3'000'000u);  // the 3M target fits this box's plan
   Plan p = PlanFor(b, t, true);
@@ -72,6 +72,22 @@ TEST(PlanOnSnapshot, LargeRlimitBoxUsesOneProcessEach) {
   EXPECT_EQ(p.serve_processes, 1u);
   EXPECT_EQ(p.ports, 16u);
   EXPECT_EQ(p.sources, 4u);  // 50 pairs of 10,000 over 16 ports: 4 sources
+}
+
+}  // namespace
+}  // namespace tcpmax::probe
+
+namespace tcpmax::probe {
+namespace {
+
+TEST(UsableMemory, TakesPinnedReclaimableSlabOff) {
+  constexpr uint64_t kG = 1ull << 30;
+  // 10 GiB "available", but SReclaimable grew by 4 GiB of socket inodes and dentries.
+  EXPECT_EQ(UsableMemory(10 * kG, 1 * kG, 5 * kG), 6 * kG);
+  // SReclaimable shrank (caches were reclaimed): nothing to take off.
+  EXPECT_EQ(UsableMemory(10 * kG, 3 * kG, 2 * kG), 10 * kG);
+  // More pinned than available: nothing usable, never a wrapped-around huge value.
+  EXPECT_EQ(UsableMemory(2 * kG, 0, 5 * kG), 0u);
 }
 
 }  // namespace
