@@ -47,6 +47,13 @@ Result<Child> Child::Spawn(const std::string& binary, const std::vector<std::str
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);
+    // If memory ever runs out despite the reserve, the kernel kills a shard
+    // (which ends the climb) rather than some other process on the box.
+    int adj = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (adj >= 0) {
+      (void)!write(adj, "1000", 4);
+      close(adj);
+    }
     dup2(out_pipe[1], STDOUT_FILENO);
     dup2(err_pipe[1], STDERR_FILENO);
     execv(argv[0], argv.data());

@@ -26,7 +26,8 @@ class Child {
   // Starts `binary args...` with stdout and stderr piped to us. The child is
   // put in its own process group so signals to the probe's terminal do not
   // reach it directly (the probe forwards them), and gets SIGKILL if the probe
-  // dies (PR_SET_PDEATHSIG).
+  // dies (PR_SET_PDEATHSIG), and oom_score_adj 1000 so that, should memory
+  // run out, the OOM killer picks a shard and nothing else.
   static Result<Child> Spawn(const std::string& binary, const std::vector<std::string>& args, std::string label);
 
   Child(Child&&) noexcept;
