@@ -139,6 +139,9 @@ void UringWorker::MoveAccepting() {
   }
   StopAccepting(accepting_);
   ArmAccepts(target);
+  // Submit now: the caller drains (and submits) the old ring, and no event
+  // can arrive on the new ring until its accepts are in the kernel.
+  io_uring_submit(&rings_[target]->ring);
 }
 
 void UringWorker::StopAccepting(size_t r) {
