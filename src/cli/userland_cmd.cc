@@ -55,7 +55,7 @@ Result<std::pair<uint32_t, std::vector<uint16_t>>> ParseTarget(const std::string
   for (const PortRange& r : *ranges) {
     for (uint32_t p = r.lo; p <= r.hi; ++p) {
       if (ports.size() >= userland::tcp::ConnTable::kMaxLocalIndex) {
-        return PlainError("'" + text + "': at most 1024 ports");
+        return PlainError("'" + text + "': at most 128 ports");
       }
       ports.push_back(uint16_t(p));
     }
@@ -99,6 +99,7 @@ nlohmann::json ServeJson(const ServeReport& r) {
           {"bytes_in", s.bytes_in},
           {"bytes_echoed", s.bytes_echoed},
           {"table_full", s.table_full},
+          {"window_limited", s.window_limited},
           {"not_ours", s.not_ours},
           {"packets_in", s.packets_in},
           {"packets_out", s.packets_out},

@@ -323,6 +323,60 @@ TEST_F(ServerTest, TimestampsEchoedOnEveryReply) {
   EXPECT_EQ(sink_.Last().options.ts_ecr, 777u);
 }
 
+TEST_F(ServerTest, WindowScaleRidesInTimestampThroughCookie) {
+  wire::SegmentSpec syn = From(1000, 0, kSyn);
+  syn.timestamps = true;
+  syn.ts_val = 1;
+  syn.wscale = 7;
+  Feed(syn);
+  wire::Segment sa = sink_.Last();
+  EXPECT_EQ(sa.options.ts_val & 0xf, 7u);
+  EXPECT_LE(sa.options.ts_val, TsClock(kNow));  // never ahead of our clock
+  EXPECT_EQ(sa.options.wscale, 0);
+  wire::SegmentSpec ack = From(1001, sa.seq + 1, kAck);
+  ack.timestamps = true;
+  ack.ts_ecr = sa.options.ts_val;
+  Feed(ack);
+  Conn* c = nullptr;
+  const_cast<ConnTable&>(engine_.table()).ForEach([&](const Conn& x) { c = const_cast<Conn*>(&x); });
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->peer_wscale(), 7u);
+  EXPECT_TRUE(c->ts_ok());
+  EXPECT_EQ(c->mss_index(), 0u);  // no MSS option: 536
+}
+
+TEST_F(ServerTest, WindowScaleNeedsTimestampsWithCookies) {
+  wire::SegmentSpec syn = From(1000, 0, kSyn);
+  syn.wscale = 7;
+  Feed(syn);
+  EXPECT_EQ(sink_.Last().options.wscale, -1);  // as Linux: no TS, no WS
+}
+
+TEST_F(ServerTest, EchoTakesOnlyWhatFitsThePeersWindow) {
+  engine_ = ServerEngine(Config(ServeMode::kEcho), SipKey{1, 2}, SipKey{3, 4}, 99);
+  uint32_t iss = Handshake();
+  wire::SegmentSpec d = From(1001, iss + 1, kAck | kFin, "abcdefgh");
+  d.window = 3;  // the peer can take 3 bytes of echo
+  Feed(d);
+  ASSERT_EQ(sink_.size(), 1u);
+  wire::Segment e = sink_.Last();
+  EXPECT_EQ(std::string(e.payload.begin(), e.payload.end()), "abc");
+  EXPECT_EQ(e.ack, 1004u);  // the rest (and the FIN) stays unacknowledged
+  EXPECT_EQ(engine_.stats().window_limited, 1u);
+  sink_.Clear();
+  d = From(1004, iss + 4, kAck, "defgh");
+  d.window = 0;  // a zero window: nothing taken, a plain ACK
+  Feed(d);
+  ASSERT_EQ(sink_.size(), 1u);
+  EXPECT_TRUE(sink_.Last().payload.empty());
+  EXPECT_EQ(sink_.Last().ack, 1004u);
+  sink_.Clear();
+  d.window = 100;  // the retransmission, now with room: echoed
+  Feed(d);
+  EXPECT_EQ(std::string(sink_.Last().payload.begin(), sink_.Last().payload.end()), "defgh");
+  EXPECT_EQ(sink_.Last().seq, iss + 4);
+}
+
 TEST_F(ServerTest, DataOnFinalAckIsTaken) {
   Feed(From(1000, 0, kSyn));
   uint32_t iss = sink_.Last().seq;

@@ -97,7 +97,7 @@ Result<Conn*> ConnTable::Insert(const ConnKey& k) {
   uint64_t i = Home(k);
   while (slots_[i].used()) i = (i + 1) & mask_;
   Conn& c = slots_[i];
-  c = Conn{k.peer_ip, k.peer_port, uint16_t(Conn::kUsed | (k.local_index & 0x3ff)), 0, 0};
+  c = Conn{k.peer_ip, k.peer_port, uint16_t(k.local_index & 0x7f), 0, 0};
   ++size_;
   return &c;
 }

@@ -5,7 +5,8 @@
 // capacity; sized up front with Reserve() it stays near 27 B at 10M.
 //
 // A slot: peer address and port, a 16-bit word packing the local port index,
-// state bits and the negotiated-timestamps bit, then rcv_nxt and snd_nxt.
+// state bits, the timestamps bit, the MSS index and the peer's window scale,
+// then rcv_nxt and snd_nxt.
 // Slots live in one anonymous mapping (no allocation per connection).
 // Thread-safety: none; one engine thread owns a table.
 #pragma once
@@ -20,7 +21,7 @@ namespace tcpmax::userland::tcp {
 struct ConnKey {
   uint32_t peer_ip = 0;
   uint16_t peer_port = 0;
-  uint16_t local_index = 0;   // index into the server's listening ports; < 1024
+  uint16_t local_index = 0;   // index into the server's listening ports; < 128
   friend bool operator==(const ConnKey&, const ConnKey&) = default;
 };
 
@@ -31,27 +32,35 @@ enum class ConnState : uint8_t { kEstablished = 0, kLastAck = 1 };
 
 struct Conn {
   uint32_t peer_ip;
-  uint16_t peer_port;
-  uint16_t meta;       // bit 15 used, bits 0-9 local index, 10-11 state, 12 ts_ok, 13-14 mss index
+  uint16_t peer_port;  // 0: the slot is free (a packet from port 0 never gets this far)
+  uint16_t meta;       // bits 0-6 local index, 7-8 state, 9 ts_ok, 10-11 mss index, 12-15 peer window scale
   uint32_t rcv_nxt;
   uint32_t snd_nxt;
 
-  static constexpr uint16_t kUsed = 0x8000;
-  uint16_t local_index() const { return meta & 0x3ff; }
-  ConnState state() const { return ConnState((meta >> 10) & 3); }
-  void set_state(ConnState s) { meta = uint16_t((meta & ~0x0c00) | (uint16_t(s) << 10)); }
-  bool ts_ok() const { return (meta & 0x1000) != 0; }
-  void set_ts_ok(bool v) { meta = uint16_t(v ? (meta | 0x1000) : (meta & ~0x1000)); }
-  uint32_t mss_index() const { return (meta >> 13) & 3; }
-  void set_mss_index(uint32_t i) { meta = uint16_t((meta & ~0x6000) | ((i & 3) << 13)); }
-  bool used() const { return (meta & kUsed) != 0; }
+  static constexpr uint32_t kNoWindowScale = 15;
+  uint16_t local_index() const { return meta & 0x7f; }
+  ConnState state() const { return ConnState((meta >> 7) & 3); }
+  void set_state(ConnState s) { Put(7, 3, uint32_t(s)); }
+  bool ts_ok() const { return (meta >> 9) & 1; }
+  void set_ts_ok(bool v) { Put(9, 1, v ? 1 : 0); }
+  uint32_t mss_index() const { return (meta >> 10) & 3; }
+  void set_mss_index(uint32_t i) { Put(10, 3, i); }
+  // The peer's window shift (RFC 7323 2.3), or kNoWindowScale.
+  uint32_t peer_wscale() const { return (meta >> 12) & 15; }
+  void set_peer_wscale(uint32_t w) { Put(12, 15, w); }
+  bool used() const { return peer_port != 0; }
   ConnKey key() const { return ConnKey{peer_ip, peer_port, local_index()}; }
+
+ private:
+  void Put(int shift, uint32_t mask, uint32_t v) {
+    meta = uint16_t((meta & ~(mask << shift)) | ((v & mask) << shift));
+  }
 };
 static_assert(sizeof(Conn) == 16);
 
 class ConnTable {
  public:
-  static constexpr uint32_t kMaxLocalIndex = 1024;
+  static constexpr uint32_t kMaxLocalIndex = 128;
 
   explicit ConnTable(uint64_t hash_seed);
   ~ConnTable();

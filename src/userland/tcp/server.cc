@@ -17,6 +17,14 @@ using wire::kSyn;
 // so we allow the largest window a peer can advertise, 2^30).
 constexpr uint32_t kMaxSndWnd = 1u << 30;
 
+// Linux's cookie_init_timestamp: our clock with the low bits replaced by the
+// options to remember, never ahead of the clock.
+uint32_t CookieTsVal(uint64_t now_ns, uint32_t options) {
+  uint32_t now = TsClock(now_ns);
+  uint32_t ts = (now & ~0xfu) | options;
+  return ts > now ? ts - 16 : ts;
+}
+
 }  // namespace
 
 ServerEngine::ServerEngine(ServerConfig config, SipKey cookie_key0, SipKey cookie_key1, uint64_t table_seed)
@@ -113,6 +121,7 @@ void ServerEngine::OnListen(const wire::Segment& seg, uint16_t local_index, uint
     c->snd_nxt = seg.ack;   // ISS + 1
     c->set_ts_ok(seg.options.has_timestamps);
     c->set_mss_index(*mss_index);
+    c->set_peer_wscale(seg.options.has_timestamps ? (seg.options.ts_ecr & 0xf) : Conn::kNoWindowScale);
     ++stats_.accepted;
     // The ACK may carry data or a FIN already (RFC 9293 3.10.7.4 step 6-8).
     if (!seg.payload.empty() || seg.Has(kFin)) OnData(c, seg, now_ns, out);
@@ -121,8 +130,10 @@ void ServerEngine::OnListen(const wire::Segment& seg, uint16_t local_index, uint
   if (!seg.Has(kSyn)) return;  // fourth: other text or control, drop
   // Third: a SYN. Answer <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> with ISS a cookie.
   // Options (RFC 9293 3.7.1 MSS; RFC 7323 2.2 and 3.2: WS and TS only when the
-  // SYN carried them). SACK-permitted is parsed and declined: the engine keeps
-  // no retransmission queue for SACK blocks to act on (RFC 2018 section 2).
+  // SYN carried them). As Linux does with cookies, window scaling needs
+  // timestamps: the peer's shift rides in the low 4 bits of our TSval and
+  // comes back in the final ACK's TSecr. SACK-permitted is parsed and
+  // declined: there is no retransmission queue for SACK blocks to act on.
   ++stats_.syns;
   uint32_t mss_index = SynCookies::MssIndex(seg.options.mss);
   wire::SegmentSpec s = ReplyTo(seg);
@@ -130,10 +141,11 @@ void ServerEngine::OnListen(const wire::Segment& seg, uint16_t local_index, uint
   s.ack = seg.seq + 1;
   s.flags = kSyn | kAck;
   s.mss = config_.mss;
-  if (seg.options.wscale >= 0) s.wscale = 0;
   if (seg.options.has_timestamps) {
+    bool ws = seg.options.wscale >= 0;
+    if (ws) s.wscale = 0;  // our window is never scaled
     s.timestamps = true;
-    s.ts_val = TsClock(now_ns);
+    s.ts_val = CookieTsVal(now_ns, ws ? uint32_t(seg.options.wscale) : Conn::kNoWindowScale);
     s.ts_ecr = seg.options.ts_val;
   }
   Emit(s, out);
@@ -261,15 +273,38 @@ void ServerEngine::OnData(Conn* c, const wire::Segment& seg, uint64_t now_ns, Pa
   }
   Seq data_end = Seq(seg.seq) + uint32_t(seg.payload.size());
   uint32_t fresh = data_end > rcv_nxt ? uint32_t(data_end - rcv_nxt) : 0;
-  stats_.bytes_in += fresh;
   bool echo = config_.mode == ServeMode::kEcho && !seg.payload.empty();
   uint32_t offset = c->snd_nxt - c->rcv_nxt;  // the mirror offset, before advancing
+  wire::Segment taken = seg;
+  if (echo) {
+    // Flow control without buffers: take only the data whose echo fits the
+    // peer's receive window (RFC 9293 3.8.6: SEG.ACK + SEG.WND is its right
+    // edge). The rest is left unacknowledged; the peer sends it again and
+    // that copy is echoed then.
+    uint32_t shift = c->peer_wscale() == Conn::kNoWindowScale ? 0 : c->peer_wscale();
+    Seq right_edge = Seq(seg.ack) + (uint32_t(seg.window) << shift);
+    Seq echo_end = data_end + offset;
+    if (echo_end > right_edge) {
+      uint32_t over = uint32_t(echo_end - right_edge);
+      uint32_t keep = over >= seg.payload.size() ? 0 : uint32_t(seg.payload.size()) - over;
+      taken.payload = seg.payload.subspan(0, keep);
+      taken.flags &= uint8_t(~kFin);
+      data_end = Seq(seg.seq) + keep;
+      fresh = data_end > rcv_nxt ? uint32_t(data_end - rcv_nxt) : 0;
+      ++stats_.window_limited;
+    }
+  }
+  stats_.bytes_in += fresh;
   c->rcv_nxt += fresh;
   if (echo) {
     c->snd_nxt += fresh;
-    SendEcho(*c, seg, offset, now_ns, out);  // carries the ACK of the data
+    if (taken.payload.empty()) {
+      SendAck(*c, seg, now_ns, out);
+      return;
+    }
+    SendEcho(*c, taken, offset, now_ns, out);  // carries the ACK of the data
   }
-  bool fin = seg.Has(kFin) && data_end == Seq(c->rcv_nxt);
+  bool fin = taken.Has(kFin) && data_end == Seq(c->rcv_nxt);
   if (fin) {
     // CLOSE-WAIT, and at once our own close: <FIN,ACK>, LAST-ACK (3.10.4).
     c->rcv_nxt += 1;

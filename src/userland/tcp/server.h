@@ -51,6 +51,7 @@ struct ServerStats {
   uint64_t bytes_in = 0;          // new payload bytes
   uint64_t bytes_echoed = 0;      // payload bytes sent back (echo mode, regenerations included)
   uint64_t table_full = 0;        // final ACKs dropped because the table could not grow
+  uint64_t window_limited = 0;    // echo mode: data left unacknowledged to fit the peer's window
 
   uint64_t drops_total() const {
     uint64_t n = 0;
