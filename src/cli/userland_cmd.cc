@@ -266,6 +266,8 @@ int Load(int argc, char** argv) {
   app.add_option("--rate", rate, "SYNs (and probes) per second");
   app.add_option("--passes", o.max_passes, "SYN passes: the first plus resends to unanswered tuples")
       ->check(CLI::Range(1, 100));
+  app.add_option("--in-flight", o.in_flight, "at most this many SYNs/probes unanswered at a time (flow control)")
+      ->check(CLI::Range(1, 1 << 20));
   app.add_option("--verify", verify, "probe this many random established connections");
   app.add_option("--hold", hold, "keep running this long after the handshakes (and verify)");
   app.add_option("--timeout", timeout, "give up after this long in all (0: none)");

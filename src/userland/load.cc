@@ -48,6 +48,7 @@ tcp::ClientConfig ClientConfigOf(const LoadOptions& o) {
   c.dst_ports = o.dst_ports;
   c.connections = o.connections;
   c.max_passes = o.max_passes;
+  c.in_flight = o.in_flight;
   return c;
 }
 

@@ -29,6 +29,7 @@ struct LoadOptions {
   uint64_t connections = 0;
   double rate = 50000;               // SYNs per second (first sends and resends)
   uint32_t max_passes = 6;
+  uint32_t in_flight = 2048;         // unanswered SYNs/probes at most
   uint64_t verify = 0;               // K random connections to probe
   uint64_t hold_ns = 0;              // keep the link up this long after the handshakes
   uint64_t timeout_ns = 0;           // 0: no overall limit beyond the passes

@@ -69,7 +69,24 @@ void ClientEngine::SendSyn(uint64_t i, PacketSink& out) {
   Emit(s, out);
 }
 
+// Unanswered SYNs and probes; when nothing came back for stall_ns they are
+// written off (they get resent in the next pass or probe round).
+uint64_t ClientEngine::InFlight(uint64_t now_ns) {
+  uint64_t a = answers();
+  if (a != last_answers_) {
+    last_answers_ = a;
+    last_answer_ns_ = now_ns;
+  } else if (now_ns - last_answer_ns_ >= config_.stall_ns) {
+    written_off_ = sent_ - std::min(sent_, a);
+    last_answer_ns_ = now_ns;
+  }
+  uint64_t done = a + written_off_;
+  return sent_ > done ? sent_ - done : 0;
+}
+
 uint64_t ClientEngine::SendSyns(uint64_t budget, uint64_t now_ns, PacketSink& out) {
+  uint64_t in_flight = InFlight(now_ns);
+  budget = std::min<uint64_t>(budget, in_flight >= config_.in_flight ? 0 : config_.in_flight - in_flight);
   uint64_t sent = 0;
   while (sent < budget && pass_ < config_.max_passes) {
     if (pass_waiting_) {
@@ -90,6 +107,7 @@ uint64_t ClientEngine::SendSyns(uint64_t budget, uint64_t now_ns, PacketSink& ou
     SendSyn(i, out);
     ++(pass_ == 0 ? stats_.syns_sent : stats_.syns_resent);
     ++sent;
+    ++sent_;
   }
   return sent;
 }
@@ -222,6 +240,8 @@ void ClientEngine::SendProbe(uint64_t i, PacketSink& out) {
 }
 
 uint64_t ClientEngine::SendProbes(uint64_t budget, uint64_t now_ns, PacketSink& out) {
+  uint64_t in_flight = InFlight(now_ns);
+  budget = std::min<uint64_t>(budget, in_flight >= config_.in_flight ? 0 : config_.in_flight - in_flight);
   uint64_t sent = 0;
   while (sent < budget && probe_round_ < config_.probe_rounds) {
     if (probe_waiting_) {
@@ -242,6 +262,7 @@ uint64_t ClientEngine::SendProbes(uint64_t budget, uint64_t now_ns, PacketSink& 
     if (!Get(probed_, i)) continue;  // already answered
     SendProbe(i, out);
     ++sent;
+    ++sent_;
   }
   return sent;
 }

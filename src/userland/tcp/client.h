@@ -38,6 +38,8 @@ struct ClientConfig {
   uint16_t window = 65535;
   uint32_t max_passes = 6;        // first pass plus resends
   uint64_t resend_after_ns = 1'000'000'000;  // wait after a pass before resending
+  uint32_t in_flight = 2048;      // at most this many SYNs (or probes) unanswered at a time
+  uint64_t stall_ns = 200'000'000;  // no answer for this long: count the unanswered as lost
   uint32_t probe_rounds = 3;      // probe sends per verified tuple at most
   uint64_t probe_wait_ns = 1'000'000'000;
 
@@ -69,7 +71,9 @@ class ClientEngine {
   void InputSegment(const wire::Segment& seg, uint64_t now_ns, PacketSink& out);
 
   // Sends up to `budget` SYNs (first ones, then resends after each pass's
-  // wait). Returns how many it sent.
+  // wait), keeping at most config.window unanswered: the answers clock the
+  // sending, so neither TUN queue overflows whatever the CPU left for the
+  // peer. Returns how many it sent.
   uint64_t SendSyns(uint64_t budget, uint64_t now_ns, PacketSink& out);
   // True when every tuple is established or refused, or the last resend pass
   // has had its wait.
@@ -115,6 +119,13 @@ class ClientEngine {
   uint32_t pass_ = 0;
   uint64_t pass_ended_ns_ = 0;
   bool pass_waiting_ = false;
+  uint64_t InFlight(uint64_t now_ns);
+  uint64_t answers() const {
+    return stats_.established + stats_.refused + stats_.synack_dups + stats_.verify_answered + stats_.verify_reset +
+           stats_.bad_acks;
+  }
+
+  uint64_t sent_ = 0, written_off_ = 0, last_answers_ = 0, last_answer_ns_ = 0;
   std::vector<uint64_t> probe_list_;
   uint64_t probe_cursor_ = 0;
   uint32_t probe_round_ = 0;
