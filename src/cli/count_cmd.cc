@@ -127,6 +127,7 @@ nlohmann::json ToJson(const diag::Query& q, const diag::Counts& c) {
   j["source"] = diag::SourceName(c.source);
   if (!c.fallback_reason.empty()) j["fallback_reason"] = c.fallback_reason;
   j["attempts"] = c.attempts;
+  if (c.source == diag::SourceKind::kNetlink) j["single_walk"] = c.single_walk;
   j["interrupted"] = c.interrupted;
   j["filter"] = Describe(q);
   if (c.by != diag::AggregateBy::kNone) {

@@ -38,6 +38,10 @@ Result<Counts> CountLiveNetlink(const Query& q) {
   return last;
 }
 
+bool CompatRefused(const Error& e) {
+  return e.code == EINVAL || e.code == ENOENT || e.code == EOPNOTSUPP || e.code == EPROTONOSUPPORT;
+}
+
 }  // namespace
 
 bool NetlinkRefused(const Error& e) {
@@ -59,14 +63,29 @@ Result<Counts> CountNetlink(const Query& q, DumpSource& source) {
   std::vector<uint8_t> bytecode = CompileBytecode(q);
   uint32_t states = KernelStates(q.states);
   bool interrupted = false;
+  bool single_walk = false;
+  if (q.ipv4 && q.ipv6 && states != 0) {
+    // One walk for both families; kernels or recordings without the compat
+    // request refuse it before sending anything, and we do it per family.
+    auto stats = RunDump(source, AF_UNSPEC, states, bytecode, tally);
+    if (stats) {
+      single_walk = true;
+      interrupted = stats->interrupted;
+    } else if (!CompatRefused(stats.error())) {
+      return tl::unexpected(stats.error());
+    } else if (tally.total() != 0) {
+      return tl::unexpected(stats.error());
+    }
+  }
   for (int family : {AF_INET, AF_INET6}) {
+    if (single_walk || states == 0) break;
     if (family == AF_INET ? !q.ipv4 : !q.ipv6) continue;
-    if (states == 0) continue;
     auto stats = RunDump(source, family, states, bytecode, tally);
     if (!stats) return tl::unexpected(stats.error());
     interrupted |= stats->interrupted;
   }
   Counts c = tally.Finish();
+  c.single_walk = single_walk;
   c.source = SourceKind::kNetlink;
   c.interrupted = interrupted;
   return c;

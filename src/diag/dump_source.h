@@ -5,7 +5,8 @@
 // Recording format (tests/data/netlink/*.nlrec): a sequence of frames, each
 // an 8-byte header {u32 length (little endian), u8 family, u8 version = 1,
 // u16 zero} followed by `length` bytes: one datagram exactly as recv()
-// returned it, in the dump for `family` (AF_INET or AF_INET6).
+// returned it, in the dump for `family` (AF_INET, AF_INET6, or AF_UNSPEC for
+// the single-walk compat dump of both).
 // Not thread-safe: a source serves one dump at a time.
 #pragma once
 
@@ -47,7 +48,8 @@ class NetlinkSource : public DumpSource {
 };
 
 // Plays back a recording: Send(family) selects that family's next recorded
-// dump, Receive returns its datagrams in order.
+// dump (EOPNOTSUPP when the recording holds none), Receive returns its
+// datagrams in order.
 class ReplaySource : public DumpSource {
  public:
   static Result<std::unique_ptr<ReplaySource>> Load(const std::string& path);

@@ -14,34 +14,47 @@ namespace {
 
 constexpr size_t kBufferSize = 64 * 1024;  // the kernel fills at most 32 KiB per datagram
 
-std::string_view FamilyName(int family) { return family == AF_INET ? "IPv4" : "IPv6"; }
+std::string_view FamilyName(int family) {
+  return family == AF_INET ? "IPv4" : family == AF_INET6 ? "IPv6" : "IPv4+IPv6";
+}
 
 }  // namespace
 
 std::vector<uint8_t> BuildRequest(int family, uint32_t states, std::span<const uint8_t> bytecode, uint32_t seq) {
+  bool both = family == AF_UNSPEC;
+  size_t header = both ? sizeof(inet_diag_req) : sizeof(inet_diag_req_v2);
   size_t attr_len = bytecode.empty() ? 0 : NLA_ALIGN(NLA_HDRLEN + bytecode.size());
-  size_t total = NLMSG_LENGTH(sizeof(inet_diag_req_v2)) + attr_len;
+  size_t total = NLMSG_LENGTH(header) + attr_len;
   std::vector<uint8_t> msg(NLMSG_ALIGN(total), 0);
 
   nlmsghdr nlh{};
   nlh.nlmsg_len = static_cast<uint32_t>(total);
-  nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  nlh.nlmsg_type = both ? TCPDIAG_GETSOCK : SOCK_DIAG_BY_FAMILY;
   nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
   nlh.nlmsg_seq = seq;
   std::memcpy(msg.data(), &nlh, sizeof nlh);
 
-  inet_diag_req_v2 req{};
-  req.sdiag_family = static_cast<uint8_t>(family);
-  req.sdiag_protocol = IPPROTO_TCP;
-  req.idiag_ext = 0;  // no extension attributes: only what counting needs
-  req.idiag_states = states;
-  std::memcpy(msg.data() + NLMSG_HDRLEN, &req, sizeof req);
+  if (both) {
+    // The compat request: the kernel dumps with sdiag_family AF_UNSPEC,
+    // i.e. both families in one walk of its tables.
+    inet_diag_req req{};
+    req.idiag_ext = 0;
+    req.idiag_states = states;
+    std::memcpy(msg.data() + NLMSG_HDRLEN, &req, sizeof req);
+  } else {
+    inet_diag_req_v2 req{};
+    req.sdiag_family = static_cast<uint8_t>(family);
+    req.sdiag_protocol = IPPROTO_TCP;
+    req.idiag_ext = 0;  // no extension attributes: only what counting needs
+    req.idiag_states = states;
+    std::memcpy(msg.data() + NLMSG_HDRLEN, &req, sizeof req);
+  }
 
   if (!bytecode.empty()) {
     nlattr attr{};
     attr.nla_len = static_cast<uint16_t>(NLA_HDRLEN + bytecode.size());
     attr.nla_type = INET_DIAG_REQ_BYTECODE;
-    uint8_t* at = msg.data() + NLMSG_LENGTH(sizeof req);
+    uint8_t* at = msg.data() + NLMSG_LENGTH(header);
     std::memcpy(at, &attr, sizeof attr);
     std::memcpy(at + NLA_HDRLEN, bytecode.data(), bytecode.size());
   }
@@ -64,7 +77,7 @@ Result<bool> ParseDatagram(std::span<const uint8_t> data, int family, Tally& tal
       if (nlh.nlmsg_len >= NLMSG_LENGTH(sizeof(int))) std::memcpy(&err.error, payload, sizeof(int));
       return ErrnoError(err.error < 0 ? -err.error : EBADMSG, fmt::format("inet_diag dump ({})", FamilyName(family)));
     }
-    if (nlh.nlmsg_type == SOCK_DIAG_BY_FAMILY && nlh.nlmsg_len >= NLMSG_LENGTH(sizeof(inet_diag_msg))) {
+    if ((nlh.nlmsg_type == SOCK_DIAG_BY_FAMILY || nlh.nlmsg_type == TCPDIAG_GETSOCK) && nlh.nlmsg_len >= NLMSG_LENGTH(sizeof(inet_diag_msg))) {
       const auto* m = reinterpret_cast<const inet_diag_msg*>(payload);
       SockView v;
       v.family = m->idiag_family;

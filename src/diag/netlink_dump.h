@@ -26,12 +26,15 @@ struct DumpStats {
 };
 
 // The netlink message: nlmsghdr + inet_diag_req_v2 (+ INET_DIAG_REQ_BYTECODE).
+// For `family` AF_UNSPEC: the compat TCPDIAG_GETSOCK request (inet_diag_req),
+// which the kernel answers with both families from a single table walk
+// (v2 needs one walk per family, each visiting every socket).
 std::vector<uint8_t> BuildRequest(int family, uint32_t states, std::span<const uint8_t> bytecode, uint32_t seq);
 
 // Parses one datagram. Returns true once NLMSG_DONE is seen.
 Result<bool> ParseDatagram(std::span<const uint8_t> data, int family, Tally& tally, DumpStats& stats);
 
-// Runs a whole dump of `family` (AF_INET or AF_INET6).
+// Runs a whole dump of `family` (AF_INET, AF_INET6, or AF_UNSPEC for both).
 Result<DumpStats> RunDump(DumpSource& source, int family, uint32_t states, std::span<const uint8_t> bytecode,
                           Tally& tally);
 

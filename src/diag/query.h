@@ -67,6 +67,7 @@ struct Counts {
   uint64_t distinct_groups = 0;      // groups before the top-N cut
   SourceKind source = SourceKind::kNetlink;  // what actually answered
   std::string fallback_reason;       // why /proc was used instead of netlink (empty otherwise)
+  bool single_walk = false;          // netlink: both families in one kernel walk (compat request)
   int attempts = 1;                  // dumps run (more than 1 after an interrupted dump)
   bool interrupted = false;          // the kernel flagged the last dump inconsistent (NLM_F_DUMP_INTR)
 };

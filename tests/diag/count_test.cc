@@ -15,8 +15,10 @@ namespace {
 
 using testing::DataPath;
 
-Counts Replay(const Query& q) {
-  auto src = ReplaySource::Load(DataPath("mix.nlrec"));
+// mix.nlrec holds per-family (v2) dumps; mix-single-walk.nlrec one compat
+// dump of both families, made from the same mix.
+Counts Replay(const Query& q, const char* file = "mix.nlrec") {
+  auto src = ReplaySource::Load(DataPath(file));
   EXPECT_TRUE(src.has_value());
   auto c = CountNetlink(q, **src);
   EXPECT_TRUE(c.has_value()) << c.error().ToString();
@@ -84,6 +86,17 @@ TEST(CountReplay, RecordedMixGivesKnownTotalsPerState) {
 
 TEST(CountReplay, FiltersGiveKnownTotals) {
   for (const Case& k : Cases()) EXPECT_EQ(Replay(k.q).total, k.total) << k.name;
+}
+
+TEST(CountReplay, SingleWalkRecordingGivesTheSameCounts) {
+  for (const Case& k : Cases()) {
+    if (!k.q.ipv4 || !k.q.ipv6) continue;  // one family: never a single walk
+    Counts c = Replay(k.q, "mix-single-walk.nlrec");
+    EXPECT_TRUE(c.single_walk) << k.name;
+    EXPECT_EQ(c.total, k.total) << k.name;
+    EXPECT_EQ(c.states, Replay(k.q).states) << k.name;
+  }
+  EXPECT_FALSE(Replay(Query{}).single_walk);  // v2 recording: refused, then per family
 }
 
 TEST(CountProc, RecordedProcFilesGiveTheSameTotals) {

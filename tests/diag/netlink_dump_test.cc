@@ -88,6 +88,23 @@ TEST(NetlinkDump, RequestCarriesStatesAndBytecode) {
   EXPECT_EQ(0, std::memcmp(msg.data() + NLMSG_LENGTH(sizeof r) + NLA_HDRLEN, bc.data(), bc.size()));
 }
 
+TEST(NetlinkDump, BothFamiliesUseTheCompatRequest) {
+  std::vector<uint8_t> bc = {1, 4, 8, 0};
+  auto msg = BuildRequest(AF_UNSPEC, StateBit(kTimeWait), bc, 9);
+  nlmsghdr h;
+  std::memcpy(&h, msg.data(), sizeof h);
+  EXPECT_EQ(h.nlmsg_type, TCPDIAG_GETSOCK);
+  EXPECT_EQ(h.nlmsg_len, NLMSG_LENGTH(sizeof(inet_diag_req)) + NLA_HDRLEN + bc.size());
+  inet_diag_req r;
+  std::memcpy(&r, msg.data() + NLMSG_HDRLEN, sizeof r);
+  EXPECT_EQ(r.idiag_family, AF_UNSPEC);
+  EXPECT_EQ(r.idiag_ext, 0);
+  EXPECT_EQ(r.idiag_states, StateBit(kTimeWait));
+  nlattr a;
+  std::memcpy(&a, msg.data() + NLMSG_LENGTH(sizeof r), sizeof a);
+  EXPECT_EQ(a.nla_type, INET_DIAG_REQ_BYTECODE);
+}
+
 TEST(NetlinkDump, CountsSocketsAcrossDatagramsUntilDone) {
   Scripted s;
   s.datagrams.resize(2);
