@@ -70,7 +70,6 @@ Result<void> UringWorker::Setup() {
   auto r = AddRing();
   if (!r) return tl::unexpected(r.error());
   ArmAccepts(*r);
-  io_uring_submit(&rings_[*r]->ring);
   return {};
 }
 
@@ -120,6 +119,7 @@ void UringWorker::ArmAccepts(size_t r) {
   }
   ring.accepting = true;
   accepting_ = r;
+  io_uring_submit(&ring.ring);  // may be another ring than the one being drained
 }
 
 void UringWorker::MoveAccepting() {
@@ -177,7 +177,6 @@ void UringWorker::Run() {
         MoveAccepting();
       } else {
         ArmAccepts(accepting_);
-        io_uring_submit(&rings_[accepting_]->ring);
       }
     }
     bool stop = false;
