@@ -89,7 +89,7 @@ int RunProbe(int argc, char** argv) {
   Options o;
   app.add_option("--target", o.target, "connections to open and hold (units: 100k, 2M)");
   app.add_flag("--max", o.max, "climb until a limit binds or MemAvailable reaches the reserve (sizes the plan from memory)");
-  app.add_option("--engine", o.engine, "auto | epoll | uring (auto: io_uring direct descriptors for serve when they work)");
+  app.add_option("--engine", o.engine, "auto | epoll | uring (auto: epoll shards, one serve process per group of ports; uring: io_uring direct descriptors, one process per side)");
   app.add_flag("--tune", o.tune, "raise fs.file-max, somaxconn, syn backlog, port range, conntrack for the run; restore after");
   app.add_option("--reserve", o.reserve, "stop before MemAvailable falls under this share of RAM (at least 512 MiB)");
   app.add_option("--rate", o.rate, "connections/s for load (default: as fast as it goes)");

@@ -31,7 +31,7 @@ struct PlanInput {
   uint64_t nofile_hard = 1024;        // hard RLIMIT_NOFILE per process
   uint32_t ephemeral_ports = 28232;   // usable ports in ip_local_port_range
   bool uring_direct = false;          // io_uring direct descriptors work here
-  Engine engine = Engine::kAuto;
+  Engine engine = Engine::kAuto;      // auto = epoll shards; kUring needs uring_direct
   unsigned cores = 1;
   uint64_t pair_max = 10'000;         // connections per (source, destination)
   uint16_t first_port = 7000;         // server ports start here

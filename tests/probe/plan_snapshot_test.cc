@@ -50,7 +50,7 @@ TEST(PlanOnSnapshot, ThisBoxMaxModeIsSizedFromMemory) {
   EXPECT_GT(t, 3'000'000u);  // the 3M target fits this box's plan
   Plan p = PlanFor(b, t, true);
   EXPECT_LE(p.per_pair, 10'000u);
-  EXPECT_EQ(p.serve_processes, 1u);
+  EXPECT_GT(p.serve_processes, 150u);
   EXPECT_LE(p.per_process_fds, 19'900u);
 }
 

@@ -24,16 +24,24 @@ void ExpectPairsCover(const Plan& p, uint64_t pair_cap) {
   EXPECT_EQ(p.ports % p.serve_processes, 0u);
 }
 
-TEST(MakePlan, QuickDefaultWithUring) {
+TEST(MakePlan, AutoPicksEpollShardsEvenWhenUringWorks) {
   auto p = MakePlan(ThisBox(100'000, true));
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->serve_engine, Engine::kEpoll);
+  EXPECT_EQ(p->serve_processes, 6u);
+}
+
+TEST(MakePlan, QuickDefaultWithUring) {
+  PlanInput in = ThisBox(100'000, true);
+  in.engine = Engine::kUring;
+  auto p = MakePlan(in);
   ASSERT_TRUE(p) << p.error().ToString();
   ExpectPairsCover(*p, 10'000);
   EXPECT_EQ(p->serve_engine, Engine::kUring);
   EXPECT_EQ(p->serve_processes, 1u);
-  EXPECT_EQ(p->load_engine, Engine::kEpoll);
-  // 100,000 over 19,900 usable descriptors per process: 6 load processes.
-  EXPECT_EQ(p->load_processes, 6u);
-  EXPECT_LE(p->per_process_fds, 19'900u);
+  EXPECT_EQ(p->load_engine, Engine::kUring);
+  EXPECT_EQ(p->load_processes, 1u);
+  EXPECT_EQ(p->per_process_fds, 0u);  // direct descriptors on both sides
   EXPECT_EQ(p->TargetSpec(), "127.0.0.1:7000-7009");
   EXPECT_EQ(p->ListenSpec(0), "127.0.0.1:7000-7009");
   EXPECT_EQ(p->SourceSpec(), "127.1.0.0/32");
@@ -56,7 +64,8 @@ TEST(MakePlan, ThreeMillionSpreadsOverSourcesAndPorts) {
   auto p = MakePlan(ThisBox(3'000'000, true));
   ASSERT_TRUE(p);
   ExpectPairsCover(*p, 10'000);
-  EXPECT_EQ(p->ports, 16u);
+  EXPECT_EQ(p->serve_processes, 151u);
+  EXPECT_EQ(p->ports, 151u);  // one port per serve process
   EXPECT_EQ(p->sources, 32u);  // 19 needed, rounded up to a CIDR block
   EXPECT_EQ(p->SourceSpec(), "127.1.0.0/27");
   EXPECT_EQ(p->load_processes, 151u);
