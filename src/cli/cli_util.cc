@@ -1,5 +1,6 @@
 #include "cli/cli_util.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -53,6 +54,22 @@ void Progress::Finish() {
     std::fputc('\n', stderr);
     dirty_ = false;
   }
+}
+
+namespace {
+std::atomic<bool> g_stop_requested{false};
+void OnStopSignal(int) { g_stop_requested.store(true); }
+}  // namespace
+
+const std::atomic<bool>& StopOnSignals() {
+  struct sigaction sa {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return g_stop_requested;
 }
 
 void ConfigureApp(CLI::App& app) {

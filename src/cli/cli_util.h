@@ -2,6 +2,7 @@
 // one-line errors, and TTY-aware progress lines on stderr.
 #pragma once
 
+#include <atomic>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +42,11 @@ class Progress {
   bool tty_ = false;
   bool dirty_ = false;
 };
+
+// Installs SIGINT and SIGTERM handlers (without SA_RESTART, so blocking calls
+// return EINTR) that set the returned flag, and ignores SIGPIPE. Long-running
+// commands poll the flag, stop cleanly and print what they reached.
+const std::atomic<bool>& StopOnSignals();
 
 // Makes the application's help show defaults and wrap nicely.
 void ConfigureApp(CLI::App& app);

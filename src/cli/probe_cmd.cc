@@ -1,6 +1,5 @@
 // tcpmax probe: the main job. Predicts the ceiling (limits), then climbs to it
 // on loopback with serve and load shards, and reports predicted vs measured.
-#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -30,10 +29,6 @@ constexpr std::string_view kName = "probe";
 // anything is measured: the slab growth this project measured on Linux 6.18
 // (8,068 B per connection at 2.8M connections; see bench/RESULTS.md).
 constexpr double kPlanBytesPerConnection = 8000;
-
-std::atomic<bool> g_stop{false};
-
-void OnSignal(int) { g_stop.store(true); }
 
 struct Options {
   std::string target = "100k";
@@ -89,8 +84,11 @@ int RunProbe(int argc, char** argv) {
   Options o;
   app.add_option("--target", o.target, "connections to open and hold (units: 100k, 2M)");
   app.add_flag("--max", o.max, "climb until a limit binds or MemAvailable reaches the reserve (sizes the plan from memory)");
-  app.add_option("--engine", o.engine, "auto | epoll | uring (auto: epoll shards, one serve process per group of ports; uring: io_uring direct descriptors, one process per side)");
-  app.add_flag("--tune", o.tune, "raise fs.file-max, somaxconn, syn backlog, port range, conntrack for the run; restore after");
+  app.add_option("--engine", o.engine,
+                 "auto | epoll | uring (auto: epoll shards, one serve process per group of ports; "
+                 "uring: io_uring direct descriptors, one process per side)");
+  app.add_flag("--tune", o.tune,
+               "raise fs.file-max, epoll watches, somaxconn, syn backlog, port range, conntrack for the run; restore after");
   app.add_option("--reserve", o.reserve, "stop before MemAvailable falls under this share of RAM (at least 512 MiB)");
   app.add_option("--rate", o.rate, "connections/s for load (default: as fast as it goes)");
   app.add_option("--timeout", o.timeout, "stop the climb after this long (30s, 10m)");
@@ -152,11 +150,7 @@ int RunProbe(int argc, char** argv) {
     if (opt.target == 0) return RuntimeError(kName, Error{0, "MemAvailable is already under the reserve"});
   }
 
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  const std::atomic<bool>& stop = StopOnSignals();
 
   Progress progress;
   probe::ProbeObserver obs;
@@ -165,7 +159,7 @@ int RunProbe(int argc, char** argv) {
     fmt::print(stderr, "probe: {}\n", p);
   };
   obs.on_sample = [&](const probe::Sample& s, const probe::ProbeReport& rep) { progress.Update(ProgressLine(s, rep)); };
-  auto rep = probe::RunProbe(opt, *box, obs, g_stop);
+  auto rep = probe::RunProbe(opt, *box, obs, stop);
   progress.Finish();
   if (!rep) return RuntimeError(kName, rep.error());
   Predict(rep->plan, *rep);
