@@ -60,7 +60,8 @@ void Predict(const probe::Plan& plan, probe::ProbeReport& rep) {
   if (const limits::Finding* f = c.inbound.Find(box.binding)) rep.predicted_binding = f->limit;
   rep.predicted_explain = box.arithmetic;
   for (const limits::Finding& f : c.inbound.findings) {
-    if (!f.allows || f.scope == limits::Scope::kInfo) continue;
+    // Thread limits bind thread-per-connection servers; the probe's shards are not.
+    if (!f.allows || f.scope == limits::Scope::kInfo || f.scope == limits::Scope::kThreads) continue;
     rep.predicted.push_back({f.limit, *f.allows, f.id == box.binding});
   }
 }

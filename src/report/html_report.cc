@@ -26,7 +26,6 @@ std::string ConnectionsChart(const probe::ProbeReport& r) {
 std::string MemoryChart(const probe::ProbeReport& r) {
   Series used{"kernel (MemAvailable drop - RSS growth)", "#4878b8", {}, true};
   Series slab{"slab growth", "#e0a030", {}, true};
-  Series fit{"", "#d1495b", {}, false};
   double max_x = 0;
   for (const auto& s : r.samples) {
     used.points.push_back({double(s.established), double(s.kernel) / (1 << 20)});
@@ -34,12 +33,13 @@ std::string MemoryChart(const probe::ProbeReport& r) {
     max_x = std::max(max_x, double(s.established));
   }
   std::vector<Series> series{used, slab};
-  if (r.kernel_fit.valid()) {
-    fit.name = fmt::format("fit: {} per connection", FormatBytes(r.kernel_fit.slope));
-    fit.points = {{0, r.kernel_fit.intercept / (1 << 20)},
-                  {max_x, (r.kernel_fit.intercept + r.kernel_fit.slope * max_x) / (1 << 20)}};
-    series.push_back(fit);
-  }
+  auto add_fit = [&](const probe::LineFit& f, std::string color) {
+    if (!f.valid()) return;
+    series.push_back({fmt::format("fit: {} per connection", FormatBytes(f.slope)), std::move(color),
+                      {{0, f.intercept / (1 << 20)}, {max_x, (f.intercept + f.slope * max_x) / (1 << 20)}}, false});
+  };
+  add_fit(r.kernel_fit, "#d1495b");
+  add_fit(r.slab_fit, "#a0522d");
   return LineChart({"Kernel memory against connections", "connections held", "MiB"}, series);
 }
 
