@@ -104,15 +104,26 @@ tl::expected<diag::Query, std::string> BuildQuery(const Options& o) {
   return q;
 }
 
+std::string Ranges(const std::vector<PortRange>& ranges) {
+  std::string out;
+  for (const PortRange& r : ranges)
+    out += (out.empty() ? "" : ",") + (r.lo == r.hi ? fmt::format("{}", r.lo) : fmt::format("{}-{}", r.lo, r.hi));
+  return out;
+}
+
+std::string Cidrs(const std::vector<Cidr>& cidrs) {
+  std::string out;
+  for (const Cidr& c : cidrs) out += (out.empty() ? "" : ",") + c.ToString();
+  return out;
+}
+
 std::string Describe(const diag::Query& q) {
-  std::string ports = "1-65535";
-  if (!q.lports.empty()) {
-    ports.clear();
-    for (const PortRange& r : q.lports)
-      ports += (ports.empty() ? "" : ",") + (r.lo == r.hi ? fmt::format("{}", r.lo) : fmt::format("{}-{}", r.lo, r.hi));
-  }
+  std::string s = fmt::format("local ports {}", q.lports.empty() ? "1-65535" : Ranges(q.lports));
+  if (!q.rports.empty()) s += fmt::format(", remote ports {}", Ranges(q.rports));
+  if (!q.src.empty()) s += fmt::format(", local addresses {}", Cidrs(q.src));
+  if (!q.dst.empty()) s += fmt::format(", remote addresses {}", Cidrs(q.dst));
   std::string fam = q.ipv4 && q.ipv6 ? "IPv4+IPv6" : (q.ipv4 ? "IPv4" : "IPv6");
-  return fmt::format("local ports {}, states {}, {}", ports, diag::StatesToString(q.states), fam);
+  return s + fmt::format(", states {}, {}", diag::StatesToString(q.states), fam);
 }
 
 nlohmann::json ToJson(const diag::Query& q, const diag::Counts& c) {
