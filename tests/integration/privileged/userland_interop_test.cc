@@ -234,6 +234,28 @@ TEST(UserlandInteropTest, UserlandClientAgainstUserlandServer) {
   EXPECT_FALSE(NetnsExists(ns));
 }
 
+TEST(UserlandInteropTest, SetupErrorsUndoWhatWasDone) {
+  TCPMAX_REQUIRE_NET_ADMIN();
+  const std::string ns = "tmx-ul-err";
+  RunShell("ip netns del " + ns + " 2>/dev/null");
+  // `lo` exists in every new namespace: the TUN cannot take its name.
+  RunResult r = RunTcpmax({"userland", "serve", "--netns", ns, "--tun", "lo", "--duration", "5s"}, 30);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("TUNSETIFF lo"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("removed netns " + ns), std::string::npos) << r.err;
+  EXPECT_FALSE(NetnsExists(ns));
+  // A second engine with the same TUN name in a namespace someone else owns
+  // fails and leaves that namespace alone.
+  Background first = StartUserlandServe(ns, "hold");
+  ASSERT_TRUE(ServeReady(ns)) << first.Err();
+  RunResult second = RunTcpmax({"userland", "serve", "--netns", ns, "--duration", "5s"}, 30);
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("using existing netns " + ns), std::string::npos) << second.err;
+  EXPECT_TRUE(NetnsExists(ns));
+  EXPECT_EQ(first.Stop(SIGTERM), 0) << first.Err();
+  EXPECT_FALSE(NetnsExists(ns)) << "SIGTERM must remove the namespace too";
+}
+
 TEST(UserlandInteropTest, BadFlagsAreOneLineUsageErrors) {
   struct Case {
     std::vector<std::string> args;
