@@ -47,6 +47,7 @@ struct WorkerPlan {
   double rate = 0;                  // attempts per second (0: unlimited)
   uint64_t connect_timeout_ns = 3'000'000'000ull;
   uint64_t ping_interval_ns = 0;    // 0: no ping
+  uint64_t max_inflight = 4096;     // connects in flight at once (the run's total is split)
 };
 
 // A worker's published figures. Thread-safe.

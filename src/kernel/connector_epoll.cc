@@ -20,7 +20,6 @@ namespace {
 
 constexpr uint64_t kFree = 0;
 constexpr uint64_t kHeld = 1;  // any larger value: connecting since that time
-constexpr uint64_t kMaxInflight = 4096;
 constexpr uint64_t kOpenBatch = 256;
 constexpr uint64_t kPublishNs = 50'000'000;
 
@@ -66,7 +65,7 @@ class EpollWorker {
  private:
   timespec WaitTime(uint64_t now, uint64_t next_ping) {
     uint64_t wait = kPublishNs;
-    if (opened_index_ < plan_.count && stats_.inflight < kMaxInflight) {
+    if (opened_index_ < plan_.count && stats_.inflight < plan_.max_inflight) {
       wait = std::min(wait, bucket_.NanosUntilToken(now));
     }
     if (!connecting_.empty()) {
@@ -96,7 +95,7 @@ class EpollWorker {
   }
 
   void OpenSome(uint64_t now) {
-    uint64_t room = std::min(kOpenBatch, kMaxInflight - std::min(kMaxInflight, stats_.inflight));
+    uint64_t room = std::min(kOpenBatch, plan_.max_inflight - std::min(plan_.max_inflight, stats_.inflight));
     uint64_t want = std::min(room, plan_.count - opened_index_);
     if (want == 0) return;
     uint64_t tokens = bucket_.Take(now, want);

@@ -28,7 +28,6 @@ constexpr uint64_t kHeld = 1;
 constexpr uint64_t kClosing = 2;  // larger values (bit 2 set): connecting since then
 constexpr unsigned kSqEntries = 1024;
 constexpr unsigned kCqEntries = 8192;
-constexpr uint64_t kMaxInflight = 4096;
 constexpr uint64_t kOpenBatch = 256;
 constexpr uint64_t kPublishNs = 50'000'000;
 
@@ -178,7 +177,7 @@ class UringWorker {
  private:
   void Wait(uint64_t now, uint64_t next_ping) {
     uint64_t wait = kPublishNs;
-    if (opened_index_ < plan_.count && stats_.inflight < kMaxInflight) wait = std::min(wait, bucket_.NanosUntilToken(now));
+    if (opened_index_ < plan_.count && stats_.inflight < plan_.max_inflight) wait = std::min(wait, bucket_.NanosUntilToken(now));
     if (plan_.ping_interval_ns != 0) wait = std::min(wait, next_ping > now ? next_ping - now : 0);
     if (wait == 0) return;
     pollfd pfd{efd_.get(), POLLIN, 0};
@@ -225,7 +224,7 @@ class UringWorker {
   }
 
   void OpenSome(uint64_t now) {
-    uint64_t room = std::min(kOpenBatch, kMaxInflight - std::min(kMaxInflight, stats_.inflight));
+    uint64_t room = std::min(kOpenBatch, plan_.max_inflight - std::min(plan_.max_inflight, stats_.inflight));
     uint64_t want = std::min(room, plan_.count - opened_index_);
     if (want == 0) return;
     uint64_t tokens = bucket_.Take(now, want);

@@ -17,6 +17,10 @@ namespace {
 
 constexpr uint64_t kFdReserve = 64;  // descriptors kept for everything but connections
 constexpr int kMaxProcesses = 512;
+// Connects in flight over the whole run: enough to keep both cores busy,
+// few enough that the server's accept queues (somaxconn per listener) do
+// not overflow and drop SYNs, which would turn into 1 s / 3 s retransmits.
+constexpr uint64_t kRunInflight = 8192;
 
 void SleepNanos(uint64_t ns) {
   timespec ts{static_cast<time_t>(ns / 1'000'000'000ull), static_cast<long>(ns % 1'000'000'000ull)};
@@ -74,6 +78,7 @@ LoadStats RunLocal(const LoadOptions& o, const SourcePlan& plan, int shard, int 
     p.rate = o.rate / static_cast<double>(stride);
     p.connect_timeout_ns = o.connect_timeout_ns;
     p.ping_interval_ns = o.ping_interval_ns;
+    p.max_inflight = std::max<uint64_t>(32, kRunInflight / stride);
   }
   std::atomic<bool> worker_stop{false};
   uint64_t rss_start = ReadRssBytes();
