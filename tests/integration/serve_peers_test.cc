@@ -1,0 +1,90 @@
+// tcpmax serve against peers no one here wrote: wrk and curl drive --mode
+// http (keep-alive, pipelining), a Python client echoes through --mode echo,
+// over IPv4 and IPv6, with both engines.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "harness.h"
+#include "serve_process.h"
+
+namespace tcpmax::testing {
+namespace {
+
+class ServePeers : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ServePeers, WrkWithAThousandConnectionsSeesNoErrors) {
+  ServeProcess serve({"--engine", GetParam(), "--mode", "http", "--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(serve.ok()) << serve.stderr_text();
+  RunResult r = RunShell(fmt::format("wrk -t 2 -c 1000 -d 3s http://127.0.0.1:{}/", serve.port()), 60);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("Socket errors"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("Non-2xx"), std::string::npos) << r.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex("(\\d+) requests in"))) << r.out;
+  EXPECT_GT(std::stoull(m[1]), 1000u) << r.out;
+  ASSERT_EQ(serve.Stop(SIGTERM), 0);
+  const nlohmann::json& s = serve.summary();
+  EXPECT_GE(s["peak_held"].get<int>(), 1000) << s.dump();
+  EXPECT_TRUE(s["errors"].empty()) << s.dump();
+}
+
+TEST_P(ServePeers, CurlGetsOkOnKeepAliveAndPipelinedRequestsGetOneReplyEach) {
+  ServeProcess serve({"--engine", GetParam(), "--mode", "http", "--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(serve.ok()) << serve.stderr_text();
+  std::string url = fmt::format("http://127.0.0.1:{}/", serve.port());
+  RunResult c = RunShell("curl -sS -i " + url + " " + url, 20);  // two requests, one connection
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  size_t oks = 0;
+  for (size_t p = c.out.find("HTTP/1.1 200 OK"); p != std::string::npos; p = c.out.find("HTTP/1.1 200 OK", p + 1))
+    ++oks;
+  EXPECT_EQ(oks, 2u) << c.out;
+  // Three requests in one write; the responses come back in one stream.
+  RunResult p = RunShell(fmt::format(
+      "python3 -c \"import socket; s=socket.create_connection(('127.0.0.1',{}));"
+      "s.sendall(b'GET /a HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'*3); d=b''\n"
+      "while d.count(b'HTTP/1.1 200 OK')<3:\n  b=s.recv(65536)\n  assert b\n  d+=b\nprint(d.count(b'ok\\n'))\"",
+      serve.port()), 20);
+  EXPECT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_EQ(p.out, "3\n") << p.err;
+  ASSERT_EQ(serve.Stop(SIGTERM), 0);
+}
+
+TEST_P(ServePeers, PythonClientEchoesOverIpv4AndIpv6) {
+  ServeProcess serve({"--engine", GetParam(), "--mode", "echo", "--listen", "127.0.0.1:0,[::1]:0"});
+  ASSERT_TRUE(serve.ok()) << serve.stderr_text();
+  ASSERT_EQ(serve.ready()["listen"].size(), 2u);
+  std::string v4 = serve.ready()["listen"][0], v6 = serve.ready()["listen"][1];
+  auto port_of = [](const std::string& ep) { return ep.substr(ep.rfind(':') + 1); };
+  // 20 connections per family, each sending messages of growing size (up to
+  // 256 KiB, past the socket buffers) and checking every byte comes back.
+  std::string script = fmt::format(
+      "import socket, os\n"
+      "for host, port in (('127.0.0.1', {}), ('::1', {})):\n"
+      "  conns = [socket.create_connection((host, port)) for _ in range(20)]\n"
+      "  for i, s in enumerate(conns):\n"
+      "    for size in (1, 100, 4096, 65536, 262144):\n"
+      "      msg = os.urandom(size)\n"
+      "      s.sendall(msg)\n"
+      "      got = b''\n"
+      "      while len(got) < size:\n"
+      "        b = s.recv(1 << 20)\n"
+      "        assert b, 'closed early'\n"
+      "        got += b\n"
+      "      assert got == msg, (host, i, size)\n"
+      "  for s in conns: s.close()\n"
+      "print('echo ok')\n",
+      port_of(v4), port_of(v6));
+  RunResult r = RunShell("python3 -c \"$(cat <<'PYEOF'\n" + script + "PYEOF\n)\"", 60);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "echo ok\n") << r.err;
+  ASSERT_EQ(serve.Stop(SIGTERM), 0);
+  const nlohmann::json& s = serve.summary();
+  EXPECT_EQ(s["accepted"], 40) << s.dump();
+  EXPECT_TRUE(s["errors"].empty()) << s.dump();
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, ServePeers, ::testing::Values("epoll", "uring"));
+
+}  // namespace
+}  // namespace tcpmax::testing
