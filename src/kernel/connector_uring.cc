@@ -93,7 +93,8 @@ struct Ring {
   unsigned unsubmitted = 0;
   // Bind addresses wait here until submit copies them; 2x the SQ size, so an
   // entry is reused only after a submit.
-  std::array<sockaddr_storage, 2 * kSqEntries> bind_addrs{};
+  // sockaddr_in6 holds either family; 56 KiB per ring, not 256 KiB.
+  std::unique_ptr<sockaddr_in6[]> bind_addrs{new sockaddr_in6[2 * kSqEntries]};
   size_t bind_next = 0;
 
   ~Ring() {
@@ -285,8 +286,10 @@ class UringWorker {
     PrepSetsockopt(sqe, slot, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &kOne, sizeof kOne);
     sqe->flags |= kChain;
     io_uring_sqe_set_data64(sqe, Tag(kSetup, slot));
-    sockaddr_storage& src = r.bind_addrs[r.bind_next++ % r.bind_addrs.size()];
-    socklen_t src_len = Endpoint{sp.SourceOf(index), 0}.ToSockaddr(&src);
+    sockaddr_storage ss;
+    socklen_t src_len = Endpoint{sp.SourceOf(index), 0}.ToSockaddr(&ss);
+    sockaddr_in6& src = r.bind_addrs[r.bind_next++ % (2 * kSqEntries)];
+    std::memcpy(&src, &ss, src_len);
     sqe = GetSqe(r);
     PrepBind(sqe, slot, reinterpret_cast<sockaddr*>(&src), src_len);
     sqe->flags |= kChain;
