@@ -19,12 +19,12 @@ uint32_t KernelStates(uint32_t states) {
   return states;
 }
 
-Result<Counts> CountLiveNetlink(const Query& q) {
+Result<Counts> CountRetrying(const Query& q, const SourceOpener& open) {
   Result<Counts> last = PlainError("no netlink attempt made");
   for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
-    auto live = NetlinkSource::Open();
-    if (!live) return tl::unexpected(live.error());
-    std::unique_ptr<DumpSource> source = std::move(*live);
+    auto opened = open();
+    if (!opened) return tl::unexpected(opened.error());
+    std::unique_ptr<DumpSource> source = std::move(*opened);
     if (!q.record_path.empty()) {
       auto rec = RecordingSource::Create(std::move(source), q.record_path);
       if (!rec) return tl::unexpected(rec.error());
@@ -106,10 +106,18 @@ Result<Counts> CountProc(const Query& q, const std::string& net_dir) {
 }
 
 Result<Counts> Count(const Query& q) {
+  return CountWith(q, []() -> Result<std::unique_ptr<DumpSource>> {
+    auto live = NetlinkSource::Open();
+    if (!live) return tl::unexpected(live.error());
+    return std::unique_ptr<DumpSource>(std::move(*live));
+  });
+}
+
+Result<Counts> CountWith(const Query& q, const SourceOpener& open) {
   auto scope = sys::NetnsScope::Enter(q.netns);
   if (!scope) return tl::unexpected(scope.error());
   if (q.source == SourceKind::kProc) return CountProc(q);
-  auto counts = CountLiveNetlink(q);
+  auto counts = CountRetrying(q, open);
   if (counts || q.source == SourceKind::kNetlink || !NetlinkRefused(counts.error())) return counts;
   auto proc = CountProc(q);
   if (proc) proc->fallback_reason = counts.error().ToString();

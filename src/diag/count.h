@@ -20,6 +20,8 @@
 // namespace, and only for the duration of the call.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "core/error.h"
@@ -31,6 +33,12 @@ namespace tcpmax::diag {
 inline constexpr int kMaxAttempts = 3;
 
 Result<Counts> Count(const Query& q);
+
+// Opens a fresh netlink source for one attempt.
+using SourceOpener = std::function<Result<std::unique_ptr<DumpSource>>()>;
+// Count with another way to open the netlink source (tests inject refusals,
+// interrupted and overrun dumps); the same netns, retry and fallback rules.
+Result<Counts> CountWith(const Query& q, const SourceOpener& open);
 
 // One netlink attempt through `source` (live, replayed or recording); no
 // namespace switch, no fallback, no retry.
