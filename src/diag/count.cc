@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "diag/bytecode.h"
+#include "diag/filter.h"
 #include "diag/netlink_dump.h"
 #include "diag/proc_net_tcp.h"
 #include "diag/tally.h"
@@ -38,6 +39,13 @@ Result<Counts> CountRetrying(const Query& q, const SourceOpener& open) {
   return last;
 }
 
+// A single port (not 0, which the kernel reads as "any") goes in the
+// request's socket id instead of the bytecode.
+uint16_t SinglePort(const std::vector<PortRange>& ranges) {
+  std::vector<PortRange> r = NormalizePorts(ranges);
+  return r.size() == 1 && r[0].lo == r[0].hi ? r[0].lo : 0;
+}
+
 bool CompatRefused(const Error& e) {
   return e.code == EINVAL || e.code == ENOENT || e.code == EOPNOTSUPP || e.code == EPROTONOSUPPORT;
 }
@@ -60,14 +68,18 @@ bool NetlinkRefused(const Error& e) {
 
 Result<Counts> CountNetlink(const Query& q, DumpSource& source) {
   Tally tally(q);
-  std::vector<uint8_t> bytecode = CompileBytecode(q);
+  Query kernel_filter = q;
+  uint16_t sport = SinglePort(q.lports), dport = SinglePort(q.rports);
+  if (sport != 0) kernel_filter.lports.clear();
+  if (dport != 0) kernel_filter.rports.clear();
+  std::vector<uint8_t> bytecode = CompileBytecode(kernel_filter);
   uint32_t states = KernelStates(q.states);
   bool interrupted = false;
   bool single_walk = false;
   if (q.ipv4 && q.ipv6 && states != 0) {
     // One walk for both families; kernels or recordings without the compat
     // request refuse it before sending anything, and we do it per family.
-    auto stats = RunDump(source, AF_UNSPEC, states, bytecode, tally);
+    auto stats = RunDump(source, AF_UNSPEC, states, bytecode, tally, sport, dport);
     if (stats) {
       single_walk = true;
       interrupted = stats->interrupted;
@@ -80,7 +92,7 @@ Result<Counts> CountNetlink(const Query& q, DumpSource& source) {
   for (int family : {AF_INET, AF_INET6}) {
     if (single_walk || states == 0) break;
     if (family == AF_INET ? !q.ipv4 : !q.ipv6) continue;
-    auto stats = RunDump(source, family, states, bytecode, tally);
+    auto stats = RunDump(source, family, states, bytecode, tally, sport, dport);
     if (!stats) return tl::unexpected(stats.error());
     interrupted |= stats->interrupted;
   }

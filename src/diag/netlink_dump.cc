@@ -20,7 +20,8 @@ std::string_view FamilyName(int family) {
 
 }  // namespace
 
-std::vector<uint8_t> BuildRequest(int family, uint32_t states, std::span<const uint8_t> bytecode, uint32_t seq) {
+std::vector<uint8_t> BuildRequest(int family, uint32_t states, std::span<const uint8_t> bytecode, uint32_t seq,
+                                  uint16_t sport, uint16_t dport) {
   bool both = family == AF_UNSPEC;
   size_t header = both ? sizeof(inet_diag_req) : sizeof(inet_diag_req_v2);
   size_t attr_len = bytecode.empty() ? 0 : NLA_ALIGN(NLA_HDRLEN + bytecode.size());
@@ -40,6 +41,8 @@ std::vector<uint8_t> BuildRequest(int family, uint32_t states, std::span<const u
     inet_diag_req req{};
     req.idiag_ext = 0;
     req.idiag_states = states;
+    req.id.idiag_sport = htons(sport);
+    req.id.idiag_dport = htons(dport);
     std::memcpy(msg.data() + NLMSG_HDRLEN, &req, sizeof req);
   } else {
     inet_diag_req_v2 req{};
@@ -47,6 +50,8 @@ std::vector<uint8_t> BuildRequest(int family, uint32_t states, std::span<const u
     req.sdiag_protocol = IPPROTO_TCP;
     req.idiag_ext = 0;  // no extension attributes: only what counting needs
     req.idiag_states = states;
+    req.id.idiag_sport = htons(sport);
+    req.id.idiag_dport = htons(dport);
     std::memcpy(msg.data() + NLMSG_HDRLEN, &req, sizeof req);
   }
 
@@ -96,9 +101,9 @@ Result<bool> ParseDatagram(std::span<const uint8_t> data, int family, Tally& tal
 }
 
 Result<DumpStats> RunDump(DumpSource& source, int family, uint32_t states, std::span<const uint8_t> bytecode,
-                          Tally& tally) {
+                          Tally& tally, uint16_t sport, uint16_t dport) {
   static thread_local uint32_t seq = 0;
-  std::vector<uint8_t> request = BuildRequest(family, states, bytecode, ++seq);
+  std::vector<uint8_t> request = BuildRequest(family, states, bytecode, ++seq, sport, dport);
   if (auto sent = source.Send(family, request); !sent) return tl::unexpected(sent.error());
   std::vector<uint8_t> buf(kBufferSize);
   DumpStats stats;

@@ -29,13 +29,16 @@ struct DumpStats {
 // For `family` AF_UNSPEC: the compat TCPDIAG_GETSOCK request (inet_diag_req),
 // which the kernel answers with both families from a single table walk
 // (v2 needs one walk per family, each visiting every socket).
-std::vector<uint8_t> BuildRequest(int family, uint32_t states, std::span<const uint8_t> bytecode, uint32_t seq);
+// `sport`/`dport` (host order, 0: any) go in the request's socket id, which the
+// kernel compares before it runs any bytecode: the cheapest filter there is.
+std::vector<uint8_t> BuildRequest(int family, uint32_t states, std::span<const uint8_t> bytecode, uint32_t seq,
+                                  uint16_t sport = 0, uint16_t dport = 0);
 
 // Parses one datagram. Returns true once NLMSG_DONE is seen.
 Result<bool> ParseDatagram(std::span<const uint8_t> data, int family, Tally& tally, DumpStats& stats);
 
 // Runs a whole dump of `family` (AF_INET, AF_INET6, or AF_UNSPEC for both).
 Result<DumpStats> RunDump(DumpSource& source, int family, uint32_t states, std::span<const uint8_t> bytecode,
-                          Tally& tally);
+                          Tally& tally, uint16_t sport = 0, uint16_t dport = 0);
 
 }  // namespace tcpmax::diag

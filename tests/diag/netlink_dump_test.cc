@@ -37,6 +37,15 @@ TEST(NetlinkDump, RequestCarriesStatesAndBytecode) {
   EXPECT_EQ(0, std::memcmp(msg.data() + NLMSG_LENGTH(sizeof r) + NLA_HDRLEN, bc.data(), bc.size()));
 }
 
+TEST(NetlinkDump, SinglePortsGoInTheSocketId) {
+  auto msg = BuildRequest(AF_INET, kAllStates, {}, 1, 7000, 443);
+  inet_diag_req_v2 r;
+  std::memcpy(&r, msg.data() + NLMSG_HDRLEN, sizeof r);
+  EXPECT_EQ(ntohs(r.id.idiag_sport), 7000);
+  EXPECT_EQ(ntohs(r.id.idiag_dport), 443);
+  EXPECT_EQ(msg.size(), NLMSG_LENGTH(sizeof r));  // no bytecode attribute
+}
+
 TEST(NetlinkDump, BothFamiliesUseTheCompatRequest) {
   std::vector<uint8_t> bc = {1, 4, 8, 0};
   auto msg = BuildRequest(AF_UNSPEC, StateBit(kTimeWait), bc, 9);

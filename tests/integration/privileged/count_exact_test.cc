@@ -170,6 +170,10 @@ TEST_F(CountExact, EveryFilterMatchesKnownNumbersAndSsForBothSources) {
       {{"--lport", "7001", "--state", "close-wait"}, "state close-wait sport = :7001", 2},
       {{"--rport", "7001", "--state", "fin-wait-2"}, "state fin-wait-2 dport = :7001", 2},
       {{"--lport", "1-6999"}, "'( sport >= :1 and sport <= :6999 )'", 0},
+      {{"--lport", "7000", "-6"}, "-6 sport = :7000", 1},  // single ports go in the request id
+      {{"--rport", "7004"}, "dport = :7004", 2},
+      {{"--lport", "7000", "--rport", "30000-65535", "--src", "127.0.0.1"},
+       "'( sport = :7000 and dport >= :30000 )' src 127.0.0.1", 5},
   };
   for (const Case& c : cases) {
     std::string what = fmt::format("flags [{}]", fmt::join(c.flags, " "));
