@@ -6,7 +6,8 @@
 // kernel picks the port per 4-tuple) and SO_LINGER 0 (closing sends RST: no
 // TIME_WAIT storm at teardown). It then holds them, notices when the peer
 // closes one, and with a ping interval sends a 16-byte probe (magic + send
-// time) on every held connection and times the echo.
+// time) on every held connection once per interval, spread evenly over the
+// interval (PingPacer), and times the echo.
 //
 // Engines:
 //  - RunEpollWorker: non-blocking connect + one epoll set per worker. Every
@@ -27,10 +28,12 @@
 // connection and publishes once more.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "core/address.h"
 #include "core/error.h"
@@ -77,6 +80,40 @@ Result<void> UringConnectSupported();
 // The 16-byte ping probe: magic then the send time (MonotonicNanos).
 inline constexpr uint64_t kPingMagic = 0x31506d7870637474ull;  // "ttcpmxP1"
 inline constexpr size_t kPingBytes = 16;
+
+// Spreads one ping per held connection evenly over each interval, so RTTs
+// measure the path and not a burst of N sends queued behind each other:
+// round k visits slots [0, total) during [start + k*I, start + (k+1)*I).
+class PingPacer {
+ public:
+  PingPacer(uint64_t interval_ns, uint64_t start_ns) : interval_(interval_ns), round_start_(start_ns + interval_ns) {}
+
+  // The slots [first, second) whose ping is due at `now`, out of `total`.
+  std::pair<size_t, size_t> Due(uint64_t now, size_t total) {
+    if (interval_ == 0 || now < round_start_) return {0, 0};
+    uint64_t into = now - round_start_;
+    size_t from = std::min(cursor_, total);
+    size_t to = into >= interval_ ? total
+                                  : static_cast<size_t>(static_cast<unsigned __int128>(into) * total / interval_);
+    to = std::max(to, from);
+    cursor_ = to;
+    if (into >= interval_) {  // round over; skip rounds missed while busy
+      cursor_ = 0;
+      round_start_ += interval_ * (into / interval_);
+    }
+    return {from, to};
+  }
+  // How long the caller may sleep before pings fall due (2 ms while a round runs).
+  uint64_t WaitHint(uint64_t now) const {
+    if (interval_ == 0) return UINT64_MAX;
+    return now < round_start_ ? round_start_ - now : 2'000'000;
+  }
+
+ private:
+  uint64_t interval_;
+  uint64_t round_start_;
+  size_t cursor_ = 0;
+};
 
 // socket() + SO_LINGER 0 + IP_BIND_ADDRESS_NO_PORT + bind(source:0).
 // Returns the descriptor or -errno.

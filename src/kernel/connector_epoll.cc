@@ -42,16 +42,14 @@ class EpollWorker {
       return;
     }
     epoll_event events[512];
-    uint64_t next_ping = start_ns_ + plan_.ping_interval_ns;
+    PingPacer pings(plan_.ping_interval_ns, start_ns_);
     while (!stop_.load(std::memory_order_relaxed)) {
       uint64_t now = MonotonicNanos();
       OpenSome(now);
       ExpireTimeouts(now);
-      if (plan_.ping_interval_ns != 0 && now >= next_ping) {
-        PingAll();
-        next_ping = now + plan_.ping_interval_ns;
-      }
-      timespec wait = WaitTime(now, next_ping);
+      auto [from, to] = pings.Due(now, state_.size());
+      if (from < to) PingRange(from, to);
+      timespec wait = WaitTime(now, pings.WaitHint(now));
       int n = ::epoll_pwait2(ep_.get(), events, 512, &wait, nullptr);
       now = MonotonicNanos();
       for (int i = 0; i < n; ++i) HandleEvent(events[i].data.fd, events[i].events, now);
@@ -63,7 +61,7 @@ class EpollWorker {
   }
 
  private:
-  timespec WaitTime(uint64_t now, uint64_t next_ping) {
+  timespec WaitTime(uint64_t now, uint64_t ping_wait) {
     uint64_t wait = kPublishNs;
     if (opened_index_ < plan_.count && stats_.inflight < plan_.max_inflight) {
       wait = std::min(wait, bucket_.NanosUntilToken(now));
@@ -72,7 +70,7 @@ class EpollWorker {
       uint64_t deadline = connecting_.front().second + plan_.connect_timeout_ns;
       wait = std::min(wait, deadline > now ? deadline - now : 0);
     }
-    if (plan_.ping_interval_ns != 0) wait = std::min(wait, next_ping > now ? next_ping - now : 0);
+    wait = std::min(wait, ping_wait);
     return timespec{static_cast<time_t>(wait / 1'000'000'000ull), static_cast<long>(wait % 1'000'000'000ull)};
   }
 
@@ -203,10 +201,10 @@ class EpollWorker {
     }
   }
 
-  void PingAll() {
+  void PingRange(size_t from, size_t to) {
     uint8_t probe[kPingBytes];
     std::memcpy(probe, &kPingMagic, 8);
-    for (size_t fd = 0; fd < state_.size(); ++fd) {
+    for (size_t fd = from; fd < to; ++fd) {
       if (state_[fd] != kHeld) continue;
       uint64_t now = MonotonicNanos();
       std::memcpy(probe + 8, &now, 8);

@@ -155,20 +155,20 @@ class UringWorker {
       Publish(MonotonicNanos());
       return;
     }
-    uint64_t next_ping = start_ns_ + plan_.ping_interval_ns;
+    PingPacer pings(plan_.ping_interval_ns, start_ns_);
     while (!stop_.load(std::memory_order_relaxed)) {
       uint64_t now = MonotonicNanos();
       OpenSome(now);
-      if (plan_.ping_interval_ns != 0 && now >= next_ping) {
-        PingAll();
-        next_ping = MonotonicNanos() + plan_.ping_interval_ns;
-      }
+      size_t slots = 0;
+      for (const auto& r : rings_) slots += r->state.size();
+      auto [from, to] = pings.Due(now, slots);
+      if (from < to) PingRange(from, to);
       SubmitAll();
       size_t done = DrainAll();
       now = MonotonicNanos();
       if (stats_.ramp_done() && stats_.ramp_seconds == 0) stats_.ramp_seconds = SecondsSince(start_ns_);
       if (now - last_publish_ >= kPublishNs) Publish(now);
-      if (done == 0) Wait(now, next_ping);
+      if (done == 0) Wait(now, pings.WaitHint(now));
     }
     rings_.clear();  // io_uring_queue_exit closes every direct descriptor (RST: SO_LINGER 0)
     stats_.inflight = 0;
@@ -176,10 +176,10 @@ class UringWorker {
   }
 
  private:
-  void Wait(uint64_t now, uint64_t next_ping) {
+  void Wait(uint64_t now, uint64_t ping_wait) {
     uint64_t wait = kPublishNs;
     if (opened_index_ < plan_.count && stats_.inflight < plan_.max_inflight) wait = std::min(wait, bucket_.NanosUntilToken(now));
-    if (plan_.ping_interval_ns != 0) wait = std::min(wait, next_ping > now ? next_ping - now : 0);
+    wait = std::min(wait, ping_wait);
     if (wait == 0) return;
     pollfd pfd{efd_.get(), POLLIN, 0};
     timespec ts{static_cast<time_t>(wait / 1'000'000'000ull), static_cast<long>(wait % 1'000'000'000ull)};
@@ -396,13 +396,18 @@ class UringWorker {
     }
   }
 
-  void PingAll() {
+  // Pings slots [from, to) counted across the rings in order.
+  void PingRange(size_t from, size_t to) {
     constexpr size_t kBatch = 64;
     if (ping_pool_.empty()) ping_pool_.resize(8192);
     size_t in_batch = kBatch;
     uint64_t* probe = nullptr;
+    size_t base = 0;
     for (auto& r : rings_) {
-      for (uint32_t slot = 0; slot < r->state.size(); ++slot) {
+      size_t size = r->state.size();
+      size_t lo = std::max(from, base), hi = std::min(to, base + size);
+      for (size_t i = lo; i < hi; ++i) {
+        uint32_t slot = static_cast<uint32_t>(i - base);
         if (r->state[slot] != kHeld) continue;
         if (in_batch == kBatch) {  // a fresh timestamp every kBatch sends
           probe = ping_pool_[pool_next_++ % ping_pool_.size()].data();
@@ -417,6 +422,7 @@ class UringWorker {
         io_uring_sqe_set_data64(sqe, Tag(kSend, slot));
         ++stats_.pings_sent;
       }
+      base += size;
     }
   }
 
