@@ -34,7 +34,7 @@ class Pacer {
 Result<void> SetUpLoadLink(link::NetnsSetup& ns, const LoadOptions& o) {
   // No IPv6 link-local address: the kernel would send router solicitations into the TUN.
   if (auto r = ns.Ip({"link", "set", o.tun, "addrgenmode", "none"}); !r) return r;
-  if (auto r = ns.Ip({"link", "set", o.tun, "up", "txqueuelen", "16384"}); !r) return r;
+  if (auto r = ns.Ip({"link", "set", o.tun, "up", "txqueuelen", "65536"}); !r) return r;
   return ns.Ip({"route", "add", o.source.ToString(), "dev", o.tun});
 }
 

@@ -17,7 +17,7 @@ Result<void> SetUpServeLink(link::NetnsSetup& ns, const ServeOptions& o) {
   std::string kernel_addr = IpAddress::V4(kKernelClientAddr).ToString();
   // No IPv6 link-local address: the kernel would send router solicitations into the TUN.
   if (auto r = ns.Ip({"link", "set", o.tun, "addrgenmode", "none"}); !r) return r;
-  if (auto r = ns.Ip({"link", "set", o.tun, "up", "txqueuelen", "16384"}); !r) return r;
+  if (auto r = ns.Ip({"link", "set", o.tun, "up", "txqueuelen", "65536"}); !r) return r;
   if (auto r = ns.Ip({"addr", "add", kernel_addr + "/32", "dev", o.tun}); !r) return r;
   return ns.Ip({"route", "add", o.route, "dev", o.tun, "src", kernel_addr});
 }
