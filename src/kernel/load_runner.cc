@@ -129,11 +129,14 @@ Result<LoadStats> RunSharded(const LoadOptions& o, const SourcePlan& plan, int p
   if (!set) return tl::unexpected(set.error());
   ShardSet& shards = **set;
   uint64_t start = MonotonicNanos();
+  uint64_t parent_rss_start = ReadRssBytes();
   auto total = [&](const char* type) {
     LoadStats s;
     for (const nlohmann::json& j : shards.LatestAll(type)) {
       if (auto one = FromShardJson(j)) s.Merge(*one);
     }
+    s.rss_bytes += ReadRssBytes();  // this process too: RSS is summed over all of them
+    s.rss_start_bytes += parent_rss_start;
     s.t = SecondsSince(start);
     return s;
   };
