@@ -111,6 +111,7 @@ nlohmann::json ServeJson(const ServeReport& r) {
           {"rss_base_bytes", r.rss_base},
           {"rss_bytes", r.rss_now},
           {"rss_bytes_per_connection", r.RssBytesPerConnection()},
+          {"cpu_seconds", r.cpu_seconds},
           {"seconds", r.seconds}};
 }
 
@@ -219,6 +220,7 @@ nlohmann::json LoadJson(const LoadReport& r) {
                       {"reset", s.verify_reset},
                       {"lost", r.verify_lost}}},
           {"state_bytes", r.state_bytes},
+          {"cpu_seconds", r.cpu_seconds},
           {"seconds", r.seconds}};
 }
 

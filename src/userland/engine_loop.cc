@@ -1,5 +1,6 @@
 #include "userland/engine_loop.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -71,6 +72,13 @@ uint64_t ResidentBytes() {
   std::fclose(f);
   if (n != 2) return 0;
   return resident * uint64_t(sysconf(_SC_PAGESIZE));
+}
+
+double CpuSeconds() {
+  rusage ru{};
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+  auto sec = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
 }
 
 }  // namespace tcpmax::userland

@@ -34,5 +34,7 @@ Result<void> RunLoop(link::PacketLink& link, const std::atomic<bool>& stop, cons
 
 // Resident set size of this process in bytes (/proc/self/statm), 0 on error.
 uint64_t ResidentBytes();
+// CPU time (user + system) this process has used, in seconds (getrusage).
+double CpuSeconds();
 
 }  // namespace tcpmax::userland

@@ -69,6 +69,7 @@ Result<LoadReport> RunLoad(const LoadOptions& o, link::Notify notify, const std:
   report.connections = o.connections;
   report.state_bytes = engine.bitmap_bytes();
   Pacer pacer(o.rate);
+  double cpu_start = CpuSeconds();
   uint64_t start = MonotonicNanos(), last_established_ns = start, hold_end = 0;
   uint64_t seen_established = 0;
   auto fill = [&](uint64_t now) {
@@ -77,6 +78,7 @@ Result<LoadReport> RunLoad(const LoadOptions& o, link::Notify notify, const std:
     report.verify_chosen = engine.verify_chosen();
     report.verify_lost = engine.verify_lost();  // not yet answered while verifying
     report.seconds = double(now - start) / 1e9;
+    report.cpu_seconds = CpuSeconds() - cpu_start;
     if (report.phase == LoadPhase::kHandshakes) report.handshake_seconds = double(last_established_ns - start) / 1e9;
   };
   auto after_verify = [&](uint64_t now) {

@@ -47,6 +47,7 @@ struct LoadReport {
   uint64_t verify_chosen = 0;
   uint64_t verify_lost = 0;
   double handshake_seconds = 0;      // first SYN to the last established
+  double cpu_seconds = 0;             // user + system CPU of this process
   double seconds = 0;
   uint64_t state_bytes = 0;          // client bitmaps
   double HandshakesPerSecond() const;

@@ -42,6 +42,7 @@ Result<ServeReport> RunServe(const ServeOptions& o, link::Notify notify, const s
   }
   ServeReport report;
   report.rss_base = ResidentBytes();
+  double cpu_start = CpuSeconds();
   uint64_t start = MonotonicNanos();
   auto fill = [&](uint64_t now) {
     report.stats = engine.stats();
@@ -52,6 +53,7 @@ Result<ServeReport> RunServe(const ServeOptions& o, link::Notify notify, const s
     report.table_bytes = engine.table().bytes();
     report.rss_now = ResidentBytes();
     report.seconds = double(now - start) / 1e9;
+    report.cpu_seconds = CpuSeconds() - cpu_start;
   };
   LoopHooks hooks;
   hooks.input = [&](std::span<const uint8_t> p, uint64_t now, tcp::PacketSink& out) { engine.Input(p, now, out); };

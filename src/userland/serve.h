@@ -44,6 +44,7 @@ struct ServeReport {
   uint64_t table_bytes = 0;
   uint64_t rss_base = 0;               // after set-up, before any connection
   uint64_t rss_now = 0;
+  double cpu_seconds = 0;             // user + system CPU of this process
   double seconds = 0;
   // (rss_now - rss_base) / established, 0 when none.
   double RssBytesPerConnection() const;
