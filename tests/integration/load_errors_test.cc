@@ -223,6 +223,28 @@ TEST(LoadInterface, SigtermStopsHoldForeverAndPrintsWhatWasReached) {
   EXPECT_EQ(j["held"].get<uint64_t>(), 300u);
 }
 
+TEST(LoadInterface, ClosesWithRstLeavingNoClientSocketBehind) {
+  // A plain close() would leave FIN_WAIT_2 orphans (nobody accepts, so the
+  // server never answers with its FIN) or TIME_WAIT; SO_LINGER 0 leaves none.
+  for (const char* engine : {"epoll", "uring"}) {
+    Listener l;
+    RunResult r = RunTcpmax({"load", l.target(), "-n", "300", "--engine", engine, "--json"}, 60);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(Json(r)["opened"].get<uint64_t>(), 300u);
+    std::string port = l.target().substr(l.target().find(':') + 1);
+    uint64_t left = 0;
+    for (int i = 0; i < 30; ++i) {  // io_uring releases its sockets shortly after the process exits
+      RunResult c = RunTcpmax({"count", "--rport", port, "--state", "all", "--json"}, 30);
+      auto j = nlohmann::json::parse(c.out, nullptr, false);
+      ASSERT_TRUE(j.is_object()) << c.out << c.err;
+      left = j["total"].get<uint64_t>();
+      if (left == 0) break;
+      ::usleep(100'000);
+    }
+    EXPECT_EQ(left, 0u) << engine;
+  }
+}
+
 TEST(LoadInterface, BadFlagsAreOneLineUsageErrors) {
   struct Case {
     std::vector<std::string> args;
