@@ -121,7 +121,7 @@ void Report(bool json, Progress& progress, double t, const ServeSnapshot& s, dou
   if (json) {
     PrintJsonLine({{"type", "progress"}, {"t", t}, {"held", s.held()}, {"accepted", s.accepted},
                    {"closed", s.closed}, {"errors", ErrorsJson(s.errors)}, {"rss_bytes", rss},
-                   {"accept_rate", rate}, {"rings", s.rings}});
+                   {"accept_rate", rate}, {"rings", s.rings}, {"table_full", s.table_full}});
     return;
   }
   progress.Update(fmt::format("serve {:.0f}s  held {}  accepted {} (+{}/s)  closed {}  errors {}  rss {}", t,

@@ -62,8 +62,8 @@ void EpollWorker::Run() {
         stop = true;
       } else if ((key & kListenerTag) != 0) {
         AcceptBurst(ctx_.listeners[key & 0xffffffffu]);
-      } else if ((events[i].events & EPOLLOUT) != 0) {
-        OnWritable(static_cast<int>(key));
+      } else if (!pending_.empty() && pending_.count(static_cast<int>(key)) != 0) {
+        OnWritable(static_cast<int>(key));  // backpressure: flush before reading (or seeing EOF)
       } else {
         OnReadable(static_cast<int>(key));
       }
@@ -185,7 +185,7 @@ bool EpollWorker::Send(int fd, std::string_view data) {
     }
     pending_[fd].assign(data);
     epoll_event ev{};
-    ev.events = EPOLLOUT | EPOLLRDHUP;  // stop reading until the output drains
+    ev.events = EPOLLOUT;  // stop reading (and seeing EOF) until the output drains
     ev.data.u64 = static_cast<uint64_t>(fd);
     epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev);
     return false;
@@ -210,6 +210,13 @@ void EpollWorker::Close(int fd, int err) {
     ctx_.counters->resets.Add();
   } else if (err != 0) {
     ctx_.counters->RecordError(err);
+  }
+  if (err == 0 && ctx_.mode != ServeMode::kHold) {
+    // The peer ended with FIN: close gracefully so queued replies reach it
+    // (the inherited SO_LINGER 0 would reset and drop them). In hold mode
+    // the RST is wanted: it spares the peer its TIME_WAIT.
+    linger off{0, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &off, sizeof off);
   }
   owned_[fd / 64] &= ~(1ull << (fd % 64));
   if (!http_.empty()) http_[fd] = HttpScanState::kText;

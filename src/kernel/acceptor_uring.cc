@@ -1,6 +1,7 @@
 #include "kernel/acceptor_uring.h"
 
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,7 +15,7 @@ namespace tcpmax::kernel {
 namespace {
 
 // user_data: op in bits 56-63, aux in bits 32-55, slot in bits 0-31.
-enum Op : uint64_t { kAccept = 1, kRecv = 2, kSend = 3, kClose = 4, kCancel = 5 };
+enum Op : uint64_t { kAccept = 1, kRecv = 2, kSend = 3, kClose = 4, kCancel = 5, kIgnore = 6 };
 
 uint64_t Tag(Op op, uint32_t aux, uint32_t slot) {
   return (static_cast<uint64_t>(op) << 56) | (static_cast<uint64_t>(aux & 0xffffff) << 32) | slot;
@@ -32,6 +33,23 @@ constexpr uint64_t kRetryNs = 50'000'000;
 constexpr unsigned kSqEntries = 256;
 constexpr unsigned kCqEntries = 4096;
 constexpr uint32_t kRejected = 1;  // close aux: the slot was never admitted
+constexpr uint32_t kSocketUringOpSetsockopt = 3;  // SOCKET_URING_OP_SETSOCKOPT (kernel 6.7+)
+
+// setsockopt(SO_LINGER off) on a direct descriptor, hard-linked to the next
+// SQE: IORING_OP_URING_CMD with SOCKET_URING_OP_SETSOCKOPT. liburing 2.3 has
+// no helper and its io_uring_sqe lacks the level/optname/optlen/optval names,
+// so the fields are filled by position. On older kernels it fails and the
+// linked close still runs (with RST).
+void PrepLingerOff(io_uring_sqe* sqe, uint32_t slot) {
+  static const linger kOff{0, 0};
+  io_uring_prep_rw(IORING_OP_URING_CMD, sqe, static_cast<int>(slot), nullptr, 0, 0);
+  sqe->cmd_op = kSocketUringOpSetsockopt;
+  sqe->addr = static_cast<uint64_t>(SOL_SOCKET) | (static_cast<uint64_t>(SO_LINGER) << 32);  // level, optname
+  sqe->splice_fd_in = sizeof kOff;                                                          // optlen
+  sqe->addr3 = reinterpret_cast<uint64_t>(&kOff);                                           // optval
+  sqe->flags |= IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK;
+  io_uring_sqe_set_data64(sqe, Tag(kIgnore, 0, slot));
+}
 
 }  // namespace
 
@@ -222,6 +240,7 @@ void UringWorker::Handle(size_t r, const io_uring_cqe& cqe) {
       return;
     }
     case kCancel:
+    case kIgnore:
       return;
   }
 }
@@ -358,6 +377,13 @@ void UringWorker::CloseSlot(size_t r, uint32_t slot, int err) {
     ctx_.counters->resets.Add();
   } else if (err != 0) {
     ctx_.counters->RecordError(err);
+  }
+  // The peer ended with FIN: in echo/http, close gracefully so replies still
+  // queued reach it (the inherited SO_LINGER 0 would reset and drop them).
+  // In hold mode the RST is wanted: it spares the peer its TIME_WAIT.
+  if (err == 0 && ctx_.mode != ServeMode::kHold) {
+    if (io_uring_sq_space_left(&rings_[r]->ring) < 2) io_uring_submit(&rings_[r]->ring);
+    PrepLingerOff(Sqe(r), slot);
   }
   io_uring_sqe* sqe = Sqe(r);
   io_uring_prep_close_direct(sqe, slot);

@@ -84,6 +84,40 @@ TEST_P(ServePeers, PythonClientEchoesOverIpv4AndIpv6) {
   EXPECT_TRUE(s["errors"].empty()) << s.dump();
 }
 
+TEST_P(ServePeers, EchoAfterHalfCloseArrivesWhole) {
+  // The client sends 8 MiB, shuts down its write side, then reads to EOF:
+  // the server sees EOF while replies are still queued and must deliver them
+  // (graceful close), not reset (the listener's SO_LINGER 0).
+  ServeProcess serve({"--engine", GetParam(), "--mode", "echo", "--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(serve.ok()) << serve.stderr_text();
+  std::string script = fmt::format(
+      "import socket, threading, os\n"
+      "ok = 0\n"
+      "for trial in range(5):\n"
+      "  s = socket.create_connection(('127.0.0.1', {}))\n"
+      "  msg = os.urandom(8 << 20)\n"
+      "  def w():\n"
+      "    s.sendall(msg); s.shutdown(socket.SHUT_WR)\n"
+      "  t = threading.Thread(target=w); t.start()\n"
+      "  got = bytearray()\n"
+      "  try:\n"
+      "    while True:\n"
+      "      b = s.recv(1 << 16)\n"
+      "      if not b: break\n"
+      "      got += b\n"
+      "  except ConnectionResetError:\n"
+      "    pass\n"
+      "  t.join(); s.close()\n"
+      "  ok += bytes(got) == msg\n"
+      "print(ok)\n",
+      serve.port());
+  RunResult r = RunShell("python3 -c \"$(cat <<'PYEOF'\n" + script + "PYEOF\n)\"", 60);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "5\n") << r.err;
+  ASSERT_EQ(serve.Stop(SIGTERM), 0);
+  EXPECT_EQ(serve.summary()["resets"], 0) << serve.summary().dump();
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, ServePeers, ::testing::Values("epoll", "uring"));
 
 }  // namespace
