@@ -259,7 +259,7 @@ int Load(int argc, char** argv) {
                "verify K of them. Creates netns NAME (if missing) with a TUN for the source range.",
                "load"};
   ConfigureApp(app);
-  std::string target_text, connections, source = "198.19.0.0/16", sports = "1024-65535", rate = "50k/s",
+  std::string target_text, connections, source = "198.19.0.0/16", sports = "1024-65535", rate = "200k/s",
                                         verify = "0", hold = "0", timeout = "0";
   LoadOptions o;
   bool json = false;

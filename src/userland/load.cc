@@ -52,6 +52,93 @@ tcp::ClientConfig ClientConfigOf(const LoadOptions& o) {
   return c;
 }
 
+// Drives one ClientEngine through the phases: paced handshakes, verify, hold.
+class LoadDriver {
+ public:
+  LoadDriver(const LoadOptions& o, const link::PacketLink& link)
+      : o_(o), link_(link), engine_(ClientConfigOf(o), tcp::RandomSipKey()), pacer_(o.rate) {
+    report_.connections = o.connections;
+    report_.state_bytes = engine_.bitmap_bytes();
+    cpu_start_ = CpuSeconds();
+    start_ = last_established_ns_ = MonotonicNanos();
+  }
+
+  LoopHooks Hooks(const LoadProgress& progress) {
+    LoopHooks h;
+    h.idle_wait_ms = 1;
+    h.input = [this](std::span<const uint8_t> p, uint64_t now, tcp::PacketSink& out) { Input(p, now, out); };
+    h.tick = [this](uint64_t now, tcp::PacketSink& out) { return Tick(now, out); };
+    h.done = [this](uint64_t now) {
+      return report_.phase == LoadPhase::kDone || (o_.timeout_ns > 0 && now - start_ >= o_.timeout_ns);
+    };
+    h.every_second = [this, progress](uint64_t now) {
+      Fill(now);
+      if (progress) progress(report_);
+    };
+    return h;
+  }
+
+  void Fill(uint64_t now) {
+    report_.stats = engine_.stats();
+    report_.link = link_.stats();
+    report_.verify_chosen = engine_.verify_chosen();
+    report_.verify_lost = engine_.verify_lost();  // not yet answered while verifying
+    report_.seconds = double(now - start_) / 1e9;
+    report_.cpu_seconds = CpuSeconds() - cpu_start_;
+    if (report_.phase == LoadPhase::kHandshakes) {
+      report_.handshake_seconds = double(last_established_ns_ - start_) / 1e9;
+    }
+  }
+
+  const LoadReport& report() const { return report_; }
+
+ private:
+  void Input(std::span<const uint8_t> p, uint64_t now, tcp::PacketSink& out) {
+    engine_.Input(p, now, out);
+    if (engine_.stats().established != seen_established_) {
+      seen_established_ = engine_.stats().established;
+      last_established_ns_ = now;
+    }
+  }
+
+  uint64_t Tick(uint64_t now, tcp::PacketSink& out) {
+    uint64_t sent = 0;
+    if (report_.phase == LoadPhase::kHandshakes) {
+      sent = engine_.SendSyns(pacer_.Budget(now), now, out);
+      pacer_.Spend(sent);
+      if (engine_.HandshakesDone(now)) {
+        Fill(now);  // freezes handshake_seconds
+        if (o_.verify > 0) {
+          engine_.StartVerify(o_.verify, now);
+          report_.phase = LoadPhase::kVerify;
+        } else {
+          AfterVerify(now);
+        }
+      }
+    } else if (report_.phase == LoadPhase::kVerify) {
+      sent = engine_.SendProbes(pacer_.Budget(now), now, out);
+      pacer_.Spend(sent);
+      if (engine_.VerifyDone(now)) AfterVerify(now);
+    } else if (report_.phase == LoadPhase::kHold && now >= hold_end_) {
+      report_.phase = LoadPhase::kDone;
+    }
+    return sent;
+  }
+
+  void AfterVerify(uint64_t now) {
+    report_.phase = o_.hold_ns > 0 ? LoadPhase::kHold : LoadPhase::kDone;
+    hold_end_ = now + o_.hold_ns;
+  }
+
+  const LoadOptions& o_;
+  const link::PacketLink& link_;
+  tcp::ClientEngine engine_;
+  Pacer pacer_;
+  LoadReport report_;
+  double cpu_start_ = 0;
+  uint64_t start_ = 0, last_established_ns_ = 0, hold_end_ = 0, seen_established_ = 0;
+};
+
 }  // namespace
 
 Result<LoadReport> RunLoad(const LoadOptions& o, link::Notify notify, const std::atomic<bool>& stop,
@@ -64,74 +151,11 @@ Result<LoadReport> RunLoad(const LoadOptions& o, link::Notify notify, const std:
   if (!tun) return tl::unexpected(tun.error());
   if (auto r = SetUpLoadLink(**ns, o); !r) return tl::unexpected(r.error());
 
-  tcp::ClientEngine engine(ClientConfigOf(o), tcp::RandomSipKey());
-  LoadReport report;
-  report.connections = o.connections;
-  report.state_bytes = engine.bitmap_bytes();
-  Pacer pacer(o.rate);
-  double cpu_start = CpuSeconds();
-  uint64_t start = MonotonicNanos(), last_established_ns = start, hold_end = 0;
-  uint64_t seen_established = 0;
-  auto fill = [&](uint64_t now) {
-    report.stats = engine.stats();
-    report.link = (*tun)->stats();
-    report.verify_chosen = engine.verify_chosen();
-    report.verify_lost = engine.verify_lost();  // not yet answered while verifying
-    report.seconds = double(now - start) / 1e9;
-    report.cpu_seconds = CpuSeconds() - cpu_start;
-    if (report.phase == LoadPhase::kHandshakes) report.handshake_seconds = double(last_established_ns - start) / 1e9;
-  };
-  auto after_verify = [&](uint64_t now) {
-    if (o.hold_ns > 0) {
-      report.phase = LoadPhase::kHold;
-      hold_end = now + o.hold_ns;
-    } else {
-      report.phase = LoadPhase::kDone;
-    }
-  };
-  LoopHooks hooks;
-  hooks.idle_wait_ms = 1;
-  hooks.input = [&](std::span<const uint8_t> p, uint64_t now, tcp::PacketSink& out) {
-    engine.Input(p, now, out);
-    if (engine.stats().established != seen_established) {
-      seen_established = engine.stats().established;
-      last_established_ns = now;
-    }
-  };
-  hooks.tick = [&](uint64_t now, tcp::PacketSink& out) -> uint64_t {
-    uint64_t sent = 0;
-    if (report.phase == LoadPhase::kHandshakes) {
-      sent = engine.SendSyns(pacer.Budget(now), now, out);
-      pacer.Spend(sent);
-      if (engine.HandshakesDone(now)) {
-        fill(now);
-        if (o.verify > 0) {
-          engine.StartVerify(o.verify, now);
-          report.phase = LoadPhase::kVerify;
-        } else {
-          after_verify(now);
-        }
-      }
-    } else if (report.phase == LoadPhase::kVerify) {
-      sent = engine.SendProbes(pacer.Budget(now), now, out);
-      pacer.Spend(sent);
-      if (engine.VerifyDone(now)) after_verify(now);
-    } else if (report.phase == LoadPhase::kHold && now >= hold_end) {
-      report.phase = LoadPhase::kDone;
-    }
-    return sent;
-  };
-  hooks.done = [&](uint64_t now) {
-    return report.phase == LoadPhase::kDone || (o.timeout_ns > 0 && now - start >= o.timeout_ns);
-  };
-  hooks.every_second = [&](uint64_t now) {
-    fill(now);
-    if (progress) progress(report);
-  };
-  auto r = RunLoop(**tun, stop, hooks);
-  fill(MonotonicNanos());
+  LoadDriver driver(o, **tun);
+  auto r = RunLoop(**tun, stop, driver.Hooks(progress));
+  driver.Fill(MonotonicNanos());
   if (!r) return tl::unexpected(r.error());
-  return report;
+  return driver.report();
 }
 
 }  // namespace tcpmax::userland

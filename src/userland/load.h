@@ -27,7 +27,7 @@ struct LoadOptions {
   Cidr source;                       // REQUIRES IPv4, inside 198.18.0.0/15
   PortRange source_ports{1024, 65535};
   uint64_t connections = 0;
-  double rate = 50000;               // SYNs per second (first sends and resends)
+  double rate = 200000;              // SYNs per second (first sends and resends)
   uint32_t max_passes = 6;
   uint32_t in_flight = 2048;         // unanswered SYNs/probes at most
   uint64_t verify = 0;               // K random connections to probe
