@@ -230,7 +230,7 @@ TEST(UserlandInteropTest, UserlandClientAgainstUserlandServer) {
   EXPECT_EQ(j["verify"]["answered"], 2000);
   EXPECT_EQ(j["verify"]["reset"], 0);
   EXPECT_EQ(j["verify"]["lost"], 0);
-  EXPECT_EQ(s["dup_acks"], 2000);  // each probe answered as an unacceptable segment
+  EXPECT_GE(s["dup_acks"].get<uint64_t>(), 2000u);  // each probe answered as an unacceptable segment
   EXPECT_FALSE(NetnsExists(ns));
 }
 
