@@ -208,9 +208,9 @@ void PrintSummary(const kernel::LoadStats& s, const RunInfo& info) {
     fmt::print("  rtt       {}\n", Quantiles(s.rtt_ns));
   }
   if (s.held() > 0) {
-    double grown = double(s.rss_bytes) - double(s.rss_start_bytes);
-    fmt::print("  memory    RSS {} in all processes, {} more than before connecting ({:.0f} B per held connection)\n",
-               FormatBytes(double(s.rss_bytes)), FormatBytes(std::max(0.0, grown)), std::max(0.0, grown) / double(s.held()));
+    double grown = std::max(0.0, double(s.anon_bytes) - double(s.anon_start_bytes));
+    fmt::print("  memory    RSS {} in all processes; heap and stacks grew {} ({:.0f} B per held connection)\n",
+               FormatBytes(double(s.rss_bytes)), FormatBytes(grown), grown / double(s.held()));
   }
   for (const auto& [code, n] : s.errors.ByClass()) {
     fmt::print("  {} x {}: {}\n      remedy: {}\n", kernel::ErrorKey(code), FormatCount(n), kernel::ErrorMeaning(code),

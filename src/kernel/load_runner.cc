@@ -82,6 +82,7 @@ LoadStats RunLocal(const LoadOptions& o, const SourcePlan& plan, int shard, int 
   }
   std::atomic<bool> worker_stop{false};
   uint64_t rss_start = ReadRssBytes();
+  uint64_t anon_start = ReadAnonRssBytes();
   std::vector<std::thread> threads;
   auto run = o.engine == LoadEngine::kUring ? RunUringWorker : RunEpollWorker;
   for (int w = 0; w < workers; ++w) {
@@ -95,6 +96,8 @@ LoadStats RunLocal(const LoadOptions& o, const SourcePlan& plan, int shard, int 
     for (const WorkerPlan& p : plans) s.target += p.count;
     s.rss_bytes = ReadRssBytes();
     s.rss_start_bytes = rss_start;
+    s.anon_bytes = ReadAnonRssBytes();
+    s.anon_start_bytes = anon_start;
     s.t = SecondsSince(start);
     return s;
   };
@@ -112,6 +115,7 @@ LoadStats RunLocal(const LoadOptions& o, const SourcePlan& plan, int shard, int 
   for (std::thread& t : threads) t.join();
   LoadStats final_stats = total();
   final_stats.rss_bytes = before_close.rss_bytes;
+  final_stats.anon_bytes = before_close.anon_bytes;
   return final_stats;
 }
 
@@ -130,6 +134,7 @@ Result<LoadStats> RunSharded(const LoadOptions& o, const SourcePlan& plan, int p
   ShardSet& shards = **set;
   uint64_t start = MonotonicNanos();
   uint64_t parent_rss_start = ReadRssBytes();
+  uint64_t parent_anon_start = ReadAnonRssBytes();
   auto total = [&](const char* type) {
     LoadStats s;
     for (const nlohmann::json& j : shards.LatestAll(type)) {
@@ -137,6 +142,8 @@ Result<LoadStats> RunSharded(const LoadOptions& o, const SourcePlan& plan, int p
     }
     s.rss_bytes += ReadRssBytes();  // this process too: RSS is summed over all of them
     s.rss_start_bytes += parent_rss_start;
+    s.anon_bytes += ReadAnonRssBytes();
+    s.anon_start_bytes += parent_anon_start;
     s.t = SecondsSince(start);
     return s;
   };
@@ -164,6 +171,7 @@ Result<LoadStats> RunSharded(const LoadOptions& o, const SourcePlan& plan, int p
                       std::to_string(processes) + " load processes reported");
   }
   final_stats.rss_bytes = held.rss_bytes;
+  final_stats.anon_bytes = held.anon_bytes;
   return final_stats;
 }
 

@@ -59,6 +59,8 @@ void LoadStats::Merge(const LoadStats& o) {
   pongs_bad += o.pongs_bad;
   rss_bytes += o.rss_bytes;
   rss_start_bytes += o.rss_start_bytes;
+  anon_bytes += o.anon_bytes;
+  anon_start_bytes += o.anon_start_bytes;
   t = std::max(t, o.t);
   ramp_seconds = std::max(ramp_seconds, o.ramp_seconds);
   errors.Merge(o.errors);
@@ -78,6 +80,8 @@ nlohmann::json ToSummaryJson(const LoadStats& s) {
   nlohmann::json j = ToProgressJson(s, s.ramp_seconds > 0 ? double(s.opened) / s.ramp_seconds : 0, "summary");
   j["closed"] = s.closed;
   j["rss_start_bytes"] = s.rss_start_bytes;
+  j["anon_bytes"] = s.anon_bytes;
+  j["anon_start_bytes"] = s.anon_start_bytes;
   j["attempted"] = s.attempted;
   j["ramp_seconds"] = s.ramp_seconds;
   j["connect_time"] = Quantiles(s.connect_ns);
@@ -110,6 +114,8 @@ nlohmann::json ToShardJson(const LoadStats& s, bool final) {
           {"pongs_bad", s.pongs_bad},
           {"rss_bytes", s.rss_bytes},
           {"rss_start_bytes", s.rss_start_bytes},
+          {"anon_bytes", s.anon_bytes},
+          {"anon_start_bytes", s.anon_start_bytes},
           {"t", s.t},
           {"ramp_seconds", s.ramp_seconds},
           {"errors_by_errno", by_errno}};
@@ -134,6 +140,8 @@ Result<LoadStats> FromShardJson(const nlohmann::json& j) {
     s.pongs_bad = j.at("pongs_bad").get<uint64_t>();
     s.rss_bytes = j.at("rss_bytes").get<uint64_t>();
     s.rss_start_bytes = j.value("rss_start_bytes", uint64_t{0});
+    s.anon_bytes = j.value("anon_bytes", uint64_t{0});
+    s.anon_start_bytes = j.value("anon_start_bytes", uint64_t{0});
     s.t = j.at("t").get<double>();
     s.ramp_seconds = j.at("ramp_seconds").get<double>();
     for (const auto& [code, n] : j.at("errors_by_errno").items()) s.errors.Add(std::stoi(code), n.get<uint64_t>());
@@ -156,6 +164,18 @@ uint64_t ReadRssBytes() {
   std::fclose(f);
   if (got != 2) return 0;
   return static_cast<uint64_t>(resident) * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+uint64_t ReadAnonRssBytes() {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  uint64_t kb = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "RssAnon: %lu kB", &kb) == 1) break;
+  }
+  std::fclose(f);
+  return kb * 1024;
 }
 
 }  // namespace tcpmax::kernel

@@ -33,6 +33,10 @@ struct LoadStats {
   uint64_t pongs_bad = 0;  // echoes with wrong bytes or split across reads
   uint64_t rss_bytes = 0;  // resident memory of the process (not summed per worker)
   uint64_t rss_start_bytes = 0;  // resident memory before the first connection
+  // Anonymous resident memory (heap, stacks; not the shared code pages each
+  // process faults in): its growth per held connection is the user-space cost.
+  uint64_t anon_bytes = 0;
+  uint64_t anon_start_bytes = 0;
   double t = 0;            // seconds since start
   double ramp_seconds = 0; // time until every attempt was answered (0: not yet)
   ErrorCounts errors;
@@ -58,5 +62,7 @@ Result<LoadStats> FromShardJson(const nlohmann::json& j);
 
 // Resident set size of this process from /proc/self/statm; 0 if unreadable.
 uint64_t ReadRssBytes();
+// Anonymous resident memory (RssAnon in /proc/self/status); 0 if unreadable.
+uint64_t ReadAnonRssBytes();
 
 }  // namespace tcpmax::kernel
