@@ -20,6 +20,7 @@
 #include "sys/file_nr.h"
 #include "sys/meminfo.h"
 #include "sys/reader.h"
+#include "sys/slabinfo.h"
 #include "sys/sysctl.h"
 
 namespace tcpmax::probe {
@@ -68,8 +69,9 @@ Memory ReadMemory(const sys::Reader& r) {
   return m;
 }
 
-uint64_t UsableNow(const Memory& base, const Memory& now) {
-  return UsableMemory(now.available, base.reclaimable, now.reclaimable);
+uint64_t UsableNow(const Memory& base, const Memory& now, uint64_t pinned_per_file) {
+  return UsableMemory({base.available, base.reclaimable, base.file_nr}, {now.available, now.reclaimable, now.file_nr},
+                      pinned_per_file);
 }
 
 std::string DominantError(const std::map<std::string, uint64_t>& errors) {
@@ -217,9 +219,21 @@ uint64_t CountServerSide(const Plan& plan) {
 
 }  // namespace
 
-uint64_t UsableMemory(uint64_t available, uint64_t reclaimable_start, uint64_t reclaimable_now) {
-  uint64_t pinned = reclaimable_now > reclaimable_start ? reclaimable_now - reclaimable_start : 0;
-  return available > pinned ? available - pinned : 0;
+uint64_t UsableMemory(const MemoryReading& start, const MemoryReading& now, uint64_t pinned_per_file) {
+  uint64_t grew = now.reclaimable > start.reclaimable ? now.reclaimable - start.reclaimable : 0;
+  uint64_t files = now.files > start.files ? now.files - start.files : 0;
+  uint64_t pinned = std::min(grew, files * pinned_per_file);
+  return now.available > pinned ? now.available - pinned : 0;
+}
+
+uint64_t PinnedBytesPerFile(const sys::Reader& reader) {
+  constexpr uint64_t kFallback = 863 + 196;
+  auto slabs = sys::ReadSlabinfo(reader);
+  if (!slabs) return kFallback;
+  auto inode = slabs->find("sock_inode_cache");
+  auto dentry = slabs->find("dentry");
+  if (inode == slabs->end() || dentry == slabs->end()) return kFallback;
+  return static_cast<uint64_t>(inode->second.footprint() + dentry->second.footprint());
 }
 
 LimitName LimitFromErrorKey(std::string_view key) {
@@ -328,6 +342,7 @@ Result<ProbeReport> RunProbe(const ProbeOptions& opt, const BoxFacts& box, const
   }
   sys::LiveReader reader;
   Memory base = ReadMemory(reader);
+  uint64_t pinned_per_file = PinnedBytesPerFile(reader);
   phase(fmt::format("opening {} connections from {}", FormatCount(plan->target), plan->SourceSpec()));
   if (auto r = StartLoad(opt, *plan, climb); !r) {
     Teardown(climb);
@@ -403,11 +418,12 @@ Result<ProbeReport> RunProbe(const ProbeOptions& opt, const BoxFacts& box, const
       rep.stop_detail = fmt::format("held {} connections, the target", FormatCount(s.established));
       break;
     }
-    uint64_t usable = UsableNow(base, m);
+    uint64_t usable = UsableNow(base, m, pinned_per_file);
     if (usable < rep.reserve_bytes) {
       rep.stop_reason = "memory reserve";
       rep.stop_detail = fmt::format(
-          "usable memory (MemAvailable less the socket slabs it counts as reclaimable) fell to {}, under the reserve of {}",
+          "usable memory (MemAvailable less the socket inodes and dentries it counts as reclaimable) fell to {}, "
+          "under the reserve of {}",
           FormatBytes(double(usable)), FormatBytes(double(rep.reserve_bytes)));
       break;
     }

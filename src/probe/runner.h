@@ -64,9 +64,22 @@ uint64_t MaxModeTarget(const BoxFacts& box, double reserve_percent, double bytes
 // SReclaimable slab as available, but a socket's inode (sock_inode_cache) and
 // dentry sit in "reclaimable" caches that cannot be reclaimed while the socket
 // is open: trusting MemAvailable alone ran a 2.8M-connection climb into the
-// OOM killer here. So the SReclaimable growth since the climb began is taken
-// off MemAvailable.
-uint64_t UsableMemory(uint64_t available, uint64_t reclaimable_start, uint64_t reclaimable_now);
+// OOM killer here. So what the new files pin is taken off: each new file
+// (fs.file-nr growth) pins an inode and a dentry (`pinned_per_file` bytes,
+// from slabinfo), and never more than SReclaimable actually grew (other
+// reclaimable caches, such as /proc inodes created by a process that walks
+// /proc/*/fd, stay counted as available, as they are).
+struct MemoryReading {
+  uint64_t available = 0;     // MemAvailable
+  uint64_t reclaimable = 0;   // SReclaimable
+  uint64_t files = 0;         // fs.file-nr allocated
+};
+uint64_t UsableMemory(const MemoryReading& start, const MemoryReading& now, uint64_t pinned_per_file);
+
+// Bytes an open socket file pins in reclaimable caches: the footprints of
+// sock_inode_cache and dentry in this kernel's slabinfo (1,059 B when
+// slabinfo cannot be read: 863 + 196 measured on Linux 6.18).
+uint64_t PinnedBytesPerFile(const sys::Reader& reader);
 
 Result<ProbeReport> RunProbe(const ProbeOptions& opt, const BoxFacts& box, const ProbeObserver& observer,
                              const std::atomic<bool>& stop);
