@@ -7,9 +7,10 @@
 // forks ceil(connections / (soft limit - 64)) processes (PlanProcesses) and
 // each child runs its share; the parent sums their JSON reports.
 //
-// Connection i (over the whole run) goes to worker (i mod P*K), i.e. shard
-// i mod P... so every process and worker gets an even slice of every
-// (source, target) pair.
+// Connection i (over the whole run) goes to worker w of process p where
+// i mod (P*K) == p*K + w, so every process and worker gets an even slice of
+// the (source, target) pairs. At most 8,192 connects are in flight over the
+// whole run (split evenly): more only overflows the server's accept queues.
 //
 // Stopping: the run stops when `stop` becomes true (the CLI's SIGINT/SIGTERM
 // handler sets it; forked shards inherit the handler) or `hold_ns` after
