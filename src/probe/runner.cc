@@ -86,6 +86,20 @@ std::string DominantError(const std::map<std::string, uint64_t>& errors) {
   return best;
 }
 
+// New connections held per second over the last second or more of samples.
+// Computed here from held counts, not summed from the shards' own rates (their
+// intervals do not line up, so a sum can spike far above the truth).
+double HeldRate(const std::vector<Sample>& prev, const Sample& now) {
+  for (auto it = prev.rbegin(); it != prev.rend(); ++it) {
+    double dt = now.t - it->t;
+    if (dt >= 1.0 || std::next(it) == prev.rend()) {
+      if (dt <= 0) return 0;
+      return double(now.established > it->established ? now.established - it->established : 0) / dt;
+    }
+  }
+  return 0;
+}
+
 // The climb's state, shared by the helpers of RunProbe.
 struct Climb {
   std::vector<Child> serve;
@@ -392,7 +406,7 @@ Result<ProbeReport> RunProbe(const ProbeOptions& opt, const BoxFacts& box, const
     s.established = std::min(sv.held, ld.held);
     s.opened = ld.opened;
     s.failed = ld.failed;
-    s.rate = ld.rate;
+    s.rate = HeldRate(rep.samples, s);
     s.mem_used = int64_t(base.available) - int64_t(m.available);
     s.slab = int64_t(m.slab) - int64_t(base.slab);
     s.rss_serve = sv.rss;
