@@ -53,8 +53,11 @@ Run HoldAndCount(const std::string& engine, const std::string& mode, int base, c
       " --hold forever --progress-json --interval 200ms --json >load.json 2>load.err & L=$!; "
       "i=0; until grep -q '\"done\"' load.err; do i=$((i+1)); [ $i -gt 600 ] && break; sleep 0.2; done; "
       "sleep 1; cp serve.err serve_at_count.err; " +
-      t + " count --lport " + ports + " --state established --json >server_count.json; " +
-      t + " count --rport " + ports + " --state established --json >client_count.json; "
+      // Server side: 127.0.0.1:ports; client side: to 127.0.0.1:ports. The
+      // address filters keep out any other socket on the box that happens
+      // to use one of these port numbers locally.
+      t + " count --lport " + ports + " --src 127.0.0.1/32 --state established --json >server_count.json; " +
+      t + " count --rport " + ports + " --dst 127.0.0.1/32 --state established --json >client_count.json; "
       "kill -TERM $L; wait $L; kill -TERM $S; wait $S; "
       "cat load.json; echo '=== serve'; cat serve_at_count.err; echo '=== server_count'; cat server_count.json; "
       "echo '=== client_count'; cat client_count.json; echo '=== load.err'; tail -3 load.err; cd /; rm -rf " + dir;
