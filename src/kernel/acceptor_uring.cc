@@ -61,6 +61,7 @@ struct UringWorker::Ring {
   bool accepting = false;
   uint8_t gen = 0;
   std::vector<uint8_t> armed;        // by listener: a multishot accept is armed here
+  unsigned accepts_live = 0;         // accept requests not yet ended (armed or being cancelled)
   std::vector<uint32_t> http;        // by slot, http mode: scanner state | responses owed << 8
   std::vector<uint32_t> starved;     // echo/http: slots whose recv found no buffer
 
@@ -127,6 +128,7 @@ io_uring_sqe* UringWorker::Sqe(size_t r) {
 }
 
 void UringWorker::ArmAccepts(size_t r) {
+  if (stopping_) return;
   Ring& ring = *rings_[r];
   for (size_t i = 0; i < ctx_.listeners.size(); ++i) {
     if (ring.armed[i]) continue;
@@ -134,6 +136,7 @@ void UringWorker::ArmAccepts(size_t r) {
     io_uring_prep_multishot_accept_direct(sqe, ctx_.listeners[i], nullptr, nullptr, 0);
     io_uring_sqe_set_data64(sqe, Tag(kAccept, AcceptAux(i, ring.gen), 0));
     ring.armed[i] = 1;
+    ++ring.accepts_live;
   }
   ring.accepting = true;
   accepting_ = r;
@@ -141,6 +144,7 @@ void UringWorker::ArmAccepts(size_t r) {
 }
 
 void UringWorker::MoveAccepting() {
+  if (stopping_) return;
   // Find room first, so a failed ring creation leaves accepting where it was.
   size_t target = rings_.size();
   for (size_t r = 0; r < rings_.size(); ++r) {
@@ -207,7 +211,27 @@ void UringWorker::Run() {
     }
     if (stop) break;
   }
+  EndAccepts();
   rings_.clear();  // io_uring_queue_exit closes every direct descriptor: RST
+}
+
+void UringWorker::EndAccepts() {
+  // An armed accept holds a reference to its listener: unless every accept
+  // has ended before the rings go, the listening socket outlives Stop() (the
+  // kernel tears rings down asynchronously) and the port stays taken.
+  stopping_ = true;
+  for (size_t r = 0; r < rings_.size(); ++r) {
+    if (rings_[r]->accepting) StopAccepting(r);
+  }
+  uint64_t deadline = MonotonicNanos() + 2'000'000'000ull;
+  for (size_t r = 0; r < rings_.size(); ++r) {
+    while (rings_[r]->accepts_live > 0 && MonotonicNanos() < deadline) {
+      __kernel_timespec ts{0, 50'000'000};
+      io_uring_cqe* cqe = nullptr;
+      io_uring_submit_and_wait_timeout(&rings_[r]->ring, &cqe, 1, &ts, nullptr);
+      Drain(r);
+    }
+  }
 }
 
 void UringWorker::Drain(size_t r) {
@@ -250,7 +274,10 @@ void UringWorker::OnAccept(size_t r, const io_uring_cqe& cqe) {
   uint32_t aux = TagAux(cqe.user_data);
   size_t listener = aux & 0xffff;
   bool current = (aux >> 16) == ring.gen && ring.accepting;
-  if ((cqe.flags & IORING_CQE_F_MORE) == 0 && current) ring.armed[listener] = 0;
+  if ((cqe.flags & IORING_CQE_F_MORE) == 0) {
+    --ring.accepts_live;
+    if (current) ring.armed[listener] = 0;
+  }
   if (cqe.res >= 0) {
     uint32_t slot = static_cast<uint32_t>(cqe.res);
     ++ring.used;

@@ -55,6 +55,7 @@ class UringWorker {
   void ArmAccepts(size_t r);
   void MoveAccepting();
   void StopAccepting(size_t r);
+  void EndAccepts();
   void Drain(size_t r);
   void Handle(size_t r, const io_uring_cqe& cqe);
   void OnAccept(size_t r, const io_uring_cqe& cqe);
@@ -75,6 +76,7 @@ class UringWorker {
   size_t accepting_ = 0;           // index of the ring that accepts
   bool accept_stalled_ = false;    // no ring with room: retry at the next wake-up
   uint64_t retry_at_ns_ = 0;       // when to re-arm accepts after an error (0 = none)
+  bool stopping_ = false;          // Stop() came: arm no more accepts
 };
 
 }  // namespace tcpmax::kernel

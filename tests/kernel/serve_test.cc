@@ -88,6 +88,26 @@ TEST_P(ServerTest, AddressInUseIsAnErrorNamingIt) {
   EXPECT_NE(second.error().ToString().find(o.listen[0].ToString()), std::string::npos);
 }
 
+TEST_P(ServerTest, PortIsFreeTheMomentStopReturns) {
+  ServeOptions o;
+  o.listen = *ParseListenSpec("127.0.0.1:0,127.0.0.1:0");
+  o.engine = GetParam();
+  o.workers = 2;
+  for (int round = 0; round < 5; ++round) {
+    auto server = Server::Start(o);
+    ASSERT_TRUE(server.has_value()) << "round " << round << ": " << server.error().ToString();
+    o.listen = (*server)->endpoints();
+    std::vector<Fd> clients;
+    for (int i = 0; i < 200; ++i) clients.push_back(Connect(o.listen[i % 2]));
+    ASSERT_TRUE(Eventually([&] { return (*server)->Snapshot().accepted == 200; }));
+    (*server)->Stop();
+    for (const Endpoint& ep : o.listen) {
+      auto free = ReserveEndpoint(ep);  // a plain bind: fails while anything still listens
+      EXPECT_TRUE(free.has_value()) << "round " << round << ": " << free.error().ToString();
+    }
+  }
+}
+
 std::vector<ServeEngine> Engines() {
   std::vector<ServeEngine> e{ServeEngine::kEpoll};
   if (DetectUring().ok()) e.push_back(ServeEngine::kUring);
