@@ -30,19 +30,6 @@ struct Flags {
   bool json = false, progress_json = false;
 };
 
-std::atomic<bool> g_stop{false};
-
-void OnSignal(int) { g_stop.store(true); }
-
-void InstallSignals() {
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-}
-
 void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("target", f.targets,
                  "where to connect: ADDR:PORT[,...]; a port range opens to every port, e.g. 127.0.0.1:7000-7015")
@@ -263,7 +250,7 @@ int RunLoad(int argc, char** argv) {
                FormatCount(info.max_per_pair));
   }
 
-  InstallSignals();
+  const std::atomic<bool>& stop = StopOnSignals();
   Progress progress;
   kernel::LoadTick tick = [&](kernel::LoadEvent ev, const kernel::LoadStats& s, double rate) {
     if (f.progress_json) {
@@ -274,10 +261,10 @@ int RunLoad(int argc, char** argv) {
       progress.Update(ProgressLine(s, rate));
     }
   };
-  auto result = kernel::RunLoad(o, g_stop, tick);
+  auto result = kernel::RunLoad(o, stop, tick);
   progress.Finish();
   if (!result) return RuntimeError(kName, result.error());
-  info.interrupted = g_stop.load();
+  info.interrupted = stop.load();
   if (f.json) {
     nlohmann::json j = kernel::ToSummaryJson(*result);
     j["engine"] = info.engine;

@@ -24,19 +24,6 @@ using userland::LoadReport;
 using userland::ServeOptions;
 using userland::ServeReport;
 
-std::atomic<bool> g_stop{false};
-
-void OnSignal(int) { g_stop.store(true); }
-
-void InstallSignals() {
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0;  // no SA_RESTART: poll() returns EINTR and the loop sees the flag
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
-
 void Note(const std::string& line) { fmt::print(stderr, "tcpmax userland: {}\n", line); }
 
 // "198.18.0.1:80", "198.18.0.1:80,8080", "198.18.0.1:7000-7009".
@@ -174,9 +161,9 @@ int Serve(int argc, char** argv) {
     return UsageError("userland serve", "--netns/--tun: names are [A-Za-z0-9_.-]{1,15}");
   }
 
-  InstallSignals();
+  const std::atomic<bool>& stop = StopOnSignals();
   Progress progress;
-  auto report = userland::RunServe(o, Note, g_stop, [&](const ServeReport& r) {
+  auto report = userland::RunServe(o, Note, stop, [&](const ServeReport& r) {
     progress.Update(fmt::format("userland serve: {} established, {} accepted, {} SYN, {}/s packets in, {} dropped",
                                 FormatCount(r.established), FormatCount(r.stats.accepted),
                                 FormatCount(r.stats.syns), FormatShort(PerSecond(r.stats.packets_in, r.seconds)),
@@ -318,9 +305,9 @@ int Load(int argc, char** argv) {
     return UsageError("userland load", "--netns/--tun: names are [A-Za-z0-9_.-]{1,15}");
   }
 
-  InstallSignals();
+  const std::atomic<bool>& stop = StopOnSignals();
   Progress progress;
-  auto report = userland::RunLoad(o, Note, g_stop, [&](const LoadReport& r) {
+  auto report = userland::RunLoad(o, Note, stop, [&](const LoadReport& r) {
     progress.Update(fmt::format("userland load [{}]: {} / {} established, {} SYN + {} resent, {} answered {} reset",
                                 PhaseName(r.phase), FormatCount(r.stats.established), FormatCount(r.connections),
                                 FormatCount(r.stats.syns_sent), FormatCount(r.stats.syns_resent),
@@ -333,7 +320,7 @@ int Load(int argc, char** argv) {
   } else {
     PrintLoad(*report);
   }
-  bool complete = report->phase == userland::LoadPhase::kDone && !g_stop.load();
+  bool complete = report->phase == userland::LoadPhase::kDone && !stop.load();
   return complete ? kExitOk : kExitFailure;
 }
 
