@@ -15,11 +15,11 @@ namespace {
 
 // One row per command, in the order `tcpmax help` lists them.
 const std::vector<Command> kCommands = {
-    {"probe", "the main job: climb to this box's real ceiling and report it", RunProbe},
     {"limits", "the ceiling of this box and what binds it (theory, no load)", RunLimits},
     {"count", "count TCP connections by state and port range", RunCount},
     {"serve", "hold, echo or answer HTTP on inbound connections (epoll or io_uring)", RunServe},
     {"load", "open and hold N outbound connections, paced, errors classified", RunLoad},
+    {"probe", "the main job: climb to this box's real ceiling and report it", RunProbe},
     {"userland", "a TCP engine in user space over TUN: serve/load millions of connections, no fds", RunUserland},
 };
 
