@@ -293,8 +293,12 @@ Result<BoxFacts> ReadBoxFacts(const sys::Reader& r) {
   return b;
 }
 
+uint64_t ReserveBytes(const BoxFacts& box, double reserve_percent) {
+  return std::max<uint64_t>(kMinReserve, static_cast<uint64_t>(double(box.mem_total) * reserve_percent / 100));
+}
+
 uint64_t MaxModeTarget(const BoxFacts& box, double reserve_percent, double bytes_per_conn) {
-  uint64_t reserve = std::max<uint64_t>(kMinReserve, static_cast<uint64_t>(box.mem_total * reserve_percent / 100));
+  uint64_t reserve = ReserveBytes(box, reserve_percent);
   if (box.mem_available <= reserve || bytes_per_conn <= 0) return 0;
   // Plan 25% beyond the estimate: the climb stops at the reserve anyway.
   return static_cast<uint64_t>(double(box.mem_available - reserve) / bytes_per_conn * 1.25);
@@ -312,7 +316,7 @@ Result<ProbeReport> RunProbe(const ProbeOptions& opt, const BoxFacts& box, const
   rep.cores = box.cores;
   rep.mem_total = box.mem_total;
   rep.mem_available_start = box.mem_available;
-  rep.reserve_bytes = std::max<uint64_t>(kMinReserve, static_cast<uint64_t>(box.mem_total * opt.reserve_percent / 100));
+  rep.reserve_bytes = ReserveBytes(box, opt.reserve_percent);
   rep.target = opt.target;
 
   std::optional<Tuning> tuning;
@@ -328,11 +332,10 @@ Result<ProbeReport> RunProbe(const ProbeOptions& opt, const BoxFacts& box, const
   // Restores the sysctls on every way out of this function.
   struct RestoreOnExit {
     std::optional<Tuning>& t;
-    ProbeReport& rep;
     ~RestoreOnExit() {
       if (t) t->Restore();
     }
-  } restore_on_exit{tuning, rep};
+  } restore_on_exit{tuning};
 
   PlanInput in;
   in.target = opt.target;

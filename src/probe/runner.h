@@ -56,6 +56,9 @@ struct BoxFacts {
 // uring_direct and uring_reason are left for the caller to detect.
 Result<BoxFacts> ReadBoxFacts(const sys::Reader& reader);
 
+// The MemAvailable floor of a climb: `reserve_percent` of MemTotal, at least 512 MiB.
+uint64_t ReserveBytes(const BoxFacts& box, double reserve_percent);
+
 // The target --max climbs towards: what MemAvailable above the reserve holds
 // at `bytes_per_conn`, so the plan has enough ports and processes.
 uint64_t MaxModeTarget(const BoxFacts& box, double reserve_percent, double bytes_per_conn);
