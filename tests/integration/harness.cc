@@ -1,6 +1,9 @@
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
@@ -73,6 +76,18 @@ RunResult RunTcpmax(const std::vector<std::string>& args, int timeout_s) {
 
 RunResult RunShell(const std::string& command, int timeout_s) {
   return RunArgv({"/bin/sh", "-c", command}, timeout_s);
+}
+
+uint16_t UnusedLoopbackPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
 }
 
 bool HaveNetAdmin() {

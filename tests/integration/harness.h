@@ -2,6 +2,7 @@
 // check privileges, and make or remove network namespaces.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,11 @@ struct RunResult {
 RunResult RunTcpmax(const std::vector<std::string>& args, int timeout_s = 120);
 // Runs /bin/sh -c `command` the same way.
 RunResult RunShell(const std::string& command, int timeout_s = 120);
+
+// A loopback port the kernel just handed out and that nothing listens on now
+// (bound to 127.0.0.1:0, read back, closed): for a closed port, or a free one
+// to start a server on.
+uint16_t UnusedLoopbackPort();
 
 // True when this process is root with CAP_NET_ADMIN in its effective set.
 bool HaveNetAdmin();

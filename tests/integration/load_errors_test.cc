@@ -82,19 +82,6 @@ class Listener {
   std::thread thread_;
 };
 
-// A loopback port with nothing listening on it.
-uint16_t ClosedPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 nlohmann::json Json(const RunResult& r) {
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   EXPECT_TRUE(j.is_object()) << "stdout: " << r.out << "\nstderr: " << r.err;
@@ -106,7 +93,7 @@ uint64_t ErrorCount(const nlohmann::json& j, const char* key) {
 }
 
 TEST(LoadErrors, ClosedPortIsConnRefusedCountedAndExplained) {
-  std::string target = "127.0.0.1:" + std::to_string(ClosedPort());
+  std::string target = "127.0.0.1:" + std::to_string(UnusedLoopbackPort());
   for (const char* engine : {"epoll", "uring"}) {
     RunResult r = RunTcpmax({"load", target, "-n", "50", "--engine", engine, "--json"}, 60);
     ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -18,24 +18,12 @@
 namespace tcpmax::testing {
 namespace {
 
-uint16_t FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 class Nginx {
  public:
   Nginx() {
     char tmpl[] = "/tmp/tcpmax-nginx-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
-    port_ = FreePort();
+    port_ = UnusedLoopbackPort();
     std::ofstream conf(dir_ + "/nginx.conf");
     conf << "worker_processes 1;\n"
             "worker_rlimit_nofile 20000;\n"
