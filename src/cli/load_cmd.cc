@@ -14,9 +14,9 @@
 
 #include "cli/cli_util.h"
 #include "core/units.h"
-#include "kernel/connector.h"
-#include "kernel/errno_class.h"
-#include "kernel/load_runner.h"
+#include "load/connector.h"
+#include "limits/errno_class.h"
+#include "load/runner.h"
 
 namespace tcpmax::cli {
 namespace {
@@ -86,8 +86,8 @@ Result<std::vector<Endpoint>> ParseTargets(std::string_view text) {
 }
 
 // Validates flags into LoadOptions; the string is a usage error.
-tl::expected<kernel::LoadOptions, std::string> Validate(const Flags& f) {
-  kernel::LoadOptions o;
+tl::expected<load::LoadOptions, std::string> Validate(const Flags& f) {
+  load::LoadOptions o;
   auto targets = ParseTargets(f.targets);
   if (!targets) return tl::unexpected(targets.error().context);
   o.targets = std::move(*targets);
@@ -120,9 +120,9 @@ tl::expected<kernel::LoadOptions, std::string> Validate(const Flags& f) {
     o.ping_interval_ns = static_cast<uint64_t>(p->count());
   }
   if (f.engine == "epoll") {
-    o.engine = kernel::LoadEngine::kEpoll;
+    o.engine = load::LoadEngine::kEpoll;
   } else if (f.engine == "uring") {
-    o.engine = kernel::LoadEngine::kUring;
+    o.engine = load::LoadEngine::kUring;
   } else if (f.engine != "auto") {
     return tl::unexpected("--engine: expected auto, epoll or uring, not '" + f.engine + "'");
   }
@@ -143,13 +143,13 @@ tl::expected<kernel::LoadOptions, std::string> Validate(const Flags& f) {
   return o;
 }
 
-std::string ErrorsShort(const kernel::LoadStats& s) {
+std::string ErrorsShort(const load::LoadStats& s) {
   std::string out;
   for (const auto& [key, n] : s.errors.ByKey()) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", key, FormatCount(n));
   return out;
 }
 
-std::string ProgressLine(const kernel::LoadStats& s, double rate) {
+std::string ProgressLine(const load::LoadStats& s, double rate) {
   std::string line = fmt::format("load: opened {}/{}  held {}  {}/s  failed {}", FormatCount(s.opened),
                                  FormatCount(s.target), FormatCount(s.held()), FormatShort(rate), FormatCount(s.failed));
   if (s.failed > 0) line += " (" + ErrorsShort(s) + ")";
@@ -176,7 +176,7 @@ struct RunInfo {
   bool interrupted = false;
 };
 
-void PrintSummary(const kernel::LoadStats& s, const RunInfo& info) {
+void PrintSummary(const load::LoadStats& s, const RunInfo& info) {
   fmt::print("tcpmax load: {} connections to {} target(s) from {} source address(es), engine {}, {} process(es) x {} "
              "worker(s){}\n",
              FormatCount(s.target), info.targets, info.sources, info.engine, info.processes, info.workers,
@@ -200,8 +200,8 @@ void PrintSummary(const kernel::LoadStats& s, const RunInfo& info) {
                FormatBytes(double(s.rss_bytes)), FormatBytes(grown), grown / double(s.held()));
   }
   for (const auto& [code, n] : s.errors.ByClass()) {
-    fmt::print("  {} x {}: {}\n      remedy: {}\n", kernel::ErrorKey(code), FormatCount(n), kernel::ErrorMeaning(code),
-               kernel::ErrorRemedy(code));
+    fmt::print("  {} x {}: {}\n      remedy: {}\n", limits::ErrorKey(code), FormatCount(n), limits::ErrorMeaning(code),
+               limits::ErrorRemedy(code));
   }
 }
 
@@ -216,29 +216,29 @@ int RunLoad(int argc, char** argv) {
   if (auto code = ParseArgs(app, argc, argv)) return *code;
   auto opts = Validate(f);
   if (!opts) return UsageError(kName, opts.error());
-  kernel::LoadOptions& o = *opts;
+  load::LoadOptions& o = *opts;
   if (o.sources.empty()) {
-    auto s = kernel::DefaultSources(o.targets[0]);
+    auto s = load::DefaultSources(o.targets[0]);
     if (!s) return RuntimeError(kName, s.error());
     o.sources = std::move(*s);
   }
-  kernel::RaiseFdLimit();
+  load::RaiseFdLimit();
   RunInfo info;
   if (f.engine != "epoll") {
-    auto ok = kernel::UringConnectSupported();
+    auto ok = load::UringConnectSupported();
     if (ok) {
-      o.engine = kernel::LoadEngine::kUring;
+      o.engine = load::LoadEngine::kUring;
     } else if (f.engine == "uring") {
       return RuntimeError(kName, Error{ok.error().code, "--engine uring unavailable: " + ok.error().context});
     } else {
-      o.engine = kernel::LoadEngine::kEpoll;
+      o.engine = load::LoadEngine::kEpoll;
       if (!f.progress_json) fmt::print(stderr, "tcpmax load: using epoll: {}\n", ok.error().ToString());
     }
   }
-  info.engine = o.engine == kernel::LoadEngine::kUring ? "uring" : "epoll";
-  info.processes = kernel::PlanProcesses(o);
-  info.workers = kernel::PlanWorkers(o, info.processes);
-  auto plan = kernel::SourcePlan::Make(o.sources, o.targets, o.connections);
+  info.engine = o.engine == load::LoadEngine::kUring ? "uring" : "epoll";
+  info.processes = load::PlanProcesses(o);
+  info.workers = load::PlanWorkers(o, info.processes);
+  auto plan = load::SourcePlan::Make(o.sources, o.targets, o.connections);
   if (!plan) return UsageError(kName, plan.error().context);
   info.sources = plan->source_count();
   info.targets = plan->target_count();
@@ -252,21 +252,21 @@ int RunLoad(int argc, char** argv) {
 
   const std::atomic<bool>& stop = StopOnSignals();
   Progress progress;
-  kernel::LoadTick tick = [&](kernel::LoadEvent ev, const kernel::LoadStats& s, double rate) {
+  load::LoadTick tick = [&](load::LoadEvent ev, const load::LoadStats& s, double rate) {
     if (f.progress_json) {
-      nlohmann::json j = kernel::ToProgressJson(s, rate, ev == kernel::LoadEvent::kDone ? "done" : "progress");
+      nlohmann::json j = load::ToProgressJson(s, rate, ev == load::LoadEvent::kDone ? "done" : "progress");
       fmt::print(stderr, "{}\n", j.dump());
       std::fflush(stderr);
-    } else if (ev == kernel::LoadEvent::kProgress) {
+    } else if (ev == load::LoadEvent::kProgress) {
       progress.Update(ProgressLine(s, rate));
     }
   };
-  auto result = kernel::RunLoad(o, stop, tick);
+  auto result = load::RunLoad(o, stop, tick);
   progress.Finish();
   if (!result) return RuntimeError(kName, result.error());
   info.interrupted = stop.load();
   if (f.json) {
-    nlohmann::json j = kernel::ToSummaryJson(*result);
+    nlohmann::json j = load::ToSummaryJson(*result);
     j["engine"] = info.engine;
     j["processes"] = info.processes;
     j["workers"] = info.workers;

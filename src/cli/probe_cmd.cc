@@ -11,7 +11,7 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "core/units.h"
-#include "kernel/uring_support.h"
+#include "sys/uring_support.h"
 #include "limits/ceiling.h"
 #include "limits/snapshot.h"
 #include "probe/runner.h"
@@ -143,7 +143,7 @@ int RunProbe(int argc, char** argv) {
   sys::LiveReader reader;
   auto box = probe::ReadBoxFacts(reader);
   if (!box) return RuntimeError(kName, box.error());
-  kernel::UringSupport uring = kernel::DetectUring();
+  sys::UringSupport uring = sys::DetectUring();
   box->uring_direct = uring.ok();
   box->uring_reason = uring.reason;
   if (opt.max) {

@@ -16,17 +16,17 @@
 #include "cli/cli_util.h"
 #include "core/clock.h"
 #include "core/units.h"
-#include "kernel/errno_class.h"
-#include "kernel/listener.h"
-#include "kernel/serve.h"
-#include "kernel/uring_support.h"
+#include "limits/errno_class.h"
+#include "serve/listener.h"
+#include "serve/server.h"
+#include "sys/uring_support.h"
 
 namespace tcpmax::cli {
 namespace {
 
-using kernel::ServeEngine;
-using kernel::ServeMode;
-using kernel::ServeSnapshot;
+using serve::ServeEngine;
+using serve::ServeMode;
+using serve::ServeSnapshot;
 
 struct ServeFlags {
   std::string listen = "127.0.0.1:7000";
@@ -42,7 +42,7 @@ struct ServeFlags {
 };
 
 struct ServeRun {
-  kernel::ServeOptions options;
+  serve::ServeOptions options;
   uint64_t duration_ns = 0;  // 0 = until SIGINT/SIGTERM
   uint64_t interval_ns = 1'000'000'000;
   std::string engine_note;    // why not uring, when auto fell back to epoll
@@ -59,7 +59,7 @@ void RaiseNofile() {
 }
 
 std::optional<std::string> Validate(const ServeFlags& f, ServeRun* run) {
-  auto eps = kernel::ParseListenSpec(f.listen);
+  auto eps = serve::ParseListenSpec(f.listen);
   if (!eps) return eps.error().context;
   run->options.listen = *eps;
   if (f.mode == "hold") run->options.mode = ServeMode::kHold;
@@ -91,20 +91,20 @@ std::optional<std::string> Validate(const ServeFlags& f, ServeRun* run) {
 // Picks the engine; an explicit --engine uring that cannot work is an Error.
 Result<ServeEngine> ChooseEngine(const std::string& flag, std::string* note) {
   if (flag == "epoll") return ServeEngine::kEpoll;
-  kernel::UringSupport u = kernel::DetectUring();
+  sys::UringSupport u = sys::DetectUring();
   if (u.ok()) return ServeEngine::kUring;
   if (flag == "uring") return PlainError("--engine uring: io_uring cannot be used: " + u.reason);
   *note = "io_uring unavailable (" + u.reason + "); using epoll";
   return ServeEngine::kEpoll;
 }
 
-nlohmann::json ErrorsJson(const kernel::ErrorCounts& errors) {
+nlohmann::json ErrorsJson(const limits::ErrorCounts& errors) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [key, n] : errors.ByKey()) j[key] = n;
   return j;
 }
 
-std::vector<std::string> ListenStrings(const kernel::Server& s) {
+std::vector<std::string> ListenStrings(const serve::Server& s) {
   std::vector<std::string> out;
   for (const Endpoint& ep : s.endpoints()) out.push_back(ep.ToString());
   return out;
@@ -140,9 +140,9 @@ struct Outcome {
 };
 
 // Samples every interval until a signal or the duration; then stops the server.
-Outcome RunUntilStopped(kernel::Server& server, const ServeRun& run, bool json) {
+Outcome RunUntilStopped(serve::Server& server, const ServeRun& run, bool json) {
   Outcome o;
-  o.rss_start = kernel::ResidentBytes();
+  o.rss_start = serve::ResidentBytes();
   Progress progress;
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -173,14 +173,14 @@ Outcome RunUntilStopped(kernel::Server& server, const ServeRun& run, bool json) 
     double rate = double(s.accepted - last_accepted) / (double(now - last_t) / 1e9);
     last_accepted = s.accepted;
     last_t = now;
-    Report(json, progress, double(now - start) / 1e9, s, rate, kernel::ResidentBytes());
+    Report(json, progress, double(now - start) / 1e9, s, rate, serve::ResidentBytes());
     next += run.interval_ns;
     if (next <= now) next = now + run.interval_ns;
   }
   ServeSnapshot before = server.Snapshot();
   o.held_before_stop = before.held();
   o.peak_held = std::max(o.peak_held, o.held_before_stop);
-  o.rss_before_stop = kernel::ResidentBytes();
+  o.rss_before_stop = serve::ResidentBytes();
   o.seconds = double(MonotonicNanos() - start) / 1e9;
   server.Stop();
   o.at_stop = server.Snapshot();
@@ -188,10 +188,10 @@ Outcome RunUntilStopped(kernel::Server& server, const ServeRun& run, bool json) 
   return o;
 }
 
-nlohmann::json SummaryJson(const kernel::Server& server, const ServeRun& run, const Outcome& o) {
+nlohmann::json SummaryJson(const serve::Server& server, const ServeRun& run, const Outcome& o) {
   const ServeSnapshot& s = o.at_stop;
   nlohmann::json j = {
-      {"engine", kernel::ToString(run.options.engine)}, {"mode", kernel::ToString(run.options.mode)},
+      {"engine", serve::ToString(run.options.engine)}, {"mode", serve::ToString(run.options.mode)},
       {"listen", ListenStrings(server)}, {"workers", run.options.workers}, {"backlog", server.backlog()},
       {"duration_s", o.seconds}, {"stop_reason", o.stop_reason}, {"held", o.held_before_stop},
       {"peak_held", o.peak_held}, {"accepted", s.accepted}, {"closed", s.closed}, {"resets", s.resets},
@@ -209,7 +209,7 @@ nlohmann::json SummaryJson(const kernel::Server& server, const ServeRun& run, co
   return j;
 }
 
-void PrintSummaryText(const nlohmann::json& j, const kernel::ErrorCounts& errors) {
+void PrintSummaryText(const nlohmann::json& j, const limits::ErrorCounts& errors) {
   fmt::print("serve ({} engine, {} mode, {} workers) ran {:.1f}s, stopped by {}\n",
              j["engine"].get<std::string>(), j["mode"].get<std::string>(), j["workers"].get<int>(),
              j["duration_s"].get<double>(), j["stop_reason"].get<std::string>());
@@ -230,8 +230,8 @@ void PrintSummaryText(const nlohmann::json& j, const kernel::ErrorCounts& errors
     return;
   }
   for (const auto& [code, n] : errors.ByClass())
-    fmt::print("  error     {} x{}: {} -> {}\n", kernel::ErrorKey(code), FormatCount(n), kernel::ErrorMeaning(code),
-               kernel::ErrorRemedy(code));
+    fmt::print("  error     {} x{}: {} -> {}\n", limits::ErrorKey(code), FormatCount(n), limits::ErrorMeaning(code),
+               limits::ErrorRemedy(code));
 }
 
 }  // namespace
@@ -268,12 +268,12 @@ int RunServe(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &block, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto server = kernel::Server::Start(run.options);
+  auto server = serve::Server::Start(run.options);
   if (!server) return RuntimeError("serve", server.error());
   std::vector<std::string> listen = ListenStrings(**server);
   if (f.progress_json) {
-    nlohmann::json ready = {{"type", "ready"}, {"listen", listen}, {"engine", kernel::ToString(run.options.engine)},
-                            {"mode", kernel::ToString(run.options.mode)}, {"workers", run.options.workers},
+    nlohmann::json ready = {{"type", "ready"}, {"listen", listen}, {"engine", serve::ToString(run.options.engine)},
+                            {"mode", serve::ToString(run.options.mode)}, {"workers", run.options.workers},
                             {"pid", getpid()}};
     if (!run.engine_note.empty()) ready["engine_note"] = run.engine_note;
     PrintJsonLine(ready);
@@ -282,7 +282,7 @@ int RunServe(int argc, char** argv) {
     std::string joined;
     for (const auto& l : listen) joined += (joined.empty() ? "" : ",") + l;
     fmt::print(stderr, "tcpmax serve: listening on {} (engine {}, mode {}, {} workers, backlog {})\n", joined,
-               kernel::ToString(run.options.engine), kernel::ToString(run.options.mode), run.options.workers,
+               serve::ToString(run.options.engine), serve::ToString(run.options.mode), run.options.workers,
                (*server)->backlog());
     std::fflush(stderr);
   }

@@ -14,7 +14,7 @@
 #include "core/clock.h"
 #include "core/units.h"
 #include "diag/count.h"
-#include "kernel/errno_class.h"
+#include "limits/errno_class.h"
 #include "probe/child.h"
 #include "probe/tune.h"
 #include "sys/file_nr.h"
@@ -251,8 +251,8 @@ uint64_t PinnedBytesPerFile(const sys::Reader& reader) {
 }
 
 LimitName LimitFromErrorKey(std::string_view key) {
-  int code = kernel::ErrnoFromKey(key);
-  std::string remedy(code != 0 ? kernel::ErrorRemedy(code) : "");
+  int code = limits::ErrnoFromKey(key);
+  std::string remedy(code != 0 ? limits::ErrorRemedy(code) : "");
   if (key == "EMFILE") return {"per-process file descriptors (RLIMIT_NOFILE)", remedy};
   if (key == "ENFILE") return {"fs.file-max (open files, whole box)", remedy};
   if (key == "EADDRNOTAVAIL") return {"ephemeral ports per (source, destination) pair", remedy};

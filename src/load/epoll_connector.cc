@@ -1,0 +1,256 @@
+// The epoll connector engine (see connector.h).
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/fd.h"
+#include "load/connector.h"
+#include "core/token_bucket.h"
+
+namespace tcpmax::load {
+namespace {
+
+constexpr uint64_t kFree = 0;
+constexpr uint64_t kHeld = 1;  // any larger value: connecting since that time
+constexpr uint64_t kOpenBatch = 256;
+constexpr uint64_t kPublishNs = 50'000'000;
+
+class EpollWorker {
+ public:
+  EpollWorker(const WorkerPlan& plan, const std::atomic<bool>& stop, WorkerReport& report)
+      : plan_(plan), stop_(stop), report_(report), bucket_(plan.rate, std::max(1.0, plan.rate / 100), MonotonicNanos()) {
+    rlimit rl{};
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+    state_.reserve(std::min<rlim_t>(rl.rlim_cur, 1u << 20));
+    stats_.target = plan.count;
+    start_ns_ = MonotonicNanos();
+  }
+
+  void Run() {
+    ep_ = Fd(::epoll_create1(EPOLL_CLOEXEC));
+    if (!ep_) {
+      FailRest(errno);
+      Publish(MonotonicNanos());
+      return;
+    }
+    epoll_event events[512];
+    PingPacer pings(plan_.ping_interval_ns, start_ns_);
+    while (!stop_.load(std::memory_order_relaxed)) {
+      uint64_t now = MonotonicNanos();
+      OpenSome(now);
+      ExpireTimeouts(now);
+      auto [from, to] = pings.Due(now, state_.size());
+      if (from < to) PingRange(from, to);
+      timespec wait = WaitTime(now, pings.WaitHint(now));
+      int n = ::epoll_pwait2(ep_.get(), events, 512, &wait, nullptr);
+      now = MonotonicNanos();
+      for (int i = 0; i < n; ++i) HandleEvent(events[i].data.fd, events[i].events, now);
+      if (stats_.ramp_done() && stats_.ramp_seconds == 0) stats_.ramp_seconds = SecondsSince(start_ns_);
+      if (now - last_publish_ >= kPublishNs) Publish(now);
+    }
+    CloseAll();
+    Publish(MonotonicNanos());
+  }
+
+ private:
+  timespec WaitTime(uint64_t now, uint64_t ping_wait) {
+    uint64_t wait = kPublishNs;
+    if (opened_index_ < plan_.count && stats_.inflight < plan_.max_inflight) {
+      wait = std::min(wait, bucket_.NanosUntilToken(now));
+    }
+    if (!connecting_.empty()) {
+      uint64_t deadline = connecting_.front().second + plan_.connect_timeout_ns;
+      wait = std::min(wait, deadline > now ? deadline - now : 0);
+    }
+    wait = std::min(wait, ping_wait);
+    return timespec{static_cast<time_t>(wait / 1'000'000'000ull), static_cast<long>(wait % 1'000'000'000ull)};
+  }
+
+  uint64_t& Slot(int fd) {
+    if (static_cast<size_t>(fd) >= state_.size()) state_.resize(std::max<size_t>(fd + 1, state_.size() * 2), kFree);
+    return state_[fd];
+  }
+
+  void Fail(int code) {
+    ++stats_.failed;
+    stats_.errors.Record(code);
+  }
+
+  void FailRest(int code) {
+    while (opened_index_ < plan_.count) {
+      ++opened_index_;
+      ++stats_.attempted;
+      Fail(code);
+    }
+  }
+
+  void OpenSome(uint64_t now) {
+    uint64_t room = std::min(kOpenBatch, plan_.max_inflight - std::min(plan_.max_inflight, stats_.inflight));
+    uint64_t want = std::min(room, plan_.count - opened_index_);
+    if (want == 0) return;
+    uint64_t tokens = bucket_.Take(now, want);
+    for (uint64_t k = 0; k < tokens; ++k) OpenOne(plan_.first + plan_.stride * opened_index_++);
+  }
+
+  void OpenOne(uint64_t index) {
+    ++stats_.attempted;
+    const SourcePlan& sp = *plan_.plan;
+    int fd = OpenBoundSocket(sp.family(), sp.SourceOf(index), true);
+    if (fd < 0) return Fail(-fd);
+    uint64_t t0 = MonotonicNanos();
+    socklen_t len;
+    const sockaddr* to = sp.TargetAddr(index, &len);
+    int rc = ::connect(fd, to, len);
+    if (rc != 0 && errno != EINPROGRESS) {
+      int err = errno;
+      ::close(fd);
+      return Fail(err);
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.fd = fd;
+    if (::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+      int err = errno;
+      ::close(fd);
+      return Fail(err);
+    }
+    Slot(fd) = t0 | 2;  // > kHeld
+    ++stats_.inflight;
+    connecting_.emplace_back(fd, t0 | 2);
+    if (rc == 0) OnConnectDone(fd, 0, MonotonicNanos());
+  }
+
+  void OnConnectDone(int fd, int err, uint64_t now) {
+    uint64_t& s = Slot(fd);
+    uint64_t t0 = s;
+    --stats_.inflight;
+    if (err != 0) {
+      s = kFree;
+      ::close(fd);
+      return Fail(err);
+    }
+    s = kHeld;
+    ++stats_.opened;
+    stats_.connect_ns.Record(now > t0 ? now - t0 : 1);
+  }
+
+  void HandleEvent(int fd, uint32_t events, uint64_t now) {
+    uint64_t s = Slot(fd);
+    if (s == kFree) return;
+    if (s > kHeld) {
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+      if (err == 0 && !(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+      OnConnectDone(fd, err, now);
+      if (err != 0) return;
+    }
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ReadHeld(fd, now);
+  }
+
+  void ReadHeld(int fd, uint64_t now) {
+    for (;;) {
+      ssize_t n = ::recv(fd, buf_, sizeof buf_, MSG_DONTWAIT);
+      if (n > 0) {
+        CountPongs(static_cast<size_t>(n), now);
+        if (static_cast<size_t>(n) < sizeof buf_) return;
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+      if (n < 0) stats_.errors.Record(errno);
+      CloseHeld(fd);
+      return;
+    }
+  }
+
+  void CountPongs(size_t n, uint64_t now) {
+    if (n % kPingBytes != 0) ++stats_.pongs_bad;
+    for (size_t off = 0; off + kPingBytes <= n; off += kPingBytes) {
+      uint64_t rtt = PongRtt(buf_ + off, now, start_ns_);
+      if (rtt == 0) {
+        ++stats_.pongs_bad;
+      } else {
+        ++stats_.pongs;
+        stats_.rtt_ns.Record(rtt);
+      }
+    }
+  }
+
+  void CloseHeld(int fd) {
+    Slot(fd) = kFree;
+    ::close(fd);
+    ++stats_.closed;
+  }
+
+  void ExpireTimeouts(uint64_t now) {
+    while (!connecting_.empty()) {
+      auto [fd, since] = connecting_.front();
+      if (Slot(fd) == since) {
+        if (now < since || now - since < plan_.connect_timeout_ns) return;
+        OnConnectDone(fd, limits::kTimeoutErrno, now);
+      }
+      connecting_.pop_front();
+    }
+  }
+
+  void PingRange(size_t from, size_t to) {
+    uint8_t probe[kPingBytes];
+    std::memcpy(probe, &kPingMagic, 8);
+    for (size_t fd = from; fd < to; ++fd) {
+      if (state_[fd] != kHeld) continue;
+      uint64_t now = MonotonicNanos();
+      std::memcpy(probe + 8, &now, 8);
+      ssize_t n = ::send(static_cast<int>(fd), probe, sizeof probe, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n == static_cast<ssize_t>(sizeof probe)) {
+        ++stats_.pings_sent;
+      } else if (n < 0 && errno != EAGAIN) {
+        stats_.errors.Record(errno);
+        CloseHeld(static_cast<int>(fd));
+      }
+    }
+  }
+
+  void CloseAll() {
+    for (size_t fd = 0; fd < state_.size(); ++fd) {
+      if (state_[fd] == kFree) continue;
+      if (state_[fd] > kHeld) --stats_.inflight;
+      state_[fd] = kFree;
+      ::close(static_cast<int>(fd));
+    }
+  }
+
+  void Publish(uint64_t now) {
+    stats_.t = static_cast<double>(now - start_ns_) / 1e9;
+    last_publish_ = now;
+    report_.Publish(stats_);
+  }
+
+  const WorkerPlan& plan_;
+  const std::atomic<bool>& stop_;
+  WorkerReport& report_;
+  tcpmax::TokenBucket bucket_;
+  Fd ep_;
+  LoadStats stats_;
+  std::vector<uint64_t> state_;  // per fd: kFree, kHeld, or connect start time
+  std::deque<std::pair<int, uint64_t>> connecting_;  // (fd, start) in start order
+  uint64_t opened_index_ = 0;
+  uint64_t start_ns_ = 0;
+  uint64_t last_publish_ = 0;
+  uint8_t buf_[16 * 1024];
+};
+
+}  // namespace
+
+void RunEpollWorker(const WorkerPlan& plan, const std::atomic<bool>& stop, WorkerReport& report) {
+  EpollWorker(plan, stop, report).Run();
+}
+
+}  // namespace tcpmax::load

@@ -1,0 +1,65 @@
+// SourcePlan: which (source address, target endpoint) pair the i-th
+// connection uses.
+//
+// The kernel keys a connection by its 4-tuple, so one (source address,
+// target) pair holds at most the ephemeral port range (~28,000 by default)
+// and here connect() slows sharply past ~14,000 per pair. The plan spreads
+// connection i round-robin over targets first, then sources, using as many
+// source addresses as are useful (at most one connection per pair when the
+// ranges are large), so pairs stay evenly and thinly loaded. Source ranges
+// are never expanded into lists: address k is computed on demand.
+//
+// Default sources (DefaultSources): for a loopback target 127.0.0.0/16
+// (IPv4, skipping 127.0.0.0) or ::1 (IPv6); otherwise every address of the
+// interface that routes to the target (found with a UDP connect +
+// getsockname, then getifaddrs).
+// Thread-safety: immutable after construction; share freely.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "core/address.h"
+#include "core/error.h"
+
+namespace tcpmax::load {
+
+class SourcePlan {
+ public:
+  // REQUIRES: targets non-empty; every source has the family of the targets.
+  // Uses min(total source addresses, ceil(connections / targets)) sources.
+  static Result<SourcePlan> Make(std::vector<Cidr> sources, std::vector<Endpoint> targets,
+                                 uint64_t connections);
+
+  uint64_t source_count() const { return source_count_; }
+  size_t target_count() const { return targets_.size(); }
+  uint64_t pair_count() const { return source_count_ * targets_.size(); }
+  // The most connections any pair carries: ceil(connections / pairs).
+  uint64_t max_per_pair() const { return max_per_pair_; }
+  int family() const { return targets_[0].ip.family; }
+
+  // Source address and target of connection i.
+  IpAddress SourceOf(uint64_t i) const;
+  const Endpoint& TargetOf(uint64_t i) const { return targets_[i % targets_.size()]; }
+  // The target's sockaddr, stable for the plan's lifetime (io_uring reads it
+  // at submit time).
+  const sockaddr* TargetAddr(uint64_t i, socklen_t* len) const;
+  const std::vector<Endpoint>& targets() const { return targets_; }
+  const std::vector<Cidr>& sources() const { return sources_; }
+
+ private:
+  std::vector<Cidr> sources_;
+  std::vector<uint64_t> skip_;  // addresses skipped at the start of each range
+  std::vector<Endpoint> targets_;
+  std::vector<sockaddr_storage> target_addrs_;
+  std::vector<socklen_t> target_lens_;
+  uint64_t source_count_ = 0;
+  uint64_t max_per_pair_ = 0;
+};
+
+// The default source ranges for `target` (see above).
+Result<std::vector<Cidr>> DefaultSources(const Endpoint& target);
+
+}  // namespace tcpmax::load

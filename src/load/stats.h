@@ -1,0 +1,68 @@
+// Load statistics: what a `tcpmax load` worker counts, how a process sums
+// its workers, and how shard processes ship their figures to the parent.
+//
+// Each worker owns a LoadStats and publishes a copy every ~50 ms under its
+// own mutex (no shared atomics per event); the reporter merges the copies.
+// ToProgressJson/ToSummaryJson write the `--progress-json` / `--json`
+// objects that `tcpmax probe` reads; FromSummaryJson reads a shard's summary
+// back, including its histograms (sent as hex of the raw Histogram: shards
+// are forks of the same binary, so the layout is identical).
+// Thread-safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/histogram.h"
+#include "limits/errno_class.h"
+
+namespace tcpmax::load {
+
+struct LoadStats {
+  uint64_t target = 0;     // connections this worker/process/run must attempt
+  uint64_t attempted = 0;  // socket() calls made
+  uint64_t opened = 0;     // connects that succeeded
+  uint64_t failed = 0;     // attempts that failed (socket, bind, connect, timeout)
+  uint64_t closed = 0;     // established connections later closed by the peer or an error
+  uint64_t inflight = 0;   // connects not yet answered
+  uint64_t pings_sent = 0;
+  uint64_t pongs = 0;      // echoes that came back intact
+  uint64_t pongs_bad = 0;  // echoes with wrong bytes or split across reads
+  uint64_t rss_bytes = 0;  // resident memory of the process (not summed per worker)
+  uint64_t rss_start_bytes = 0;  // resident memory before the first connection
+  // Anonymous resident memory (heap, stacks; not the shared code pages each
+  // process faults in): its growth per held connection is the user-space cost.
+  uint64_t anon_bytes = 0;
+  uint64_t anon_start_bytes = 0;
+  double t = 0;            // seconds since start
+  double ramp_seconds = 0; // time until every attempt was answered (0: not yet)
+  limits::ErrorCounts errors;
+  Histogram connect_ns;    // connect() to established
+  Histogram rtt_ns;        // ping round trip
+
+  uint64_t held() const { return opened - closed; }
+  bool ramp_done() const { return target > 0 && attempted == target && inflight == 0; }
+  // Adds counters and histograms; t and ramp_seconds take the maximum.
+  void Merge(const LoadStats& other);
+};
+
+// {"type":"progress","t":..,"target":..,"opened":..,"held":..,"failed":..,
+//  "rate":..,"errors":{..},"rss_bytes":..}
+nlohmann::json ToProgressJson(const LoadStats& s, double rate, const char* type = "progress");
+// The `--json` summary: progress fields plus closed, pings, ramp time,
+// connect/rtt quantiles in ns, and errors with meaning and remedy.
+nlohmann::json ToSummaryJson(const LoadStats& s);
+// A shard's figures (counters, errors by errno; with `final`, the raw
+// histograms too, and type "final" instead of "shard").
+nlohmann::json ToShardJson(const LoadStats& s, bool final);
+Result<LoadStats> FromShardJson(const nlohmann::json& j);
+
+// Resident set size of this process from /proc/self/statm; 0 if unreadable.
+uint64_t ReadRssBytes();
+// Anonymous resident memory (RssAnon in /proc/self/status); 0 if unreadable.
+uint64_t ReadAnonRssBytes();
+
+}  // namespace tcpmax::load

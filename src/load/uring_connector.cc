@@ -1,0 +1,498 @@
+// The io_uring connector engine with direct descriptors (see connector.h).
+#include <liburing.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/fd.h"
+#include "load/connector.h"
+#include "core/token_bucket.h"
+
+namespace tcpmax::load {
+namespace {
+
+constexpr uint64_t kFree = 0;
+constexpr uint64_t kHeld = 1;
+constexpr uint64_t kClosing = 2;  // larger values (bit 2 set): connecting since then
+constexpr unsigned kSqEntries = 1024;
+constexpr unsigned kCqEntries = 8192;
+constexpr uint64_t kOpenBatch = 256;
+constexpr uint64_t kPublishNs = 50'000'000;
+
+enum Op : uint64_t { kConnect = 1, kLinkTimeout, kRecv, kSend, kClose, kSetup };
+constexpr uint64_t kSetupFailed = 3;
+
+// Opcodes and socket commands newer than Debian's liburing 2.3 headers
+// (kernel uapi values; the SQE fields are filled by hand below).
+constexpr uint8_t kOpBind = 56;                 // IORING_OP_BIND, Linux 6.11
+constexpr uint32_t kSocketCmdSetsockopt = 3;    // SOCKET_URING_OP_SETSOCKOPT, Linux 6.7
+
+// Option values the kernel reads at execution time: they must outlive the ops.
+const linger kLingerRst{1, 0};
+const int kOne = 1;
+
+// Whether this kernel can create, configure and bind sockets inside the ring
+// (IORING_OP_SOCKET, URING_CMD setsockopt, IORING_OP_BIND): then a connection
+// costs no system call of its own.
+bool RingSocketSetup(io_uring* ring) {
+  io_uring_probe* probe = io_uring_get_probe_ring(ring);
+  if (probe == nullptr) return false;
+  bool ok = io_uring_opcode_supported(probe, IORING_OP_SOCKET) &&
+            io_uring_opcode_supported(probe, IORING_OP_URING_CMD) && io_uring_opcode_supported(probe, kOpBind);
+  io_uring_free_probe(probe);
+  return ok;
+}
+
+// URING_CMD setsockopt on a direct descriptor; `value` must stay valid.
+void PrepSetsockopt(io_uring_sqe* sqe, uint32_t slot, int level, int name, const void* value, uint32_t len) {
+  std::memset(sqe, 0, sizeof *sqe);
+  sqe->opcode = IORING_OP_URING_CMD;
+  sqe->fd = static_cast<int>(slot);
+  sqe->flags = IOSQE_FIXED_FILE;
+  sqe->cmd_op = kSocketCmdSetsockopt;
+  sqe->addr = static_cast<uint32_t>(level) | (static_cast<uint64_t>(static_cast<uint32_t>(name)) << 32);
+  sqe->file_index = len;  // optlen
+  sqe->addr3 = reinterpret_cast<uint64_t>(value);  // optval
+}
+
+// IORING_OP_BIND on a direct descriptor; the address is copied at submit.
+void PrepBind(io_uring_sqe* sqe, uint32_t slot, const sockaddr* addr, socklen_t len) {
+  std::memset(sqe, 0, sizeof *sqe);
+  sqe->opcode = kOpBind;
+  sqe->fd = static_cast<int>(slot);
+  sqe->flags = IOSQE_FIXED_FILE;
+  sqe->addr = reinterpret_cast<uint64_t>(addr);
+  sqe->addr2 = len;
+}
+
+uint64_t Tag(Op op, uint32_t slot) { return (uint64_t{op} << 56) | slot; }
+Op TagOp(uint64_t tag) { return static_cast<Op>(tag >> 56); }
+uint32_t TagSlot(uint64_t tag) { return static_cast<uint32_t>(tag); }
+
+// One ring and its fixed file table. Slot state and the 16-byte receive
+// buffer of each slot are the only per-connection user-space memory.
+struct Ring {
+  io_uring ring{};
+  bool live = false;
+  std::vector<uint64_t> state;            // kFree, kHeld, kClosing, or connect start | 4
+  std::vector<uint32_t> free_slots;       // stack of free slots
+  std::vector<std::array<uint8_t, kPingBytes>> buf;  // recv buffer per slot
+  bool in_ring_setup = false;  // socket + setsockopt + bind as SQEs (see RingSocketSetup)
+  unsigned unsubmitted = 0;
+  // Bind addresses wait here until submit copies them; 2x the SQ size, so an
+  // entry is reused only after a submit.
+  // sockaddr_in6 holds either family; 56 KiB per ring, not 256 KiB.
+  std::unique_ptr<sockaddr_in6[]> bind_addrs{new sockaddr_in6[2 * kSqEntries]};
+  size_t bind_next = 0;
+
+  ~Ring() {
+    if (live) io_uring_queue_exit(&ring);
+  }
+};
+
+Result<std::unique_ptr<Ring>> MakeRing(unsigned slots, int eventfd) {
+  auto r = std::make_unique<Ring>();
+  io_uring_params p{};
+  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+  p.cq_entries = kCqEntries;
+  int rc = io_uring_queue_init_params(kSqEntries, &r->ring, &p);
+  if (rc < 0) return ErrnoError(-rc, "io_uring_setup");
+  r->live = true;
+  if ((rc = io_uring_register_files_sparse(&r->ring, slots)) < 0) {
+    return ErrnoError(-rc, "io_uring register " + std::to_string(slots) + " direct descriptors");
+  }
+  if (eventfd >= 0 && (rc = io_uring_register_eventfd(&r->ring, eventfd)) < 0) {
+    return ErrnoError(-rc, "io_uring register eventfd");
+  }
+  r->state.assign(slots, kFree);
+  r->in_ring_setup = RingSocketSetup(&r->ring);
+  r->buf.resize(slots);
+  r->free_slots.resize(slots);
+  for (unsigned i = 0; i < slots; ++i) r->free_slots[i] = slots - 1 - i;
+  return r;
+}
+
+io_uring_sqe* GetSqe(Ring& r) {
+  io_uring_sqe* sqe = io_uring_get_sqe(&r.ring);
+  if (sqe == nullptr) {
+    io_uring_submit(&r.ring);
+    r.unsubmitted = 0;
+    sqe = io_uring_get_sqe(&r.ring);
+  }
+  ++r.unsubmitted;
+  return sqe;
+}
+
+class UringWorker {
+ public:
+  UringWorker(const WorkerPlan& plan, const std::atomic<bool>& stop, WorkerReport& report)
+      : plan_(plan), stop_(stop), report_(report), bucket_(plan.rate, std::max(1.0, plan.rate / 100), MonotonicNanos()) {
+    rlimit rl{};
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+    slots_per_ring_ = static_cast<unsigned>(std::min<rlim_t>(rl.rlim_cur, 1u << 20));
+    stats_.target = plan.count;
+    start_ns_ = MonotonicNanos();
+    timeout_.tv_sec = static_cast<int64_t>(plan.connect_timeout_ns / 1'000'000'000ull);
+    timeout_.tv_nsec = static_cast<long long>(plan.connect_timeout_ns % 1'000'000'000ull);
+  }
+
+  void Run() {
+    efd_ = Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!efd_) {
+      FailRest(errno);
+      Publish(MonotonicNanos());
+      return;
+    }
+    PingPacer pings(plan_.ping_interval_ns, start_ns_);
+    while (!stop_.load(std::memory_order_relaxed)) {
+      uint64_t now = MonotonicNanos();
+      OpenSome(now);
+      size_t slots = 0;
+      for (const auto& r : rings_) slots += r->state.size();
+      auto [from, to] = pings.Due(now, slots);
+      if (from < to) PingRange(from, to);
+      SubmitAll();
+      size_t done = DrainAll();
+      now = MonotonicNanos();
+      if (stats_.ramp_done() && stats_.ramp_seconds == 0) stats_.ramp_seconds = SecondsSince(start_ns_);
+      if (now - last_publish_ >= kPublishNs) Publish(now);
+      if (done == 0) Wait(now, pings.WaitHint(now));
+    }
+    rings_.clear();  // io_uring_queue_exit closes every direct descriptor (RST: SO_LINGER 0)
+    stats_.inflight = 0;
+    Publish(MonotonicNanos());
+  }
+
+ private:
+  void Wait(uint64_t now, uint64_t ping_wait) {
+    uint64_t wait = kPublishNs;
+    if (opened_index_ < plan_.count && stats_.inflight < plan_.max_inflight) wait = std::min(wait, bucket_.NanosUntilToken(now));
+    wait = std::min(wait, ping_wait);
+    if (wait == 0) return;
+    pollfd pfd{efd_.get(), POLLIN, 0};
+    timespec ts{static_cast<time_t>(wait / 1'000'000'000ull), static_cast<long>(wait % 1'000'000'000ull)};
+    if (::ppoll(&pfd, 1, &ts, nullptr) > 0) {
+      uint64_t v;
+      ssize_t n = ::read(efd_.get(), &v, sizeof v);
+      (void)n;
+    }
+  }
+
+  void Fail(int code) {
+    ++stats_.failed;
+    stats_.errors.Record(code);
+  }
+
+  void FailRest(int code) {
+    while (opened_index_ < plan_.count) {
+      ++opened_index_;
+      ++stats_.attempted;
+      Fail(code);
+    }
+  }
+
+  // A ring with a free slot, making a new one when all are full.
+  Ring* RingWithRoom() {
+    if (current_ < rings_.size() && !rings_[current_]->free_slots.empty()) return rings_[current_].get();
+    for (size_t i = 0; i < rings_.size(); ++i) {
+      if (!rings_[i]->free_slots.empty()) {
+        current_ = i;
+        return rings_[i].get();
+      }
+    }
+    uint64_t left = plan_.count - opened_index_ + stats_.inflight;
+    unsigned slots = static_cast<unsigned>(std::min<uint64_t>(slots_per_ring_, std::max<uint64_t>(left, 64)));
+    auto ring = MakeRing(slots, efd_.get());
+    if (!ring) {
+      ring_error_ = ring.error().code != 0 ? ring.error().code : ENOMEM;
+      return nullptr;
+    }
+    rings_.push_back(std::move(*ring));
+    current_ = rings_.size() - 1;
+    return rings_.back().get();
+  }
+
+  void OpenSome(uint64_t now) {
+    uint64_t room = std::min(kOpenBatch, plan_.max_inflight - std::min(plan_.max_inflight, stats_.inflight));
+    uint64_t want = std::min(room, plan_.count - opened_index_);
+    if (want == 0) return;
+    uint64_t tokens = bucket_.Take(now, want);
+    for (uint64_t k = 0; k < tokens; ++k) OpenOne(plan_.first + plan_.stride * opened_index_++);
+  }
+
+  void OpenOne(uint64_t index) {
+    ++stats_.attempted;
+    Ring* r = RingWithRoom();
+    if (r == nullptr) return Fail(ring_error_);
+    if (r->in_ring_setup && !syscall_setup_) return OpenInRing(*r, index);
+    const SourcePlan& sp = *plan_.plan;
+    int fd = OpenBoundSocket(sp.family(), sp.SourceOf(index), false);
+    if (fd < 0) return Fail(-fd);
+    uint32_t slot = r->free_slots.back();
+    int rc = io_uring_register_files_update(&r->ring, slot, &fd, 1);
+    ::close(fd);  // the fixed table holds its own reference
+    if (rc < 0) return Fail(-rc);
+    r->free_slots.pop_back();
+    if (io_uring_sq_space_left(&r->ring) < 2) {
+      io_uring_submit(&r->ring);
+      r->unsubmitted = 0;
+    }
+    socklen_t len;
+    const sockaddr* to = sp.TargetAddr(index, &len);
+    io_uring_sqe* sqe = GetSqe(*r);
+    io_uring_prep_connect(sqe, static_cast<int>(slot), to, len);
+    sqe->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK;
+    io_uring_sqe_set_data64(sqe, Tag(kConnect, slot));
+    sqe = GetSqe(*r);
+    io_uring_prep_link_timeout(sqe, &timeout_, 0);
+    io_uring_sqe_set_data64(sqe, Tag(kLinkTimeout, slot));
+    r->state[slot] = MonotonicNanos() | 4;
+    ++stats_.inflight;
+  }
+
+  // One linked chain, no system call: socket (into the slot) -> SO_LINGER 0
+  // -> IP_BIND_ADDRESS_NO_PORT -> bind(source:0) -> connect -> timeout.
+  // The set-up steps post a completion only when they fail.
+  void OpenInRing(Ring& r, uint64_t index) {
+    const SourcePlan& sp = *plan_.plan;
+    uint32_t slot = r.free_slots.back();
+    r.free_slots.pop_back();
+    if (io_uring_sq_space_left(&r.ring) < 6) {
+      io_uring_submit(&r.ring);
+      r.unsubmitted = 0;
+    }
+    constexpr uint8_t kChain = IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe* sqe = GetSqe(r);
+    io_uring_prep_socket_direct(sqe, sp.family(), SOCK_STREAM, 0, slot, 0);
+    sqe->flags |= kChain;
+    io_uring_sqe_set_data64(sqe, Tag(kSetup, slot));
+    sqe = GetSqe(r);
+    PrepSetsockopt(sqe, slot, SOL_SOCKET, SO_LINGER, &kLingerRst, sizeof kLingerRst);
+    sqe->flags |= kChain;
+    io_uring_sqe_set_data64(sqe, Tag(kSetup, slot));
+    sqe = GetSqe(r);
+    PrepSetsockopt(sqe, slot, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &kOne, sizeof kOne);
+    sqe->flags |= kChain;
+    io_uring_sqe_set_data64(sqe, Tag(kSetup, slot));
+    sockaddr_storage ss;
+    socklen_t src_len = Endpoint{sp.SourceOf(index), 0}.ToSockaddr(&ss);
+    sockaddr_in6& src = r.bind_addrs[r.bind_next++ % (2 * kSqEntries)];
+    std::memcpy(&src, &ss, src_len);
+    sqe = GetSqe(r);
+    PrepBind(sqe, slot, reinterpret_cast<sockaddr*>(&src), src_len);
+    sqe->flags |= kChain;
+    io_uring_sqe_set_data64(sqe, Tag(kSetup, slot));
+    socklen_t len;
+    const sockaddr* to = sp.TargetAddr(index, &len);
+    sqe = GetSqe(r);
+    io_uring_prep_connect(sqe, static_cast<int>(slot), to, len);
+    sqe->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK;
+    io_uring_sqe_set_data64(sqe, Tag(kConnect, slot));
+    sqe = GetSqe(r);
+    io_uring_prep_link_timeout(sqe, &timeout_, 0);
+    io_uring_sqe_set_data64(sqe, Tag(kLinkTimeout, slot));
+    r.state[slot] = MonotonicNanos() | 4;
+    ++stats_.inflight;
+  }
+
+  void PostRecv(Ring& r, uint32_t slot) {
+    io_uring_sqe* sqe = GetSqe(r);
+    io_uring_prep_recv(sqe, static_cast<int>(slot), r.buf[slot].data(), kPingBytes, 0);
+    sqe->flags |= IOSQE_FIXED_FILE;
+    io_uring_sqe_set_data64(sqe, Tag(kRecv, slot));
+  }
+
+  void CloseSlot(Ring& r, uint32_t slot) {
+    r.state[slot] = kClosing;
+    io_uring_sqe* sqe = GetSqe(r);
+    io_uring_prep_close_direct(sqe, slot);
+    io_uring_sqe_set_data64(sqe, Tag(kClose, slot));
+  }
+
+  void SubmitAll() {
+    for (auto& r : rings_) {
+      if (r->unsubmitted == 0) continue;
+      io_uring_submit(&r->ring);
+      r->unsubmitted = 0;
+    }
+  }
+
+  size_t DrainAll() {
+    size_t total = 0;
+    io_uring_cqe* cqes[256];
+    for (auto& r : rings_) {
+      for (;;) {
+        unsigned n = io_uring_peek_batch_cqe(&r->ring, cqes, 256);
+        if (n == 0) break;
+        uint64_t now = MonotonicNanos();
+        for (unsigned i = 0; i < n; ++i) Complete(*r, cqes[i]->user_data, cqes[i]->res, now);
+        io_uring_cq_advance(&r->ring, n);
+        total += n;
+      }
+    }
+    return total;
+  }
+
+  void Complete(Ring& r, uint64_t tag, int res, uint64_t now) {
+    uint32_t slot = TagSlot(tag);
+    uint64_t& s = r.state[slot];
+    switch (TagOp(tag)) {
+      case kSetup:  // a set-up step failed; the rest of the chain is cancelled
+        if (s < 4) return;
+        --stats_.inflight;
+        Fail(-res);
+        s = kSetupFailed;
+        return;
+      case kConnect: {
+        if (s == kSetupFailed) return CloseSlot(r, slot);
+        if (s < 4) return;
+        --stats_.inflight;
+        if (res < 0) {
+          Fail(res == -ECANCELED ? limits::kTimeoutErrno : -res);
+          return CloseSlot(r, slot);
+        }
+        stats_.connect_ns.Record(now > s ? now - s : 1);
+        s = kHeld;
+        ++stats_.opened;
+        return PostRecv(r, slot);
+      }
+      case kRecv: {
+        if (s != kHeld) return;
+        if (res > 0) {
+          uint64_t rtt = res == static_cast<int>(kPingBytes) ? PongRtt(r.buf[slot].data(), now, start_ns_) : 0;
+          if (rtt == 0) {
+            ++stats_.pongs_bad;
+          } else {
+            ++stats_.pongs;
+            stats_.rtt_ns.Record(rtt);
+          }
+          return PostRecv(r, slot);
+        }
+        if (res < 0) stats_.errors.Record(-res);
+        ++stats_.closed;
+        return CloseSlot(r, slot);
+      }
+      case kSend:
+        if (res < 0 && s == kHeld) stats_.errors.Record(-res);
+        return;
+      case kClose:
+        s = kFree;
+        r.free_slots.push_back(slot);
+        return;
+      case kLinkTimeout:
+        return;
+    }
+  }
+
+  // Pings slots [from, to) counted across the rings in order.
+  void PingRange(size_t from, size_t to) {
+    constexpr size_t kBatch = 64;
+    if (ping_pool_.empty()) ping_pool_.resize(8192);
+    size_t in_batch = kBatch;
+    uint64_t* probe = nullptr;
+    size_t base = 0;
+    for (auto& r : rings_) {
+      size_t size = r->state.size();
+      size_t lo = std::max(from, base), hi = std::min(to, base + size);
+      for (size_t i = lo; i < hi; ++i) {
+        uint32_t slot = static_cast<uint32_t>(i - base);
+        if (r->state[slot] != kHeld) continue;
+        if (in_batch == kBatch) {  // a fresh timestamp every kBatch sends
+          probe = ping_pool_[pool_next_++ % ping_pool_.size()].data();
+          probe[0] = kPingMagic;
+          probe[1] = MonotonicNanos();
+          in_batch = 0;
+        }
+        ++in_batch;
+        io_uring_sqe* sqe = GetSqe(*r);
+        io_uring_prep_send(sqe, static_cast<int>(slot), probe, kPingBytes, MSG_NOSIGNAL);
+        sqe->flags |= IOSQE_FIXED_FILE;
+        io_uring_sqe_set_data64(sqe, Tag(kSend, slot));
+        ++stats_.pings_sent;
+      }
+      base += size;
+    }
+  }
+
+  void Publish(uint64_t now) {
+    stats_.t = static_cast<double>(now - start_ns_) / 1e9;
+    last_publish_ = now;
+    report_.Publish(stats_);
+  }
+
+  const WorkerPlan& plan_;
+  const std::atomic<bool>& stop_;
+  WorkerReport& report_;
+  tcpmax::TokenBucket bucket_;
+  Fd efd_;
+  std::vector<std::unique_ptr<Ring>> rings_;
+  size_t current_ = 0;
+  unsigned slots_per_ring_ = 0;
+  int ring_error_ = 0;
+  // TCPMAX_URING_SYSCALL_SETUP=1 forces socket/setsockopt/bind as system
+  // calls even when the ring can do them (for comparison in bench/hold).
+  bool syscall_setup_ = std::getenv("TCPMAX_URING_SYSCALL_SETUP") != nullptr;
+  __kernel_timespec timeout_{};
+  // Ping payloads stay valid until their send completes: a pool reused
+  // round-robin, one entry per batch of sends.
+  std::vector<std::array<uint64_t, 2>> ping_pool_;  // sized on the first ping
+  size_t pool_next_ = 0;
+  LoadStats stats_;
+  uint64_t opened_index_ = 0;
+  uint64_t start_ns_ = 0;
+  uint64_t last_publish_ = 0;
+};
+
+}  // namespace
+
+void RunUringWorker(const WorkerPlan& plan, const std::atomic<bool>& stop, WorkerReport& report) {
+  UringWorker(plan, stop, report).Run();
+}
+
+Result<void> UringConnectSupported() {
+  // Listen on an ephemeral loopback port and connect to it through a direct
+  // descriptor: the exact path the engine takes.
+  Fd lst(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!lst) return ErrnoError("socket");
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t alen = sizeof a;
+  if (::bind(lst.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(lst.get(), 4) != 0 ||
+      ::getsockname(lst.get(), reinterpret_cast<sockaddr*>(&a), &alen) != 0) {
+    return ErrnoError("listen on 127.0.0.1 for the io_uring check");
+  }
+  auto ring = MakeRing(4, -1);
+  if (!ring) return tl::unexpected(ring.error());
+  int fd = OpenBoundSocket(AF_INET, IpAddress::V4(0x7f000001), false);
+  if (fd < 0) return ErrnoError(-fd, "socket for the io_uring check");
+  int rc = io_uring_register_files_update(&(*ring)->ring, 0, &fd, 1);
+  ::close(fd);
+  if (rc < 0) return ErrnoError(-rc, "io_uring direct descriptor update");
+  io_uring_sqe* sqe = io_uring_get_sqe(&(*ring)->ring);
+  io_uring_prep_connect(sqe, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  sqe->flags |= IOSQE_FIXED_FILE;
+  io_uring_submit(&(*ring)->ring);
+  io_uring_cqe* cqe = nullptr;
+  __kernel_timespec ts{2, 0};
+  rc = io_uring_wait_cqe_timeout(&(*ring)->ring, &cqe, &ts);
+  if (rc < 0) return ErrnoError(-rc, "io_uring connect check: no completion");
+  int res = cqe->res;
+  io_uring_cqe_seen(&(*ring)->ring, cqe);
+  if (res < 0) return ErrnoError(-res, "io_uring connect on a direct descriptor");
+  return {};
+}
+
+}  // namespace tcpmax::load

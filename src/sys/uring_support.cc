@@ -1,0 +1,169 @@
+#include "sys/uring_support.h"
+
+#include <arpa/inet.h>
+#include <liburing.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/fd.h"
+#include "sys/buf_ring.h"
+
+namespace tcpmax::sys {
+namespace {
+
+std::string ReadSysctl(const char* path) {
+  FILE* f = std::fopen(path, "re");
+  if (f == nullptr) return "";
+  char buf[64] = {};
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  std::string s(buf, n);
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// Why io_uring_setup failed, in terms a user can act on.
+std::string SetupFailure(int err) {
+  std::string why = Error{err, "io_uring_setup"}.ToString();
+  std::string disabled = ReadSysctl("/proc/sys/kernel/io_uring_disabled");
+  if (err == ENOSYS) return why + ": the kernel was built without io_uring (CONFIG_IO_URING)";
+  if (err == EPERM && !disabled.empty() && disabled != "0")
+    return why + fmt::format(": kernel.io_uring_disabled={} (set it to 0, or 1 and join kernel.io_uring_group)",
+                             disabled);
+  if (err == EPERM) return why + ": blocked, probably by a seccomp filter (container runtimes often block io_uring)";
+  return why;
+}
+
+// Waits for one CQE; returns its res and flags, or nullopt after ~1 s.
+bool WaitCqe(io_uring* ring, int* res, unsigned* flags) {
+  __kernel_timespec ts{1, 0};
+  io_uring_cqe* cqe = nullptr;
+  if (io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, nullptr) < 0 || cqe == nullptr) return false;
+  *res = cqe->res;
+  *flags = cqe->flags;
+  io_uring_cqe_seen(ring, cqe);
+  return true;
+}
+
+// A listener on 127.0.0.1:0 and a client connected to it.
+struct LoopbackPair {
+  Fd listener;
+  Fd client;
+};
+
+Result<LoopbackPair> MakeLoopbackPair() {
+  LoopbackPair p;
+  p.listener = Fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!p.listener) return ErrnoError("socket");
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (bind(p.listener.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(p.listener.get(), 4) != 0 ||
+      getsockname(p.listener.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    return ErrnoError("listen 127.0.0.1:0");
+  p.client = Fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!p.client || connect(p.client.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+    return ErrnoError("connect to the probe listener");
+  return p;
+}
+
+// Accepts the client into the table with multishot accept; returns the slot.
+bool ProbeAcceptDirect(io_uring* ring, int listener, int* slot, std::string* reason) {
+  io_uring_sqe* sqe = io_uring_get_sqe(ring);
+  io_uring_prep_multishot_accept_direct(sqe, listener, nullptr, nullptr, 0);
+  int res = 0;
+  unsigned flags = 0;
+  if (!WaitCqe(ring, &res, &flags)) {
+    *reason = "multishot accept direct: no completion within 1 s";
+    return false;
+  }
+  if (res < 0) {
+    *reason = Error{-res, "multishot accept direct (IORING_FILE_INDEX_ALLOC)"}.ToString() +
+              ": the kernel is older than 5.19";
+    return false;
+  }
+  if ((flags & IORING_CQE_F_MORE) == 0) {
+    *reason = "multishot accept direct: the kernel ended it after one connection";
+    return false;
+  }
+  *slot = res;
+  return true;
+}
+
+// Sends a byte on the client and receives it through a multishot recv on the
+// direct descriptor, with a provided buffer.
+bool ProbeRecvMultishot(io_uring* ring, int slot, int client, std::string* reason) {
+  if (send(client, "x", 1, MSG_NOSIGNAL) != 1) {
+    *reason = Error{errno, "send on the probe connection"}.ToString();
+    return false;
+  }
+  io_uring_sqe* sqe = io_uring_get_sqe(ring);
+  io_uring_prep_recv_multishot(sqe, slot, nullptr, 0, 0);
+  sqe->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
+  sqe->buf_group = 0;
+  sqe->user_data = 1;
+  int res = 0;
+  unsigned flags = 0;
+  // The accept may post nothing more; skip CQEs not from the recv.
+  for (int i = 0; i < 3; ++i) {
+    if (!WaitCqe(ring, &res, &flags)) break;
+    if (res == 1 && (flags & IORING_CQE_F_BUFFER) != 0) return true;
+    if (res < 0 && res != -ECANCELED) {
+      *reason = Error{-res, "multishot recv with provided buffers"}.ToString() + ": the kernel is older than 6.0";
+      return false;
+    }
+  }
+  *reason = "multishot recv with provided buffers: no data within 1 s";
+  return false;
+}
+
+}  // namespace
+
+UringSupport DetectUring() {
+  UringSupport s;
+  utsname u{};
+  if (uname(&u) == 0) s.kernel = u.release;
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  s.table_slots = rl.rlim_cur > (1u << 20) ? (1u << 20) : static_cast<unsigned>(rl.rlim_cur);
+
+  io_uring ring;
+  int rc = io_uring_queue_init(8, &ring, 0);
+  if (rc < 0) {
+    s.reason = SetupFailure(-rc);
+    return s;
+  }
+  s.rings = true;
+  rc = io_uring_register_files_sparse(&ring, 16);
+  if (rc < 0) {
+    s.reason = Error{-rc, "io_uring_register_files_sparse"}.ToString() + ": the kernel is older than 5.19";
+  } else {
+    s.direct_descriptors = true;
+    auto buffers = sys::BufRing::Create(&ring, 0, 4, 64);
+    if (!buffers) {
+      s.reason = buffers.error().ToString() + ": provided-buffer rings need kernel 5.19";
+    } else {
+      s.buf_ring = true;
+      auto pair = MakeLoopbackPair();
+      int slot = -1;
+      if (!pair) {
+        s.reason = pair.error().ToString();
+      } else if ((s.accept_direct = ProbeAcceptDirect(&ring, pair->listener.get(), &slot, &s.reason))) {
+        s.recv_multishot = ProbeRecvMultishot(&ring, slot, pair->client.get(), &s.reason);
+      }
+    }
+  }
+  io_uring_queue_exit(&ring);
+  return s;
+}
+
+}  // namespace tcpmax::sys

@@ -1,0 +1,37 @@
+#include "core/token_bucket.h"
+
+#include <gtest/gtest.h>
+
+namespace tcpmax {
+namespace {
+
+constexpr uint64_t kSec = 1'000'000'000ull;
+
+TEST(TokenBucket, UnlimitedGivesEverything) {
+  TokenBucket b(0, 0, 0);
+  EXPECT_EQ(b.Take(0, 12345), 12345u);
+  EXPECT_EQ(b.NanosUntilToken(0), 0u);
+}
+
+TEST(TokenBucket, PacesToTheRate) {
+  TokenBucket b(1000, 10, 0);  // 1000/s, burst 10
+  EXPECT_EQ(b.Take(0, 100), 1u);          // starts with one token
+  EXPECT_EQ(b.Take(0, 100), 0u);
+  EXPECT_EQ(b.Take(kSec / 200, 100), 5u); // 5 ms later: 5 tokens
+  EXPECT_EQ(b.Take(10 * kSec, 100), 10u); // long idle: capped at the burst
+  uint64_t total = 0;
+  for (uint64_t t = 10 * kSec; t <= 11 * kSec; t += kSec / 1000) total += b.Take(t, 100);
+  EXPECT_NEAR(static_cast<double>(total), 1000.0, 2.0);
+}
+
+TEST(TokenBucket, TellsWhenTheNextTokenComes) {
+  TokenBucket b(100, 1, 0);
+  EXPECT_EQ(b.Take(0, 1), 1u);
+  uint64_t wait = b.NanosUntilToken(0);
+  EXPECT_GT(wait, kSec / 100 - 1000);
+  EXPECT_LE(wait, kSec / 100 + 1000);
+  EXPECT_EQ(b.Take(wait, 1), 1u);
+}
+
+}  // namespace
+}  // namespace tcpmax
