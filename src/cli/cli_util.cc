@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 
 namespace tcpmax::cli {
 
@@ -58,7 +59,11 @@ void Progress::Finish() {
 
 namespace {
 std::atomic<bool> g_stop_requested{false};
-void OnStopSignal(int) { g_stop_requested.store(true); }
+std::atomic<int> g_stop_signal{0};
+void OnStopSignal(int sig) {
+  g_stop_signal.store(sig);
+  g_stop_requested.store(true);
+}
 }  // namespace
 
 const std::atomic<bool>& StopOnSignals() {
@@ -70,6 +75,13 @@ const std::atomic<bool>& StopOnSignals() {
   sigaction(SIGTERM, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
   return g_stop_requested;
+}
+
+std::string StopSignalName() {
+  int sig = g_stop_signal.load();
+  if (sig == 0) return "";
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
 }
 
 void ConfigureApp(CLI::App& app) {

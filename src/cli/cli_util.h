@@ -47,6 +47,8 @@ class Progress {
 // return EINTR) that set the returned flag, and ignores SIGPIPE. Long-running
 // commands poll the flag, stop cleanly and print what they reached.
 const std::atomic<bool>& StopOnSignals();
+// "SIGINT" for the signal that set the flag; "" when none did.
+std::string StopSignalName();
 
 // Makes the application's help show defaults and wrap nicely.
 void ConfigureApp(CLI::App& app);

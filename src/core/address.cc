@@ -1,5 +1,7 @@
 #include "core/address.h"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 
 #include <charconv>
@@ -184,6 +186,52 @@ Result<std::vector<Endpoint>> ParseEndpoints(std::string_view text, uint16_t def
     auto e = ParseEndpoint(part, default_port);
     if (!e) return tl::unexpected(e.error());
     out.push_back(*e);
+  }
+  return out;
+}
+
+Result<std::vector<Endpoint>> ParseEndpointSpec(std::string_view text, bool allow_port_zero) {
+  if (text.empty()) return PlainError("empty (expected ADDR:PORT or ADDR:LO-HI, comma-separated)");
+  std::vector<Endpoint> out;
+  for (std::string_view item : SplitComma(text)) {
+    if (item.empty()) return PlainError(fmt::format("'{}': empty item", text));
+    size_t colon = item.rfind(':');
+    if (colon == std::string_view::npos || (item.front() != '[' && item.find(':') != colon)) {
+      return PlainError(fmt::format("'{}': expected ADDR:PORT or ADDR:LO-HI ([::1]:PORT for IPv6)", item));
+    }
+    std::string_view host = item.substr(0, colon);
+    std::string_view ports = item.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    auto ip = ParseIp(host);
+    if (!ip) return PlainError(fmt::format("'{}': '{}' is not an IP address", item, host));
+    size_t dash = ports.find('-');
+    auto port = [&](std::string_view t) -> Result<uint16_t> {
+      auto v = ParseUint(t, 65535, "a port");
+      if (!v) return PlainError(fmt::format("'{}': '{}' is not a port (0-65535)", item, t));
+      return static_cast<uint16_t>(*v);
+    };
+    auto lo = port(ports.substr(0, dash));
+    if (!lo) return tl::unexpected(lo.error());
+    uint16_t hi = *lo;
+    if (dash != std::string_view::npos) {
+      auto h = port(ports.substr(dash + 1));
+      if (!h) return tl::unexpected(h.error());
+      hi = *h;
+      if (hi < *lo) return PlainError(fmt::format("'{}': reversed port range", item));
+      if (*lo == 0) return PlainError(fmt::format("'{}': port 0 cannot start a range", item));
+    }
+    if (*lo == 0 && !allow_port_zero) return PlainError(fmt::format("'{}': port 0", item));
+    for (uint32_t p = *lo; p <= hi; ++p) out.push_back(Endpoint{*ip, static_cast<uint16_t>(p)});
+    if (out.size() > 65536) return PlainError(fmt::format("'{}': more than 65,536 endpoints", text));
+  }
+  std::vector<Endpoint> sorted = out;
+  std::sort(sorted.begin(), sorted.end(), [](const Endpoint& a, const Endpoint& b) {
+    return std::make_pair(a.ToString(), a.port) < std::make_pair(b.ToString(), b.port);
+  });
+  for (size_t i = 1; i < sorted.size(); ++i) {
+    if (sorted[i] == sorted[i - 1] && sorted[i].port != 0) {
+      return PlainError(fmt::format("'{}': {} appears twice", text, sorted[i].ToString()));
+    }
   }
   return out;
 }

@@ -67,6 +67,11 @@ Result<IpAddress> ParseIp(std::string_view text);
 Result<Endpoint> ParseEndpoint(std::string_view text, uint16_t default_port = 0);
 // A comma-separated list of endpoints.
 Result<std::vector<Endpoint>> ParseEndpoints(std::string_view text, uint16_t default_port = 0);
+// The one parser of "ADDR:PORTS[,...]" (--listen, load targets, userland):
+// each item is ADDR:PORT or ADDR:LO-HI (expanded to every port; [::1]:LO-HI
+// for IPv6). Port 0 ("any free port") only when `allow_port_zero`, and never
+// in a range; no endpoint twice; at most 65,536 endpoints.
+Result<std::vector<Endpoint>> ParseEndpointSpec(std::string_view text, bool allow_port_zero);
 Result<Cidr> ParseCidr(std::string_view text);
 // A comma-separated list of CIDRs.
 Result<std::vector<Cidr>> ParseCidrs(std::string_view text);

@@ -143,4 +143,17 @@ std::vector<std::pair<std::string, uint64_t>> ErrorCounts::ByKey() const {
   return out;
 }
 
+std::string_view FindingIdFor(int code) {
+  if (code == ENOSPC) return "fs.epoll.max_user_watches";
+  switch (ClassifyErrno(code)) {
+    case ErrnoClass::kEmfile: return "rlimit_nofile_hard";
+    case ErrnoClass::kEnfile: return "fs.file-max";
+    case ErrnoClass::kEaddrnotavail: return "net.ipv4.ip_local_port_range";
+    case ErrnoClass::kEnobufs: return "memory";
+    case ErrnoClass::kEconnrefused:
+    case ErrnoClass::kEtimedout: return "net.core.somaxconn";
+    default: return "";
+  }
+}
+
 }  // namespace tcpmax::limits

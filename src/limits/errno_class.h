@@ -60,6 +60,14 @@ std::string_view ErrorRemedy(int code);
 // EPERM); 0 when unknown. Used when aggregating JSON from child processes.
 int ErrnoFromKey(std::string_view key);
 
+// The finding id of `tcpmax limits` (limits/findings.cc) that an errno points
+// at, so a measured binding limit and a predicted one share one name:
+// EMFILE -> "rlimit_nofile_hard", ENFILE -> "fs.file-max", EADDRNOTAVAIL ->
+// "net.ipv4.ip_local_port_range", ENOBUFS/ENOMEM -> "memory", ENOSPC (epoll
+// watches) -> "fs.epoll.max_user_watches", ECONNREFUSED/ETIMEDOUT (accept or
+// SYN queue overflow) -> "net.core.somaxconn"; "" for the rest.
+std::string_view FindingIdFor(int code);
+
 // Counts failures by errno. Record() is a single array increment.
 class ErrorCounts {
  public:

@@ -51,6 +51,9 @@ struct WorkerPlan {
   uint64_t connect_timeout_ns = 3'000'000'000ull;
   uint64_t ping_interval_ns = 0;    // 0: no ping
   uint64_t max_inflight = 4096;     // connects in flight at once (the run's total is split)
+  // When set and true, the worker opens nothing more but keeps what it holds
+  // (the probe's memory guard and verification use it).
+  const std::atomic<bool>* stop_opening = nullptr;
 };
 
 // A worker's published figures. Thread-safe.

@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/fd.h"
 #include "load/connector.h"
+#include "sys/process.h"
 #include "core/token_bucket.h"
 
 namespace tcpmax::load {
@@ -27,9 +28,7 @@ class EpollWorker {
  public:
   EpollWorker(const WorkerPlan& plan, const std::atomic<bool>& stop, WorkerReport& report)
       : plan_(plan), stop_(stop), report_(report), bucket_(plan.rate, std::max(1.0, plan.rate / 100), MonotonicNanos()) {
-    rlimit rl{};
-    ::getrlimit(RLIMIT_NOFILE, &rl);
-    state_.reserve(std::min<rlim_t>(rl.rlim_cur, 1u << 20));
+    state_.reserve(std::min<uint64_t>(sys::SoftNofile().value_or(1024), 1u << 20));
     stats_.target = plan.count;
     start_ns_ = MonotonicNanos();
   }
@@ -93,6 +92,7 @@ class EpollWorker {
   }
 
   void OpenSome(uint64_t now) {
+    if (plan_.stop_opening != nullptr && plan_.stop_opening->load(std::memory_order_relaxed)) return;
     uint64_t room = std::min(kOpenBatch, plan_.max_inflight - std::min(plan_.max_inflight, stats_.inflight));
     uint64_t want = std::min(room, plan_.count - opened_index_);
     if (want == 0) return;

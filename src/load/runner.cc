@@ -1,7 +1,6 @@
 #include "load/runner.h"
 
 #include <signal.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,13 +9,13 @@
 
 #include "core/clock.h"
 #include "load/connector.h"
-#include "sys/shard.h"
+#include "sys/process.h"
+#include "sys/rlimit.h"
 
 namespace tcpmax::load {
 namespace {
 
 constexpr uint64_t kFdReserve = 64;  // descriptors kept for everything but connections
-constexpr int kMaxProcesses = 512;
 // Connects in flight over the whole run: enough to keep both cores busy,
 // few enough that the server's accept queues (somaxconn per listener) do
 // not overflow and drop SYNs, which would turn into 1 s / 3 s retransmits.
@@ -62,155 +61,192 @@ bool HoldOver(const LoadOptions& o, const Ticker& t, uint64_t now) {
   return t.done() && o.hold_ns.has_value() && now - t.done_ns() >= *o.hold_ns;
 }
 
-// Runs shard `shard` of `shards` with `workers` threads in this process.
-LoadStats RunLocal(const LoadOptions& o, const SourcePlan& plan, int shard, int shards, int workers,
-                   const std::atomic<bool>& stop, const LoadTick& tick, bool own_hold) {
-  uint64_t stride = static_cast<uint64_t>(shards) * static_cast<uint64_t>(workers);
-  std::vector<WorkerPlan> plans(workers);
-  std::vector<WorkerReport> reports(workers);
-  for (int w = 0; w < workers; ++w) {
-    uint64_t first = static_cast<uint64_t>(shard) * workers + w;
-    WorkerPlan& p = plans[w];
-    p.plan = &plan;
-    p.first = first;
-    p.stride = stride;
-    p.count = first < o.connections ? (o.connections - first + stride - 1) / stride : 0;
-    p.rate = o.rate / static_cast<double>(stride);
-    p.connect_timeout_ns = o.connect_timeout_ns;
-    p.ping_interval_ns = o.ping_interval_ns;
-    p.max_inflight = std::max<uint64_t>(32, kRunInflight / stride);
+// What one process of the run does: its workers, their reports, its totals.
+struct LocalRun {
+  std::vector<WorkerPlan> plans;
+  std::vector<WorkerReport> reports;
+  uint64_t rss_start = 0, anon_start = 0, start = 0;
+
+  LocalRun(const LoadRun& run, int shard, const std::atomic<bool>* stop_opening)
+      : plans(run.workers), reports(run.workers) {
+    const LoadOptions& o = run.options;
+    uint64_t stride = static_cast<uint64_t>(run.processes) * static_cast<uint64_t>(run.workers);
+    for (int w = 0; w < run.workers; ++w) {
+      uint64_t first = static_cast<uint64_t>(shard) * run.workers + w;
+      WorkerPlan& p = plans[w];
+      p.plan = &run.plan;
+      p.first = first;
+      p.stride = stride;
+      p.count = first < o.connections ? (o.connections - first + stride - 1) / stride : 0;
+      p.rate = o.rate / static_cast<double>(stride);
+      p.connect_timeout_ns = o.connect_timeout_ns;
+      p.ping_interval_ns = o.ping_interval_ns;
+      p.max_inflight = std::max<uint64_t>(32, kRunInflight / stride);
+      p.stop_opening = stop_opening;
+    }
+    rss_start = sys::ResidentBytes().value_or(0);
+    anon_start = sys::AnonResidentBytes().value_or(0);
+    start = MonotonicNanos();
   }
-  std::atomic<bool> worker_stop{false};
-  uint64_t rss_start = ReadRssBytes();
-  uint64_t anon_start = ReadAnonRssBytes();
-  std::vector<std::thread> threads;
-  auto run = o.engine == LoadEngine::kUring ? RunUringWorker : RunEpollWorker;
-  for (int w = 0; w < workers; ++w) {
-    threads.emplace_back([&, w] { run(plans[w], worker_stop, reports[w]); });
-  }
-  uint64_t start = MonotonicNanos();
-  auto total = [&] {
+
+  LoadStats Total() const {
     LoadStats s;
     for (const WorkerReport& r : reports) s.Merge(r.Read());
     s.target = 0;
     for (const WorkerPlan& p : plans) s.target += p.count;
-    s.rss_bytes = ReadRssBytes();
+    s.rss_bytes = sys::ResidentBytes().value_or(0);
     s.rss_start_bytes = rss_start;
-    s.anon_bytes = ReadAnonRssBytes();
+    s.anon_bytes = sys::AnonResidentBytes().value_or(0);
     s.anon_start_bytes = anon_start;
     s.t = SecondsSince(start);
     return s;
-  };
-  Ticker ticker(tick, start);
-  uint64_t next = start + o.interval_ns;
-  while (!stop.load() && !(own_hold && HoldOver(o, ticker, MonotonicNanos()))) {
+  }
+};
+
+// Runs shard `shard` of the run with its workers in this process, ticking
+// every `interval_ns`, until `stop` (or, with own_hold, the hold is over).
+LoadStats RunLocal(const LoadRun& run, int shard, const std::atomic<bool>& stop,
+                   const std::atomic<bool>* stop_opening, uint64_t interval_ns, const LoadTick& tick, bool own_hold) {
+  LocalRun local(run, shard, stop_opening);
+  std::atomic<bool> worker_stop{false};
+  std::vector<std::thread> threads;
+  auto work = run.options.engine == Engine::kUring ? RunUringWorker : RunEpollWorker;
+  {
+    sys::BlockStopSignals block;  // the workers inherit it
+    for (int w = 0; w < run.workers; ++w) {
+      threads.emplace_back([&, w] { work(local.plans[w], worker_stop, local.reports[w]); });
+    }
+  }
+  Ticker ticker(tick, local.start);
+  uint64_t next = local.start + interval_ns;
+  while (!stop.load() && !(own_hold && HoldOver(run.options, ticker, MonotonicNanos()))) {
     uint64_t now = MonotonicNanos();
     bool progress = now >= next;
-    if (progress) next += o.interval_ns * ((now - next) / o.interval_ns + 1);
-    if (progress || !ticker.done()) ticker.Tick(total(), now, progress);
+    if (progress) next += interval_ns * ((now - next) / interval_ns + 1);
+    if (progress || !ticker.done()) ticker.Tick(local.Total(), now, progress);
     SleepNanos(std::min<uint64_t>(next - std::min(next, MonotonicNanos()), 20'000'000));
   }
-  LoadStats before_close = total();  // what was held when the stop came
+  LoadStats before_close = local.Total();  // what was held when the stop came
   worker_stop = true;
   for (std::thread& t : threads) t.join();
-  LoadStats final_stats = total();
+  LoadStats final_stats = local.Total();
   final_stats.rss_bytes = before_close.rss_bytes;
   final_stats.anon_bytes = before_close.anon_bytes;
   return final_stats;
 }
 
-// Runs `processes` forked shards and sums their reports.
-Result<LoadStats> RunSharded(const LoadOptions& o, const SourcePlan& plan, int processes, int workers,
-                             const std::atomic<bool>& stop, const LoadTick& tick) {
-  LoadOptions child = o;
-  child.interval_ns = std::min<uint64_t>(o.interval_ns, 200'000'000);
-  auto set = sys::ShardSet::Start(processes, [&](int shard, sys::ShardWriter& out) {
-    LoadTick report = [&](LoadEvent, const LoadStats& s, double) { out.Write(ToShardJson(s, false)); };
-    LoadStats s = RunLocal(child, plan, shard, processes, workers, stop, report, false);
-    out.Write(ToShardJson(s, true));
-    return 0;
+LoadStats Sum(const std::vector<sys::ShardReport>& reports) {
+  LoadStats s;
+  for (const sys::ShardReport& r : reports) s.Merge(FromShardReport(r));
+  return s;
+}
+
+// Runs the shards in forked children and sums their reports.
+Result<LoadStats> RunSharded(const LoadRun& run, const std::atomic<bool>& stop, const LoadTick& tick) {
+  const LoadOptions& o = run.options;
+  uint64_t child_interval = std::min<uint64_t>(o.interval_ns, 200'000'000);
+  auto set = sys::ShardSet::Start(run.processes, [&](int shard, sys::ShardChannel& channel) {
+    return RunShard(run, shard, channel, child_interval);
   });
   if (!set) return tl::unexpected(set.error());
   sys::ShardSet& shards = **set;
   uint64_t start = MonotonicNanos();
-  uint64_t parent_rss_start = ReadRssBytes();
-  uint64_t parent_anon_start = ReadAnonRssBytes();
-  auto total = [&](const char* type) {
-    LoadStats s;
-    for (const nlohmann::json& j : shards.LatestAll(type)) {
-      if (auto one = FromShardJson(j)) s.Merge(*one);
-    }
-    s.rss_bytes += ReadRssBytes();  // this process too: RSS is summed over all of them
+  uint64_t parent_rss_start = sys::ResidentBytes().value_or(0);
+  uint64_t parent_anon_start = sys::AnonResidentBytes().value_or(0);
+  auto total = [&](sys::ShardKind kind) {
+    LoadStats s = Sum(shards.LatestAll(kind));
+    s.rss_bytes += sys::ResidentBytes().value_or(0);  // this process too: RSS is summed over all of them
     s.rss_start_bytes += parent_rss_start;
-    s.anon_bytes += ReadAnonRssBytes();
+    s.anon_bytes += sys::AnonResidentBytes().value_or(0);
     s.anon_start_bytes += parent_anon_start;
     s.t = SecondsSince(start);
     return s;
   };
   Ticker ticker(tick, start);
   uint64_t next = start + o.interval_ns;
-  int open = processes;
+  int open = run.processes;
   while (open > 0 && !stop.load() && !HoldOver(o, ticker, MonotonicNanos())) {
     uint64_t now = MonotonicNanos();
     bool progress = now >= next;
     if (progress) next += o.interval_ns * ((now - next) / o.interval_ns + 1);
     if (progress || !ticker.done()) {
-      LoadStats s = total("shard");
-      if (static_cast<int>(shards.LatestAll("shard").size()) < processes) s.target = o.connections;
+      LoadStats s = total(sys::ShardKind::kProgress);
+      if (static_cast<int>(shards.LatestAll(sys::ShardKind::kProgress).size()) < run.processes) {
+        s.target = o.connections;
+      }
       ticker.Tick(s, now, progress);
     }
     uint64_t wait = std::min<uint64_t>(next - std::min(next, MonotonicNanos()), 20'000'000);
     open = shards.Poll(static_cast<int>(wait / 1'000'000) + 1);
   }
-  LoadStats held = total("shard");
-  shards.Signal(SIGTERM);
+  LoadStats held = total(sys::ShardKind::kProgress);
+  shards.Command(sys::ShardCommand::kStop);
   shards.Wait(60'000);
-  LoadStats final_stats = total("final");
-  if (static_cast<int>(shards.LatestAll("final").size()) < processes) {
-    return PlainError("only " + std::to_string(shards.LatestAll("final").size()) + " of " +
-                      std::to_string(processes) + " load processes reported");
+  size_t reported = shards.LatestAll(sys::ShardKind::kFinal).size();
+  if (static_cast<int>(reported) < run.processes) {
+    return PlainError("only " + std::to_string(reported) + " of " + std::to_string(run.processes) +
+                      " load processes reported");
   }
+  LoadStats final_stats = total(sys::ShardKind::kFinal);
   final_stats.rss_bytes = held.rss_bytes;
   final_stats.anon_bytes = held.anon_bytes;
   return final_stats;
 }
 
+int PlanProcesses(const LoadOptions& o, uint64_t soft_nofile) {
+  if (o.processes > 0) return o.processes;
+  if (o.engine == Engine::kUring) return 1;
+  uint64_t per = soft_nofile > 2 * kFdReserve ? soft_nofile - kFdReserve : soft_nofile / 2 + 1;
+  return static_cast<int>(std::max<uint64_t>(1, (o.connections + per - 1) / per));
+}
+
 }  // namespace
 
-uint64_t RaiseFdLimit() {
-  rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
-  if (rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &rl);
-    ::getrlimit(RLIMIT_NOFILE, &rl);
+Result<LoadRun> PlanLoad(LoadOptions o) {
+  if (o.targets.empty()) return PlainError("no target to connect to");
+  LoadRun run;
+  auto raised = sys::RaiseNofileToHard();
+  if (!raised) return tl::unexpected(raised.error());
+  run.soft_nofile = raised->soft;
+  if (o.engine == Engine::kAuto || o.engine == Engine::kUring) {
+    auto ok = UringConnectSupported();
+    if (!ok && o.engine == Engine::kUring) {
+      return PlainError("io_uring cannot be used here: " + ok.error().ToString());
+    }
+    if (!ok) run.engine_note = "io_uring unavailable (" + ok.error().ToString() + "); using epoll";
+    o.engine = ok ? Engine::kUring : Engine::kEpoll;
   }
-  return rl.rlim_cur;
-}
-
-int PlanProcesses(const LoadOptions& o) {
-  if (o.processes > 0) return o.processes;
-  if (o.engine == LoadEngine::kUring) return 1;
-  rlimit rl{};
-  ::getrlimit(RLIMIT_NOFILE, &rl);
-  uint64_t per = rl.rlim_cur > 2 * kFdReserve ? rl.rlim_cur - kFdReserve : rl.rlim_cur / 2 + 1;
-  uint64_t p = (o.connections + per - 1) / per;
-  return static_cast<int>(std::clamp<uint64_t>(p, 1, kMaxProcesses));
-}
-
-int PlanWorkers(const LoadOptions& o, int processes) {
-  if (o.workers > 0) return o.workers;
+  run.processes = PlanProcesses(o, run.soft_nofile);
+  if (run.processes > kMaxProcesses) {
+    return PlainError(std::to_string(o.connections) + " connections need " + std::to_string(run.processes) +
+                      " processes at " + std::to_string(run.soft_nofile) +
+                      " descriptors each; at most " + std::to_string(kMaxProcesses) +
+                      " (use --engine uring, or raise the hard RLIMIT_NOFILE)");
+  }
   long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
-  return static_cast<int>(std::max<long>(1, cores / processes));
-}
-
-Result<LoadStats> RunLoad(const LoadOptions& o, const std::atomic<bool>& stop, const LoadTick& tick) {
+  run.workers = o.workers > 0 ? o.workers : static_cast<int>(std::max<long>(1, cores / run.processes));
   auto plan = SourcePlan::Make(o.sources, o.targets, o.connections);
   if (!plan) return tl::unexpected(plan.error());
-  int processes = PlanProcesses(o);
-  int workers = PlanWorkers(o, processes);
-  if (processes == 1) return RunLocal(o, *plan, 0, 1, workers, stop, tick, true);
-  return RunSharded(o, *plan, processes, workers, stop, tick);
+  run.plan = std::move(*plan);
+  run.options = std::move(o);
+  return run;
+}
+
+Result<LoadStats> RunLoad(const LoadRun& run, const std::atomic<bool>& stop, const LoadTick& tick) {
+  if (run.processes == 1) return RunLocal(run, 0, stop, nullptr, run.options.interval_ns, tick, true);
+  return RunSharded(run, stop, tick);
+}
+
+int RunShard(const LoadRun& run, int shard, sys::ShardChannel& channel, uint64_t interval_ns) {
+  LoadTick report = [&](LoadEvent, const LoadStats& s, double) {
+    sys::ShardReport r = ToShardReport(s, sys::ShardKind::kProgress);
+    r.opening_stopped = channel.stop_opening().load();
+    channel.Send(r);
+  };
+  LoadStats s = RunLocal(run, shard, channel.stop(), &channel.stop_opening(), interval_ns, report, false);
+  sys::ShardReport final_report = ToShardReport(s, sys::ShardKind::kFinal);
+  final_report.opening_stopped = channel.stop_opening().load();
+  return channel.Send(final_report) ? 0 : 1;
 }
 
 }  // namespace tcpmax::load

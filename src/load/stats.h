@@ -3,21 +3,18 @@
 //
 // Each worker owns a LoadStats and publishes a copy every ~50 ms under its
 // own mutex (no shared atomics per event); the reporter merges the copies.
-// ToProgressJson/ToSummaryJson write the `--progress-json` / `--json`
-// objects that `tcpmax probe` reads; FromSummaryJson reads a shard's summary
-// back, including its histograms (sent as hex of the raw Histogram: shards
-// are forks of the same binary, so the layout is identical).
+// report/load.h renders them; ToShardReport/FromShardReport convert to and
+// from the shard contract that forked load processes speak.
 // Thread-safety: plain values.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "core/error.h"
 #include "core/histogram.h"
 #include "limits/errno_class.h"
+#include "sys/shard_messages.h"
 
 namespace tcpmax::load {
 
@@ -49,20 +46,9 @@ struct LoadStats {
   void Merge(const LoadStats& other);
 };
 
-// {"type":"progress","t":..,"target":..,"opened":..,"held":..,"failed":..,
-//  "rate":..,"errors":{..},"rss_bytes":..}
-nlohmann::json ToProgressJson(const LoadStats& s, double rate, const char* type = "progress");
-// The `--json` summary: progress fields plus closed, pings, ramp time,
-// connect/rtt quantiles in ns, and errors with meaning and remedy.
-nlohmann::json ToSummaryJson(const LoadStats& s);
-// A shard's figures (counters, errors by errno; with `final`, the raw
-// histograms too, and type "final" instead of "shard").
-nlohmann::json ToShardJson(const LoadStats& s, bool final);
-Result<LoadStats> FromShardJson(const nlohmann::json& j);
-
-// Resident set size of this process from /proc/self/statm; 0 if unreadable.
-uint64_t ReadRssBytes();
-// Anonymous resident memory (RssAnon in /proc/self/status); 0 if unreadable.
-uint64_t ReadAnonRssBytes();
+// A shard's figures in the shard contract (sys/shard_messages.h); kFinal
+// carries the histograms too. FromShardReport is the inverse.
+sys::ShardReport ToShardReport(const LoadStats& s, sys::ShardKind kind);
+LoadStats FromShardReport(const sys::ShardReport& r);
 
 }  // namespace tcpmax::load

@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/fd.h"
 #include "load/connector.h"
+#include "sys/process.h"
 #include "core/token_bucket.h"
 
 namespace tcpmax::load {
@@ -139,9 +140,7 @@ class UringWorker {
  public:
   UringWorker(const WorkerPlan& plan, const std::atomic<bool>& stop, WorkerReport& report)
       : plan_(plan), stop_(stop), report_(report), bucket_(plan.rate, std::max(1.0, plan.rate / 100), MonotonicNanos()) {
-    rlimit rl{};
-    ::getrlimit(RLIMIT_NOFILE, &rl);
-    slots_per_ring_ = static_cast<unsigned>(std::min<rlim_t>(rl.rlim_cur, 1u << 20));
+    slots_per_ring_ = static_cast<unsigned>(std::min<uint64_t>(sys::SoftNofile().value_or(1024), 1u << 20));
     stats_.target = plan.count;
     start_ns_ = MonotonicNanos();
     timeout_.tv_sec = static_cast<int64_t>(plan.connect_timeout_ns / 1'000'000'000ull);
@@ -225,6 +224,7 @@ class UringWorker {
   }
 
   void OpenSome(uint64_t now) {
+    if (plan_.stop_opening != nullptr && plan_.stop_opening->load(std::memory_order_relaxed)) return;
     uint64_t room = std::min(kOpenBatch, plan_.max_inflight - std::min(plan_.max_inflight, stats_.inflight));
     uint64_t want = std::min(room, plan_.count - opened_index_);
     if (want == 0) return;

@@ -19,22 +19,6 @@ uint64_t CeilDiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
 }  // namespace
 
-std::string_view EngineName(Engine e) {
-  switch (e) {
-    case Engine::kAuto: return "auto";
-    case Engine::kEpoll: return "epoll";
-    case Engine::kUring: return "uring";
-  }
-  return "auto";
-}
-
-Result<Engine> ParseEngine(std::string_view text) {
-  if (text == "auto") return Engine::kAuto;
-  if (text == "epoll") return Engine::kEpoll;
-  if (text == "uring") return Engine::kUring;
-  return PlainError(fmt::format("'{}' is not an engine (auto, epoll, uring)", text));
-}
-
 std::string Plan::ListenSpec(unsigned group) const {
   uint32_t per = ports / serve_processes;
   uint32_t lo = first_port + group * per;
@@ -48,6 +32,23 @@ std::string Plan::TargetSpec() const {
 }
 
 std::string Plan::SourceSpec() const { return source_range.ToString(); }
+
+std::vector<Endpoint> Plan::ListenEndpoints(unsigned group) const {
+  uint32_t per = ports / serve_processes;
+  std::vector<Endpoint> out;
+  for (uint32_t p = first_port + group * per; p < first_port + (group + 1) * per; ++p) {
+    out.push_back(Endpoint{server_ip, static_cast<uint16_t>(p)});
+  }
+  return out;
+}
+
+std::vector<Endpoint> Plan::Targets() const {
+  std::vector<Endpoint> out;
+  for (uint32_t p = first_port; p < uint32_t{first_port} + ports; ++p) {
+    out.push_back(Endpoint{server_ip, static_cast<uint16_t>(p)});
+  }
+  return out;
+}
 
 Result<Plan> MakePlan(const PlanInput& in) {
   if (in.target == 0) return PlainError("the target must be at least 1 connection");
@@ -115,6 +116,14 @@ Result<Plan> MakePlan(const PlanInput& in) {
                              FormatCount(pair_cap)));
   if (uint32_t{p.first_port} + p.ports - 1 > 65535) {
     return PlainError(fmt::format("{} server ports from {} run past port 65535", p.ports, p.first_port));
+  }
+  unsigned most = std::max(p.serve_processes, p.load_processes);
+  if (most > kMaxShardProcesses) {
+    return PlainError(fmt::format("{} connections need {} processes per side at {} descriptors each (hard "
+                                  "RLIMIT_NOFILE {}); the probe runs at most {} (use --engine uring, or raise the hard "
+                                  "limit)",
+                                  FormatCount(in.target), most, FormatCount(usable), FormatCount(in.nofile_hard),
+                                  kMaxShardProcesses));
   }
   uint64_t serve_fds = p.serve_engine == Engine::kUring ? 0 : CeilDiv(in.target, p.serve_processes);
   uint64_t load_fds = p.load_engine == Engine::kUring ? 0 : CeilDiv(in.target, p.load_processes);

@@ -9,7 +9,8 @@
 //     never exceed the ephemeral range);
 //   - the engines and process counts of the serve and load sides so that no
 //     process needs more descriptors than its hard RLIMIT_NOFILE;
-//   - the exact command lines of the `tcpmax serve` and `tcpmax load` shards.
+//   - the endpoints each serve shard listens on and the targets and sources
+//     of the load shards.
 // Pure: PlanInput in, Plan out. Thread-safe.
 #pragma once
 
@@ -18,13 +19,14 @@
 #include <vector>
 
 #include "core/address.h"
+#include "core/engine.h"
 #include "core/error.h"
 
 namespace tcpmax::probe {
 
-enum class Engine { kAuto, kEpoll, kUring };
-std::string_view EngineName(Engine e);
-Result<Engine> ParseEngine(std::string_view text);
+// Processes per side: beyond this the plan refuses (use io_uring direct
+// descriptors, or raise the hard RLIMIT_NOFILE).
+inline constexpr unsigned kMaxShardProcesses = 512;
 
 struct PlanInput {
   uint64_t target = 100'000;          // connections to open and hold
@@ -60,10 +62,14 @@ struct Plan {
   // Every destination, for load: "127.0.0.1:7000-7015".
   std::string TargetSpec() const;
   std::string SourceSpec() const;     // "127.1.0.0/27" (a CIDR covering `sources`)
+  // The same as endpoints, for the engines.
+  std::vector<Endpoint> ListenEndpoints(unsigned group) const;
+  std::vector<Endpoint> Targets() const;
 };
 
-// Fails only when the target cannot be planned on loopback at all (e.g. a
-// target of 0, or more connections than the loopback tuple space holds).
+// Fails, before anything starts, when the target cannot be planned on
+// loopback: a target of 0, more connections than the loopback tuple space
+// holds, or more than kMaxShardProcesses processes on a side.
 Result<Plan> MakePlan(const PlanInput& in);
 
 }  // namespace tcpmax::probe

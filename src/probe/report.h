@@ -1,5 +1,6 @@
-// ProbeReport: everything `tcpmax probe` measured and predicted, the model
-// that src/report renders as text, JSON and HTML. Plain data.
+// ProbeReport: everything `tcpmax probe` predicted and measured, the model
+// that src/report renders as text, JSON (schema tcpmax.probe/2, see
+// docs/probe.md) and HTML. Plain data.
 #pragma once
 
 #include <cstdint>
@@ -7,29 +8,33 @@
 #include <string>
 #include <vector>
 
+#include "probe/climb.h"
 #include "probe/fit.h"
 #include "probe/plan.h"
+#include "probe/verify.h"
 
 namespace tcpmax::probe {
 
-// One sample of the climb, taken about once a second.
+// One sample of the climb, taken every --interval.
 struct Sample {
   double t = 0;                 // seconds since the climb started
-  uint64_t established = 0;     // connections held (the smaller of the two sides)
+  uint64_t established = 0;     // connections held (the smaller of the two sides' own counts)
   uint64_t opened = 0;          // connections load opened so far
   uint64_t failed = 0;          // connect attempts that failed
-  double rate = 0;              // new connections/s over the last interval
+  double rate = 0;              // new connections/s over the last second
   int64_t mem_used = 0;         // MemAvailable at start minus now, bytes (kernel and user space)
   int64_t kernel = 0;           // mem_used minus the shards' RSS growth: the kernel's share
   int64_t slab = 0;             // Slab (kernel objects) growth since start, bytes
   uint64_t rss_serve = 0;       // resident set of the serve shards, bytes
   uint64_t rss_load = 0;        // resident set of the load shards, bytes
   uint64_t file_nr = 0;         // fs.file-nr: allocated file handles
+  uint64_t usable = 0;          // memory the box can still give (memory_guard.h), bytes
 };
 
-// One limit the model predicts, for the predicted-vs-measured chart.
+// One limit the model predicts, for the predicted-vs-measured rows.
 struct PredictedLimit {
-  std::string limit;            // "fs.file-max", "memory", ...
+  std::string id;               // limits finding id: "fs.file-max", "memory"
+  std::string limit;            // its name
   uint64_t ceiling = 0;         // connections it allows
   bool binding = false;
 };
@@ -51,17 +56,24 @@ struct ProbeReport {
 
   // Outcome.
   uint64_t reached = 0;                 // most connections held at once
-  uint64_t verified = 0;                // established sockets `count` saw at the peak (server side)
   bool target_reached = false;
-  std::string stop_reason;              // "target reached", "memory reserve", "limit", "interrupted", "timeout", "error"
+  StopReason stop_reason = StopReason::kError;
   std::string stop_detail;              // one sentence: what happened
-  std::string binding_limit;            // the limit that bound (or "none: target reached")
+  std::string binding_id;               // limits finding id of what bound ("" when the target was reached)
+  std::string binding_limit;            // its name, or "none: the target was reached"
   std::string remedy;                   // what to do to go further
   std::map<std::string, uint64_t> errors;  // errno class -> count
   double climb_seconds = 0;
   double mean_rate = 0;                 // connections/s over the climb
   double peak_rate = 0;
   double teardown_seconds = 0;
+  double max_sample_gap_seconds = 0;    // the longest time between two samples
+  bool guard_tripped = false;           // the memory guard told the load shards to stop opening
+  // Connects attempted after the trip (counted from the last report before
+  // it, so up to one interval of attempts made before it count too).
+  uint64_t attempted_after_guard = 0;
+  Verification verification;            // both ends counted by the kernel at the peak
+  bool verified = false;                // a verification ran
 
   // Memory.
   double kernel_bytes = 0;              // kernel bytes per connection: max of the two fits below
@@ -70,16 +82,21 @@ struct ProbeReport {
   double user_bytes_serve = 0;          // RSS per held connection, serve side
   double user_bytes_load = 0;           // RSS per held connection, load side
 
-  // Prediction (from `tcpmax limits`).
-  uint64_t predicted_ceiling = 0;       // the whole-box inbound ceiling on loopback
+  // Prediction (probe/predict.h), made before the climb.
+  uint64_t predicted_ceiling = 0;
+  std::string predicted_binding_id;
   std::string predicted_binding;
   std::string predicted_explain;        // one line of arithmetic
+  std::vector<std::string> predicted_notes;
   uint64_t projected_by_memory = 0;     // MemAvailable / measured bytes per connection
   std::vector<PredictedLimit> predicted;
 
   std::vector<std::string> settings_changed;  // "net.core.somaxconn: 4096 -> 65535 (restored)"
   std::vector<std::string> notes;
   std::vector<Sample> samples;
+
+  // The run failed: an error stopped it, or the verification disagreed.
+  bool failed() const { return stop_reason == StopReason::kError || (verified && !verification.ok); }
 };
 
 }  // namespace tcpmax::probe

@@ -1,39 +1,68 @@
-// RunProbe: the main job. Starts `tcpmax serve` shards, then `tcpmax load`,
-// climbs to the target while sampling once per interval, stops at the target,
-// at the first limit that binds, at the memory reserve, on a stop request or
-// at the time limit; tears everything down (SO_LINGER 0 in the shards),
-// restores what --tune changed, and returns the measured ProbeReport.
-//
-// The prediction fields of the report are filled by the caller (from limits).
-// Thread-safety: runs on the caller's thread; `stop` may be set from a signal
-// handler (it is only read).
+// The probe's main job in two calls:
+//   Prepare   reads the box, sizes --max, lists what --tune will set, plans
+//             the shards and predicts the ceiling under those settings. It
+//             changes nothing; its errors are the user's to fix (a target the
+//             box cannot host, too many processes) and come before anything
+//             starts.
+//   RunProbe  applies --tune, forks the serve shards and then the load shards
+//             (sys/shard.h, running serve::RunShard and load::RunShard),
+//             samples every interval, stops at the first rule of climb.h that
+//             fires (the memory guard commands the load shards to open
+//             nothing more at once), settles, verifies both ends against the
+//             kernel (verify.h), tears down with RST, restores the settings,
+//             and names the binding limit (verdict.h).
+// Thread-safety: runs on the caller's thread, which must not have started
+// other threads (shards are forked); `stop` may be set from a signal handler.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "core/engine.h"
 #include "core/error.h"
+#include "probe/box.h"
 #include "probe/plan.h"
+#include "probe/predict.h"
 #include "probe/report.h"
+#include "probe/tune.h"
 #include "sys/reader.h"
 
 namespace tcpmax::probe {
+
+// Kernel bytes per loopback connection (both ends) used to size --max before
+// anything is measured: the slab growth measured on Linux 6.18 (8,068 B per
+// connection at 2.8M connections; bench/RESULTS.md).
+inline constexpr double kPlanBytesPerConnection = 8000;
 
 struct ProbeOptions {
   uint64_t target = 100'000;
   bool max = false;                  // climb until memory reserve or a limit binds
   bool tune = false;                 // raise sysctls for the run, restore after
   Engine engine = Engine::kAuto;
-  double reserve_percent = 10;       // of MemTotal; never let MemAvailable fall below
-  double rate = 0;                   // connections/s; 0 = as fast as load goes
+  double reserve_percent = 10;       // of MemTotal; never let usable memory fall below
+  double rate = 0;                   // connections/s for load; 0 = as fast as load goes
   std::chrono::seconds timeout{600}; // the whole climb
   std::chrono::milliseconds interval{250};
-  std::chrono::milliseconds hold{0};  // keep the peak this long before teardown (to inspect it)
+  std::chrono::milliseconds hold{0}; // keep the peak this long before teardown (to inspect it)
   uint16_t first_port = 7000;        // server ports start here
-  std::string binary;                // the tcpmax executable to run shards with
+  int shard_nice = 10;               // shards run this much nicer than the supervisor
 };
+
+struct ProbeSetup {
+  BoxFacts box;
+  uint64_t target = 0;               // resolved (--max sizes it from memory)
+  uint64_t reserve_bytes = 0;
+  std::vector<Setting> tuning;       // what --tune will set (empty without --tune)
+  Plan plan;
+  Prediction prediction;
+};
+
+// `reader` is the box (live; tests pass a snapshot). Detects io_uring live.
+Result<ProbeSetup> Prepare(const ProbeOptions& options, const sys::Reader& reader);
 
 // Called after each sample (for progress) and at each phase ("starting serve").
 struct ProbeObserver {
@@ -41,58 +70,8 @@ struct ProbeObserver {
   std::function<void(std::string_view)> on_phase;
 };
 
-// What the runner needs from the box, read before it plans; tests replace it.
-struct BoxFacts {
-  uint64_t nofile_hard = 1024;
-  uint32_t ephemeral_ports = 28232;
-  bool uring_direct = false;
-  std::string uring_reason;          // why not, when !uring_direct
-  unsigned cores = 1;
-  uint64_t mem_total = 0;
-  uint64_t mem_available = 0;
-  std::string kernel;
-};
-// Reads the facts through `reader` (live, or a recorded snapshot in tests).
-// uring_direct and uring_reason are left for the caller to detect.
-Result<BoxFacts> ReadBoxFacts(const sys::Reader& reader);
-
-// The MemAvailable floor of a climb: `reserve_percent` of MemTotal, at least 512 MiB.
-uint64_t ReserveBytes(const BoxFacts& box, double reserve_percent);
-
-// The target --max climbs towards: what MemAvailable above the reserve holds
-// at `bytes_per_conn`, so the plan has enough ports and processes.
-uint64_t MaxModeTarget(const BoxFacts& box, double reserve_percent, double bytes_per_conn);
-
-// What the box can still give during a climb. MemAvailable counts
-// SReclaimable slab as available, but a socket's inode (sock_inode_cache) and
-// dentry sit in "reclaimable" caches that cannot be reclaimed while the socket
-// is open: trusting MemAvailable alone ran a 2.8M-connection climb into the
-// OOM killer here. So what the new files pin is taken off: each new file
-// (fs.file-nr growth) pins an inode and a dentry (`pinned_per_file` bytes,
-// from slabinfo), and never more than SReclaimable actually grew (other
-// reclaimable caches, such as /proc inodes created by a process that walks
-// /proc/*/fd, stay counted as available, as they are).
-struct MemoryReading {
-  uint64_t available = 0;     // MemAvailable
-  uint64_t reclaimable = 0;   // SReclaimable
-  uint64_t files = 0;         // fs.file-nr allocated
-};
-uint64_t UsableMemory(const MemoryReading& start, const MemoryReading& now, uint64_t pinned_per_file);
-
-// Bytes an open socket file pins in reclaimable caches: the footprints of
-// sock_inode_cache and dentry in this kernel's slabinfo (1,059 B when
-// slabinfo cannot be read: 863 + 196 measured on Linux 6.18).
-uint64_t PinnedBytesPerFile(const sys::Reader& reader);
-
-Result<ProbeReport> RunProbe(const ProbeOptions& opt, const BoxFacts& box, const ProbeObserver& observer,
-                             const std::atomic<bool>& stop);
-
-// The limit an errno class (key as in kernel/errno_class.h) points at, and
-// what to do about it.
-struct LimitName {
-  std::string limit;
-  std::string remedy;
-};
-LimitName LimitFromErrorKey(std::string_view key);
+// `memory` is read by the memory guard each sample (live; tests pass a fake).
+Result<ProbeReport> RunProbe(const ProbeOptions& options, const ProbeSetup& setup, const ProbeObserver& observer,
+                             const std::atomic<bool>& stop, const sys::Reader& memory);
 
 }  // namespace tcpmax::probe

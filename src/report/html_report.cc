@@ -66,7 +66,7 @@ std::string ProbeToHtml(const probe::ProbeReport& r) {
       "<h1>{}</h1>\n<p class=\"big\">predicted {}, measured {}</p>\n<p>Stopped: {} ({}). Binding limit: {}. "
       "Kernel memory: {}.</p>\n",
       XmlEscape(title), XmlEscape(title), r.predicted_ceiling ? FormatCount(r.predicted_ceiling) : "unknown", FormatCount(r.reached),
-      XmlEscape(r.stop_reason), XmlEscape(r.stop_detail), XmlEscape(r.binding_limit),
+      XmlEscape(std::string(probe::StopReasonName(r.stop_reason))), XmlEscape(r.stop_detail), XmlEscape(r.binding_limit),
       r.kernel_bytes > 0 ? FormatBytes(r.kernel_bytes) + " per connection" : "not measured");
   html += "<figure id=\"connections\">" + ConnectionsChart(r) + "</figure>\n";
   html += "<figure id=\"memory\">" + MemoryChart(r) + "</figure>\n";

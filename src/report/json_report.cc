@@ -11,6 +11,18 @@ nlohmann::json FitJson(const probe::LineFit& f) {
           {"r2", f.r2}, {"points", f.points}};
 }
 
+nlohmann::json VerificationJson(const probe::ProbeReport& r) {
+  if (!r.verified) return nullptr;
+  const probe::Verification& v = r.verification;
+  return {{"ok", v.ok},
+          {"problem", v.problem},
+          {"server_established", v.server_counted},
+          {"client_established", v.client_counted},
+          {"serve_held", v.serve_held},
+          {"load_held", v.load_held},
+          {"interrupted", v.interrupted}};
+}
+
 }  // namespace
 
 nlohmann::json ProbeToJson(const probe::ProbeReport& r) {
@@ -22,32 +34,33 @@ nlohmann::json ProbeToJson(const probe::ProbeReport& r) {
       {"sources", r.plan.SourceSpec()},
       {"source_count", r.plan.sources},
       {"per_pair", r.plan.per_pair},
-      {"serve_engine", probe::EngineName(r.plan.serve_engine)},
-      {"load_engine", probe::EngineName(r.plan.load_engine)},
+      {"serve_engine", EngineName(r.plan.serve_engine)},
+      {"load_engine", EngineName(r.plan.load_engine)},
       {"serve_processes", r.plan.serve_processes},
       {"load_processes", r.plan.load_processes},
       {"notes", r.plan.notes},
   };
   json samples = json::array();
   for (const auto& s : r.samples) {
-    samples.push_back({{"t", s.t},
+    samples.push_back({{"t_seconds", s.t},
                        {"established", s.established},
                        {"opened", s.opened},
                        {"failed", s.failed},
-                       {"rate", s.rate},
+                       {"rate_per_second", s.rate},
                        {"mem_used_bytes", s.mem_used},
                        {"kernel_bytes", s.kernel},
                        {"slab_bytes", s.slab},
                        {"rss_serve_bytes", s.rss_serve},
                        {"rss_load_bytes", s.rss_load},
-                       {"file_nr", s.file_nr}});
+                       {"file_nr", s.file_nr},
+                       {"usable_bytes", s.usable}});
   }
   json predicted = json::array();
   for (const auto& p : r.predicted) {
-    predicted.push_back({{"limit", p.limit}, {"ceiling", p.ceiling}, {"binding", p.binding}});
+    predicted.push_back({{"id", p.id}, {"limit", p.limit}, {"ceiling", p.ceiling}, {"binding", p.binding}});
   }
   return {
-      {"schema", "tcpmax.probe/1"},
+      {"schema", "tcpmax.probe/2"},
       {"machine",
        {{"kernel", r.kernel},
         {"cores", r.cores},
@@ -58,16 +71,21 @@ nlohmann::json ProbeToJson(const probe::ProbeReport& r) {
       {"plan", plan},
       {"result",
        {{"reached", r.reached},
-        {"verified_established", r.verified},
+        {"verification", VerificationJson(r)},
         {"target_reached", r.target_reached},
-        {"stop_reason", r.stop_reason},
+        {"failed", r.failed()},
+        {"stop_reason", probe::StopReasonName(r.stop_reason)},
         {"stop_detail", r.stop_detail},
+        {"binding_id", r.binding_id},
         {"binding_limit", r.binding_limit},
+        {"guard_tripped", r.guard_tripped},
+        {"attempted_after_guard", r.attempted_after_guard},
+        {"max_sample_gap_seconds", r.max_sample_gap_seconds},
         {"remedy", r.remedy},
         {"errors", r.errors},
         {"climb_seconds", r.climb_seconds},
-        {"mean_rate", r.mean_rate},
-        {"peak_rate", r.peak_rate},
+        {"mean_rate_per_second", r.mean_rate},
+        {"peak_rate_per_second", r.peak_rate},
         {"teardown_seconds", r.teardown_seconds}}},
       {"memory",
        {{"kernel_bytes_per_connection", std::round(r.kernel_bytes)},
@@ -77,8 +95,10 @@ nlohmann::json ProbeToJson(const probe::ProbeReport& r) {
         {"user_bytes_per_connection_load", std::round(r.user_bytes_load * 10) / 10}}},
       {"prediction",
        {{"ceiling", r.predicted_ceiling},
+        {"binding_id", r.predicted_binding_id},
         {"binding", r.predicted_binding},
         {"explain", r.predicted_explain},
+        {"assumptions", r.predicted_notes},
         {"projected_by_measured_memory", r.projected_by_memory},
         {"limits", predicted}}},
       {"settings_changed", r.settings_changed},

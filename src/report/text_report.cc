@@ -25,14 +25,26 @@ std::string ProbeToText(const probe::ProbeReport& r) {
                    FormatCount(r.plan.target), r.plan.TargetSpec(), r.plan.SourceSpec(), r.engine,
                    r.plan.serve_processes, r.plan.load_processes));
   line("");
-  line(fmt::format("measured   {:>12} connections held at once{}", FormatCount(r.reached),
-                   r.verified ? fmt::format(" (count saw {} established on the server ports)", FormatCount(r.verified))
-                              : ""));
-  line(fmt::format("stopped    {}: {}", r.stop_reason, r.stop_detail));
-  line(fmt::format("binding    {}", r.binding_limit));
+  line(fmt::format("measured   {:>12} connections held at once", FormatCount(r.reached)));
+  if (r.verified) {
+    const probe::Verification& v = r.verification;
+    line(fmt::format("verified   {}: the kernel counts {} server ends and {} client ends established; the shards "
+                     "hold {} and {}",
+                     v.ok ? "yes" : "NO", FormatCount(v.server_counted), FormatCount(v.client_counted),
+                     FormatCount(v.serve_held), FormatCount(v.load_held)));
+    if (!v.ok) line(fmt::format("           FAILED: {}", v.problem));
+  }
+  line(fmt::format("stopped    {}: {}", probe::StopReasonName(r.stop_reason), r.stop_detail));
+  if (r.guard_tripped) {
+    line(fmt::format("           the memory guard stopped the load at once ({} connects attempted after the last "
+                     "sample before it tripped)",
+                     FormatCount(r.attempted_after_guard)));
+  }
+  line(fmt::format("binding    {}{}", r.binding_limit, r.binding_id.empty() ? "" : " [" + r.binding_id + "]"));
   if (!r.remedy.empty()) line(fmt::format("remedy     {}", r.remedy));
-  line(fmt::format("climb      {:.1f} s, {} conn/s mean, {} conn/s peak; teardown {:.1f} s", r.climb_seconds,
-                   FormatCount(uint64_t(r.mean_rate)), FormatCount(uint64_t(r.peak_rate)), r.teardown_seconds));
+  line(fmt::format("climb      {:.1f} s, {} conn/s mean, {} conn/s peak; teardown {:.1f} s; longest sample gap {:.2f} s",
+                   r.climb_seconds, FormatCount(uint64_t(r.mean_rate)), FormatCount(uint64_t(r.peak_rate)),
+                   r.teardown_seconds, r.max_sample_gap_seconds));
   if (!r.errors.empty()) {
     std::string errs;
     for (const auto& [k, v] : r.errors) errs += fmt::format("{}{} {}", errs.empty() ? "" : ", ", k, FormatCount(v));
@@ -46,9 +58,14 @@ std::string ProbeToText(const probe::ProbeReport& r) {
                    r.user_bytes_load));
   line("");
   if (r.predicted_ceiling > 0) {
-    line(fmt::format("predicted  {} connections on loopback, bound by {}", FormatCount(r.predicted_ceiling),
-                     r.predicted_binding));
+    line(fmt::format("predicted  {} connections on loopback, bound by {} [{}]", FormatCount(r.predicted_ceiling),
+                     r.predicted_binding, r.predicted_binding_id));
     if (!r.predicted_explain.empty()) line(fmt::format("           {}", r.predicted_explain));
+    for (const auto& n : r.predicted_notes) line(fmt::format("           {}", n));
+    if (!r.binding_id.empty()) {
+      line(fmt::format("           measured binding [{}] {} the predicted one", r.binding_id,
+                       r.binding_id == r.predicted_binding_id ? "matches" : "differs from"));
+    }
   }
   if (r.projected_by_memory > 0) {
     line(fmt::format("projected  {} connections fit in MemAvailable above the reserve at the measured cost",

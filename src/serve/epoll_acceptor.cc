@@ -1,5 +1,7 @@
 #include "serve/epoll_acceptor.h"
 
+#include <algorithm>
+
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -7,6 +9,7 @@
 #include <cerrno>
 
 #include "core/clock.h"
+#include "sys/process.h"
 
 namespace tcpmax::serve {
 namespace {
@@ -18,11 +21,7 @@ constexpr int kAcceptBurst = 256;
 constexpr uint64_t kPauseNs = 50'000'000;
 constexpr uint32_t kReadEvents = EPOLLIN | EPOLLRDHUP;
 
-size_t FdCapacity() {
-  rlimit rl{};
-  getrlimit(RLIMIT_NOFILE, &rl);
-  return rl.rlim_cur > (1u << 24) ? (1u << 24) : static_cast<size_t>(rl.rlim_cur);
-}
+size_t FdCapacity() { return static_cast<size_t>(std::min<uint64_t>(sys::SoftNofile().value_or(1024), 1u << 24)); }
 
 }  // namespace
 

@@ -4,20 +4,20 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <future>
 #include <memory>
 
 #include "serve/epoll_acceptor.h"
 #include "serve/uring_acceptor.h"
 #include "serve/listener.h"
+#include "sys/process.h"
 
 namespace tcpmax::serve {
 namespace {
 
 unsigned TableSlots() {
-  rlimit rl{};
-  getrlimit(RLIMIT_NOFILE, &rl);
-  return rl.rlim_cur > (1u << 20) ? (1u << 20) : static_cast<unsigned>(rl.rlim_cur);
+  return static_cast<unsigned>(std::min<uint64_t>(sys::SoftNofile().value_or(1024), 1u << 20));
 }
 
 template <typename Worker>
@@ -39,7 +39,6 @@ std::string_view ToString(ServeMode m) {
   return "?";
 }
 
-std::string_view ToString(ServeEngine e) { return e == ServeEngine::kUring ? "uring" : "epoll"; }
 
 Result<std::unique_ptr<Server>> Server::Start(const ServeOptions& options) {
   std::unique_ptr<Server> s(new Server());
@@ -82,7 +81,7 @@ Result<void> Server::Launch(const ServeOptions& options) {
     ctx.counters = &counters_[w];
     auto ready = std::make_shared<std::promise<Result<void>>>();
     auto started = ready->get_future();
-    if (options.engine == ServeEngine::kUring) {
+    if (options.engine == Engine::kUring) {
       threads_.emplace_back([ctx, slots, backlog = backlog_, ready] {
         UringWorker worker(ctx, slots, backlog);
         WorkerMain(&worker, ready.get());

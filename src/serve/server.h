@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/address.h"
+#include "core/engine.h"
 #include "core/error.h"
 #include "core/fd.h"
 #include "serve/stats.h"
@@ -25,15 +26,13 @@
 namespace tcpmax::serve {
 
 enum class ServeMode { kHold, kEcho, kHttp };
-enum class ServeEngine { kEpoll, kUring };
 
 std::string_view ToString(ServeMode m);
-std::string_view ToString(ServeEngine e);
 
 struct ServeOptions {
   std::vector<Endpoint> listen;         // port 0 = any free port
   ServeMode mode = ServeMode::kHold;
-  ServeEngine engine = ServeEngine::kEpoll;
+  Engine engine = Engine::kEpoll;    // kEpoll or kUring (resolve kAuto: ChooseEngine)
   int workers = 1;                      // threads; each has its own listeners
   int backlog = 0;                      // 0 = net.core.somaxconn
   uint64_t max_conns = 0;               // 0 = unlimited; else held at most this many

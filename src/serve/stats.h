@@ -55,7 +55,4 @@ class alignas(64) ServeCounters {
   Counter errors_[kErrnoSlots];
 };
 
-// Resident set size of this process in bytes (/proc/self/statm), 0 if unknown.
-uint64_t ResidentBytes();
-
 }  // namespace tcpmax::serve

@@ -9,19 +9,50 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "core/clock.h"
+#include "sys/process.h"
 
 namespace tcpmax::sys {
 
-bool ShardWriter::Write(const nlohmann::json& line) {
-  std::string text = line.dump();
+struct ShardChannel::Reader {
+  std::thread thread;
+};
+
+ShardChannel::ShardChannel(int report_fd, int command_fd)
+    : report_fd_(report_fd), command_fd_(command_fd), reader_(std::make_unique<Reader>()) {
+  reader_->thread = std::thread([this] { ReadCommands(); });
+  reader_->thread.detach();  // blocks in read(); the child ends with _exit
+}
+
+ShardChannel::~ShardChannel() = default;
+
+void ShardChannel::ReadCommands() {
+  char buf[64];
+  for (;;) {
+    ssize_t n = ::read(command_fd_, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // the supervisor is gone: stop
+    for (ssize_t i = 0; i < n; ++i) {
+      auto c = DecodeCommand(buf[i]);
+      if (!c) continue;
+      stop_opening_ = true;
+      if (*c == ShardCommand::kStop) stop_ = true;
+    }
+    if (stop_) return;
+  }
+  stop_opening_ = true;
+  stop_ = true;
+}
+
+bool ShardChannel::Send(const ShardReport& report) {
+  std::string text = EncodeReport(report);
   text.push_back('\n');
   size_t done = 0;
   while (done < text.size()) {
-    ssize_t n = ::write(fd_, text.data() + done, text.size() - done);
+    ssize_t n = ::write(report_fd_, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     done += static_cast<size_t>(n);
@@ -29,36 +60,64 @@ bool ShardWriter::Write(const nlohmann::json& line) {
   return true;
 }
 
-Result<std::unique_ptr<ShardSet>> ShardSet::Start(int count, const ShardJob& job) {
+namespace {
+
+[[noreturn]] void RunChild(int index, int report_fd, int command_fd, const ShardJob& job, const ShardOptions& o) {
+  if (o.nice > 0) (void)LowerPriority(o.nice);
+  if (o.prefer_oom_kill) (void)PreferOomKill();
+  int code = 1;
+  {
+    ShardChannel channel(report_fd, command_fd);
+    code = job(index, channel);
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  ::_exit(code);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ShardSet>> ShardSet::Start(int count, const ShardJob& job, const ShardOptions& options) {
   std::unique_ptr<ShardSet> set(new ShardSet());
+  // A command to a child that just exited must be an EPIPE, not a SIGPIPE
+  // that kills the supervisor before it can clean up.
+  struct sigaction old {};
+  if (::sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) ::signal(SIGPIPE, SIG_IGN);
   std::fflush(stdout);
   std::fflush(stderr);
   for (int i = 0; i < count; ++i) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoError("pipe for shard " + std::to_string(i));
+    int up[2], down[2];
+    if (::pipe2(up, O_CLOEXEC) != 0) return ErrnoError("pipe for shard " + std::to_string(i));
+    if (::pipe2(down, O_CLOEXEC) != 0) {
+      int err = errno;
+      ::close(up[0]);
+      ::close(up[1]);
+      return ErrnoError(err, "pipe for shard " + std::to_string(i));
+    }
     pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) {
       int err = errno;
-      ::close(fds[0]);
-      ::close(fds[1]);
+      for (int fd : {up[0], up[1], down[0], down[1]}) ::close(fd);
       return ErrnoError(err, "fork shard " + std::to_string(i));
     }
     if (pid == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent) ::_exit(1);
-      ::close(fds[0]);
-      for (const Shard& s : set->shards_) ::close(s.fd);
-      ShardWriter writer(fds[1]);
-      int code = job(i, writer);
-      std::fflush(stdout);
-      std::fflush(stderr);
-      ::_exit(code);
+      ::close(up[0]);
+      ::close(down[1]);
+      for (const Shard& s : set->shards_) {
+        ::close(s.fd);
+        ::close(s.command_fd);
+      }
+      RunChild(i, up[1], down[0], job, options);
     }
-    ::close(fds[1]);
+    ::close(up[1]);
+    ::close(down[0]);
     Shard s;
     s.pid = pid;
-    s.fd = fds[0];
+    s.fd = up[0];
+    s.command_fd = down[1];
     set->shards_.push_back(std::move(s));
   }
   return set;
@@ -67,6 +126,7 @@ Result<std::unique_ptr<ShardSet>> ShardSet::Start(int count, const ShardJob& job
 ShardSet::~ShardSet() {
   for (Shard& s : shards_) {
     if (s.fd >= 0) ::close(s.fd);
+    if (s.command_fd >= 0) ::close(s.command_fd);
     if (s.exit_code < 0 && s.pid > 0) {
       ::kill(s.pid, SIGKILL);
       ::waitpid(s.pid, nullptr, 0);
@@ -77,14 +137,13 @@ ShardSet::~ShardSet() {
 void ShardSet::TakeLines(Shard& s) {
   size_t start = 0;
   for (size_t nl; (nl = s.partial.find('\n', start)) != std::string::npos; start = nl + 1) {
-    auto line = nlohmann::json::parse(s.partial.begin() + static_cast<std::ptrdiff_t>(start),
-                                      s.partial.begin() + static_cast<std::ptrdiff_t>(nl), nullptr, false);
-    if (!line.is_object()) {
+    auto report = DecodeReport(std::string_view(s.partial).substr(start, nl - start));
+    if (!report) {
       ++malformed_;
+      last_malformed_ = report.error().context;
       continue;
     }
-    std::string type = line.value("type", std::string());
-    s.latest[type] = std::move(line);
+    s.latest[static_cast<int>(report->kind)] = std::move(*report);
   }
   s.partial.erase(0, start);
 }
@@ -125,6 +184,18 @@ int ShardSet::Poll(int timeout_ms) {
   return open;
 }
 
+void ShardSet::Command(ShardCommand command) {
+  char byte = static_cast<char>(command);
+  for (Shard& s : shards_) {
+    if (s.command_fd < 0) continue;
+    // A full pipe cannot happen (a command is one byte and a child reads
+    // them at once); EPIPE means the child is gone, which Wait reports.
+    ssize_t n;
+    do n = ::write(s.command_fd, &byte, 1);
+    while (n < 0 && errno == EINTR);
+  }
+}
+
 void ShardSet::Signal(int sig) {
   for (const Shard& s : shards_) {
     if (s.exit_code < 0 && s.pid > 0) ::kill(s.pid, sig);
@@ -153,6 +224,10 @@ std::vector<int> ShardSet::Wait(int timeout_ms) {
       ::close(s.fd);
       s.fd = -1;
     }
+    if (s.command_fd >= 0) {
+      ::close(s.command_fd);
+      s.command_fd = -1;
+    }
   }
   Reap(true);
   std::vector<int> codes;
@@ -160,50 +235,17 @@ std::vector<int> ShardSet::Wait(int timeout_ms) {
   return codes;
 }
 
-const nlohmann::json& ShardSet::Latest(int shard, std::string_view type) const {
-  static const nlohmann::json kNull;
-  const nlohmann::json& latest = shards_[shard].latest;
-  auto it = latest.find(std::string(type));
-  return it == latest.end() ? kNull : *it;
+const ShardReport* ShardSet::Latest(int shard, ShardKind kind) const {
+  const auto& r = shards_[shard].latest[static_cast<int>(kind)];
+  return r ? &*r : nullptr;
 }
 
-std::vector<nlohmann::json> ShardSet::LatestAll(std::string_view type) const {
-  std::vector<nlohmann::json> out;
+std::vector<ShardReport> ShardSet::LatestAll(ShardKind kind) const {
+  std::vector<ShardReport> out;
   for (int i = 0; i < size(); ++i) {
-    const nlohmann::json& j = Latest(i, type);
-    if (!j.is_null()) out.push_back(j);
+    if (const ShardReport* r = Latest(i, kind)) out.push_back(*r);
   }
   return out;
-}
-
-nlohmann::json SumJson(const std::vector<nlohmann::json>& objects, const std::vector<std::string>& max_keys) {
-  nlohmann::json sum = nlohmann::json::object();
-  for (const nlohmann::json& obj : objects) {
-    if (!obj.is_object()) continue;
-    for (auto it = obj.begin(); it != obj.end(); ++it) {
-      const std::string& key = it.key();
-      const nlohmann::json& v = it.value();
-      auto have = sum.find(key);
-      if (have == sum.end()) {
-        sum[key] = v.is_object() ? SumJson({v}, max_keys) : v;
-      } else if (v.is_number() && have->is_number()) {
-        bool is_max = std::find(max_keys.begin(), max_keys.end(), key) != max_keys.end();
-        if (v.is_number_float() || have->is_number_float()) {
-          double a = have->get<double>(), b = v.get<double>();
-          *have = is_max ? std::max(a, b) : a + b;
-        } else if (v.is_number_unsigned() && have->is_number_unsigned()) {
-          uint64_t a = have->get<uint64_t>(), b = v.get<uint64_t>();
-          *have = is_max ? std::max(a, b) : a + b;
-        } else {
-          int64_t a = have->get<int64_t>(), b = v.get<int64_t>();
-          *have = is_max ? std::max(a, b) : a + b;
-        }
-      } else if (v.is_object() && have->is_object()) {
-        *have = SumJson({*have, v}, max_keys);
-      }
-    }
-  }
-  return sum;
 }
 
 }  // namespace tcpmax::sys

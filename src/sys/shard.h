@@ -1,58 +1,85 @@
-// Shards: run one job in P forked child processes and aggregate what they say.
+// Shards: run one job in N forked child processes, with a typed channel each
+// way (sys/shard_messages.h).
 //
-// Why: a process can hold at most RLIMIT_NOFILE (hard) descriptors, 20000
-// here; `tcpmax load --processes P` (and `serve`, `probe`) go past it by
-// splitting the work over processes. Each child runs `job(index, writer)`
-// and reports one JSON object per line through its own pipe (ShardWriter);
-// the parent polls the pipes (ShardSet::Poll), keeps each child's latest
-// line per "type" field, and sums them with SumJson.
+// Why: a process holds at most RLIMIT_NOFILE (hard) descriptors, 20000 here,
+// so `tcpmax load` and `tcpmax probe` split their connections over processes.
+// Each child runs `job(index, channel)`: it sends ShardReports up through
+// channel.Send() and reads the supervisor's commands through the flags
+// channel.stop_opening() and channel.stop() (a thread in the child reads the
+// command pipe; the pipe's EOF, a dead supervisor, counts as kStop).
+// The supervisor polls the report pipes (Poll), keeps each child's latest
+// report per kind, and sends commands to all children (Command).
 //
 // Lifetime: Start() forks before the caller starts any thread (fork copies
-// only the calling thread). A child exits with _exit(job's return value),
-// dies with the parent (PR_SET_PDEATHSIG SIGKILL), and inherits the
-// parent's signal dispositions. ~ShardSet kills and reaps children still
-// running. Thread-safety: ShardSet belongs to one thread.
+// only the calling thread). A child exits with _exit(job's return value) and
+// dies with its parent (PR_SET_PDEATHSIG SIGKILL); with ShardOptions it also
+// lowers its CPU priority (so a supervisor sampling hundreds of busy shards on
+// two cores keeps time) and offers itself to the OOM killer first.
+// ~ShardSet kills and reaps children still running.
+// Thread-safety: ShardSet belongs to one thread; ShardChannel's Send belongs
+// to the child's job thread, its flags may be read from any thread.
 #pragma once
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "core/error.h"
+#include "sys/shard_messages.h"
 
 namespace tcpmax::sys {
 
-// The child's end of its pipe.
-class ShardWriter {
+// The child's end: reports up, commands down.
+class ShardChannel {
  public:
-  explicit ShardWriter(int fd) : fd_(fd) {}
-  // Writes `line` as one compact JSON line. False when the parent is gone.
-  bool Write(const nlohmann::json& line);
+  ShardChannel(int report_fd, int command_fd);
+  ~ShardChannel();
+  ShardChannel(const ShardChannel&) = delete;
+  ShardChannel& operator=(const ShardChannel&) = delete;
+
+  // Sends one report. False when the supervisor is gone.
+  bool Send(const ShardReport& report);
+  // Set by kStopOpening (and by kStop).
+  const std::atomic<bool>& stop_opening() const { return stop_opening_; }
+  // Set by kStop, or when the supervisor's end of the command pipe closes.
+  const std::atomic<bool>& stop() const { return stop_; }
 
  private:
-  int fd_;
+  void ReadCommands();
+
+  int report_fd_;
+  int command_fd_;
+  std::atomic<bool> stop_opening_{false};
+  std::atomic<bool> stop_{false};
+  struct Reader;
+  std::unique_ptr<Reader> reader_;
 };
 
-using ShardJob = std::function<int(int index, ShardWriter& out)>;
+using ShardJob = std::function<int(int index, ShardChannel& channel)>;
+
+struct ShardOptions {
+  int nice = 0;                  // added to the child's nice value
+  bool prefer_oom_kill = false;  // oom_score_adj 1000 in the child
+};
 
 class ShardSet {
  public:
   // Forks `count` children (count >= 1) running `job`. On a fork or pipe
   // failure, children already started are killed and the error returned.
-  static Result<std::unique_ptr<ShardSet>> Start(int count, const ShardJob& job);
+  static Result<std::unique_ptr<ShardSet>> Start(int count, const ShardJob& job, const ShardOptions& options = {});
   ~ShardSet();
   ShardSet(const ShardSet&) = delete;
   ShardSet& operator=(const ShardSet&) = delete;
 
-  // Reads the lines that arrived, waiting at most `timeout_ms` for the
-  // first. Returns how many children still have their pipe open.
+  // Reads the reports that arrived, waiting at most `timeout_ms` for the
+  // first. Returns how many children still have their report pipe open.
   int Poll(int timeout_ms);
+  // Sends `command` to every child still running.
+  void Command(ShardCommand command);
   // Sends `sig` to every child not yet reaped.
   void Signal(int sig);
   // Reads every pipe to EOF and reaps every child, waiting at most
@@ -62,19 +89,23 @@ class ShardSet {
 
   int size() const { return static_cast<int>(shards_.size()); }
   pid_t pid(int shard) const { return shards_[shard].pid; }
-  // The latest line whose "type" is `type` from `shard`; null when none yet.
-  const nlohmann::json& Latest(int shard, std::string_view type) const;
-  // Latest(i, type) of every shard that sent one.
-  std::vector<nlohmann::json> LatestAll(std::string_view type) const;
-  // Lines that were not a JSON object (counted, otherwise ignored).
+  // True once the child closed its report pipe (it exited or is exiting).
+  bool closed(int shard) const { return shards_[shard].fd < 0; }
+  // The latest report of `kind` from `shard`; nullptr when none yet.
+  const ShardReport* Latest(int shard, ShardKind kind) const;
+  // Latest(i, kind) of every shard that sent one.
+  std::vector<ShardReport> LatestAll(ShardKind kind) const;
+  // Lines that did not decode (counted, with the last reason).
   int malformed_lines() const { return malformed_; }
+  const std::string& last_malformed() const { return last_malformed_; }
 
  private:
   struct Shard {
     pid_t pid = -1;
-    int fd = -1;          // read end; -1 after EOF
+    int fd = -1;          // report pipe, read end; -1 after EOF
+    int command_fd = -1;  // command pipe, write end
     std::string partial;  // bytes after the last newline
-    nlohmann::json latest = nlohmann::json::object();  // type -> line
+    std::optional<ShardReport> latest[4];  // by ShardKind
     int exit_code = -1;   // set once reaped
   };
   ShardSet() = default;
@@ -84,13 +115,7 @@ class ShardSet {
 
   std::vector<Shard> shards_;
   int malformed_ = 0;
+  std::string last_malformed_;
 };
-
-// Sums JSON objects field by field: numbers add up, except the keys in
-// `max_keys` (elapsed time "t" by default) which take the maximum; nested
-// objects (like "errors") are summed recursively; any other value (strings,
-// arrays) is taken from the first object that has it.
-nlohmann::json SumJson(const std::vector<nlohmann::json>& objects,
-                       const std::vector<std::string>& max_keys = {"t"});
 
 }  // namespace tcpmax::sys

@@ -14,26 +14,17 @@
 
 #include "core/error.h"
 #include "core/fd.h"
+#include "sys/reader.h"
+#include "sys/sysctl.h"
 #include "sys/buf_ring.h"
 
 namespace tcpmax::sys {
 namespace {
 
-std::string ReadSysctl(const char* path) {
-  FILE* f = std::fopen(path, "re");
-  if (f == nullptr) return "";
-  char buf[64] = {};
-  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-  std::fclose(f);
-  std::string s(buf, n);
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 // Why io_uring_setup failed, in terms a user can act on.
 std::string SetupFailure(int err) {
   std::string why = Error{err, "io_uring_setup"}.ToString();
-  std::string disabled = ReadSysctl("/proc/sys/kernel/io_uring_disabled");
+  std::string disabled = ReadSysctl(LiveReader(), "kernel.io_uring_disabled").value_or("");
   if (err == ENOSYS) return why + ": the kernel was built without io_uring (CONFIG_IO_URING)";
   if (err == EPERM && !disabled.empty() && disabled != "0")
     return why + fmt::format(": kernel.io_uring_disabled={} (set it to 0, or 1 and join kernel.io_uring_group)",

@@ -64,16 +64,6 @@ Result<void> RunLoop(link::PacketLink& link, const std::atomic<bool>& stop, cons
   return {};
 }
 
-uint64_t ResidentBytes() {
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  if (f == nullptr) return 0;
-  unsigned long long size = 0, resident = 0;
-  int n = std::fscanf(f, "%llu %llu", &size, &resident);
-  std::fclose(f);
-  if (n != 2) return 0;
-  return resident * uint64_t(sysconf(_SC_PAGESIZE));
-}
-
 double CpuSeconds() {
   rusage ru{};
   if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;

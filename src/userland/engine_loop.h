@@ -32,8 +32,6 @@ struct LoopHooks {
 
 Result<void> RunLoop(link::PacketLink& link, const std::atomic<bool>& stop, const LoopHooks& hooks);
 
-// Resident set size of this process in bytes (/proc/self/statm), 0 on error.
-uint64_t ResidentBytes();
 // CPU time (user + system) this process has used, in seconds (getrusage).
 double CpuSeconds();
 

@@ -1,5 +1,7 @@
 #include "userland/serve.h"
 
+#include "sys/process.h"
+
 #include "core/address.h"
 #include "core/clock.h"
 #include "userland/engine_loop.h"
@@ -41,7 +43,7 @@ Result<ServeReport> RunServe(const ServeOptions& o, link::Notify notify, const s
     if (auto r = engine.Reserve(o.reserve); !r) return tl::unexpected(r.error());
   }
   ServeReport report;
-  report.rss_base = ResidentBytes();
+  report.rss_base = sys::ResidentBytes().value_or(0);
   double cpu_start = CpuSeconds();
   uint64_t start = MonotonicNanos();
   auto fill = [&](uint64_t now) {
@@ -51,7 +53,7 @@ Result<ServeReport> RunServe(const ServeOptions& o, link::Notify notify, const s
     report.peak_established = std::max(report.peak_established, report.established);
     report.table_capacity = engine.table().capacity();
     report.table_bytes = engine.table().bytes();
-    report.rss_now = ResidentBytes();
+    report.rss_now = sys::ResidentBytes().value_or(0);
     report.seconds = double(now - start) / 1e9;
     report.cpu_seconds = CpuSeconds() - cpu_start;
   };

@@ -25,7 +25,7 @@ probe::ProbeReport MadeUpClimb() {
   r.plan = *probe::MakePlan(in);
   r.target = 50000;
   r.reached = 50000;
-  r.stop_reason = "target reached";
+  r.stop_reason = probe::StopReason::kTarget;
   r.binding_limit = "none: the target was reached";
   std::vector<probe::Point> pts;
   for (int i = 1; i <= 12; ++i) {
@@ -41,7 +41,9 @@ probe::ProbeReport MadeUpClimb() {
   }
   r.kernel_fit = probe::FitLine(pts);
   r.kernel_bytes = r.kernel_fit.slope;
-  r.predicted = {{"RLIMIT_NOFILE (hard)", 19995, false}, {"fs.file-max", 1200000, true}, {"memory", 3300000, false}};
+  r.predicted = {{"rlimit_nofile_hard", "RLIMIT_NOFILE (hard)", 19995, false},
+                 {"fs.file-max", "fs.file-max", 1200000, true},
+                 {"memory", "MemAvailable", 3300000, false}};
   r.predicted_ceiling = 1200000;
   return r;
 }

@@ -169,7 +169,7 @@ TEST(LoadEcho, PingRoundTripsAreCorrectOnBothEngines) {
     EXPECT_LE(j["pongs"].get<uint64_t>(), j["pings_sent"].get<uint64_t>()) << engine;
     EXPECT_EQ(j["pongs_bad"].get<uint64_t>(), 0u) << engine;
     EXPECT_EQ(j["rtt"]["count"].get<uint64_t>(), j["pongs"].get<uint64_t>()) << engine;
-    EXPECT_GT(j["rtt"]["p50"].get<uint64_t>(), 0u) << engine;
+    EXPECT_GT(j["rtt"]["p50_ns"].get<uint64_t>(), 0u) << engine;
   }
 }
 
@@ -185,7 +185,7 @@ TEST(LoadInterface, ProgressJsonLinesAndDone) {
   while (std::getline(lines, line)) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     ASSERT_TRUE(j.is_object()) << "not JSON: " << line;
-    for (const char* key : {"t", "target", "opened", "held", "failed", "rate", "errors", "rss_bytes"}) {
+    for (const char* key : {"t_seconds", "target", "opened", "held", "failed", "rate_per_second", "errors", "rss_bytes"}) {
       EXPECT_TRUE(j.contains(key)) << key << " missing in " << line;
     }
     EXPECT_EQ(j["target"].get<uint64_t>(), 500u);

@@ -27,28 +27,27 @@ LoadStats Sample(uint64_t base) {
   return s;
 }
 
-TEST(LoadStats, ShardJsonRoundTripKeepsEverything) {
+TEST(LoadStats, ShardReportRoundTripKeepsEverything) {
   LoadStats s = Sample(1);
-  auto back = FromShardJson(ToShardJson(s, true));
-  ASSERT_TRUE(back.has_value()) << back.error().ToString();
-  EXPECT_EQ(back->opened, s.opened);
-  EXPECT_EQ(back->failed, s.failed);
-  EXPECT_EQ(back->closed, s.closed);
-  EXPECT_EQ(back->pongs_bad, 1u);
-  EXPECT_EQ(back->errors.ByErrno(), s.errors.ByErrno());
-  EXPECT_EQ(back->connect_ns.count(), s.connect_ns.count());
-  EXPECT_EQ(back->connect_ns.Quantile(0.99), s.connect_ns.Quantile(0.99));
-  EXPECT_EQ(back->rtt_ns.max(), 5000u);
+  sys::ShardReport r = ToShardReport(s, sys::ShardKind::kFinal);
+  EXPECT_EQ(r.held, s.held());
+  auto decoded = sys::DecodeReport(sys::EncodeReport(r));
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().ToString();
+  LoadStats back = FromShardReport(*decoded);
+  EXPECT_EQ(back.opened, s.opened);
+  EXPECT_EQ(back.failed, s.failed);
+  EXPECT_EQ(back.closed, s.closed);
+  EXPECT_EQ(back.pongs_bad, 1u);
+  EXPECT_EQ(back.errors.ByErrno(), s.errors.ByErrno());
+  EXPECT_EQ(back.connect_ns.count(), s.connect_ns.count());
+  EXPECT_EQ(back.connect_ns.Quantile(0.99), s.connect_ns.Quantile(0.99));
+  EXPECT_EQ(back.rtt_ns.max(), 5000u);
 }
 
-TEST(LoadStats, ProgressShardLinesCarryNoHistogram) {
-  nlohmann::json j = ToShardJson(Sample(0), false);
-  EXPECT_EQ(j["type"], "shard");
-  EXPECT_FALSE(j.contains("connect_hist"));
-  auto back = FromShardJson(j);
-  ASSERT_TRUE(back.has_value());
-  EXPECT_EQ(back->connect_ns.count(), 0u);
-  EXPECT_FALSE(FromShardJson(nlohmann::json{{"type", "shard"}}).has_value());
+TEST(LoadStats, ProgressReportsCarryNoHistogram) {
+  sys::ShardReport r = ToShardReport(Sample(0), sys::ShardKind::kProgress);
+  EXPECT_FALSE(r.connect_ns.has_value());
+  EXPECT_EQ(FromShardReport(r).connect_ns.count(), 0u);
 }
 
 TEST(LoadStats, MergeSumsAndTakesMaxTime) {
@@ -59,23 +58,6 @@ TEST(LoadStats, MergeSumsAndTakesMaxTime) {
   EXPECT_DOUBLE_EQ(a.t, 3.5);
   EXPECT_EQ(a.errors.Total(), 4u);
   EXPECT_EQ(a.connect_ns.count(), 2 * b.connect_ns.count());
-}
-
-TEST(LoadStats, ProgressAndSummaryJsonHaveTheProbeFields) {
-  LoadStats s = Sample(0);
-  nlohmann::json p = ToProgressJson(s, 123.5);
-  for (const char* key : {"type", "t", "target", "opened", "held", "failed", "rate", "errors", "rss_bytes"}) {
-    EXPECT_TRUE(p.contains(key)) << key;
-  }
-  EXPECT_EQ(p["type"], "progress");
-  EXPECT_EQ(p["held"].get<uint64_t>(), 87u);
-  EXPECT_EQ(p["errors"]["EADDRNOTAVAIL"].get<int>(), 1);
-  EXPECT_EQ(p["errors"]["ETIMEDOUT"].get<int>(), 1);
-  nlohmann::json sum = ToSummaryJson(s);
-  EXPECT_EQ(sum["connect_time"]["unit"], "ns");
-  EXPECT_GT(sum["connect_time"]["p99"].get<uint64_t>(), 0u);
-  ASSERT_EQ(sum["error_detail"].size(), 2u);
-  EXPECT_FALSE(sum["error_detail"][0]["remedy"].get<std::string>().empty());
 }
 
 }  // namespace

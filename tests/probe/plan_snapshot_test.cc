@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "probe/plan.h"
+#include "probe/memory_guard.h"
 #include "probe/runner.h"
 #include "sys/snapshot_dir.h"
 

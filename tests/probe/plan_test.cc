@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/engine.h"
+
 namespace tcpmax::probe {
 namespace {
 
@@ -100,6 +102,30 @@ TEST(MakePlan, RejectsImpossibleInput) {
   auto r = MakePlan(no_uring);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().context.find("io_uring"), std::string::npos);
+}
+
+TEST(MakePlan, RefusesMoreProcessesThanItRuns) {
+  // 20M at 19,900 descriptors a process is 1,006 epoll processes per side.
+  auto r = MakePlan(ThisBox(20'000'000, false));
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().context.find("1006 processes per side"), std::string::npos) << r.error().context;
+  EXPECT_NE(r.error().context.find("--engine uring"), std::string::npos);
+  // The same target with io_uring direct descriptors needs one process per side.
+  PlanInput uring = ThisBox(20'000'000, true);
+  uring.engine = Engine::kUring;
+  EXPECT_TRUE(MakePlan(uring)) << "uring needs no more processes";
+}
+
+TEST(MakePlan, EndpointsMatchTheSpecs) {
+  auto p = MakePlan(ThisBox(100'000, false));
+  ASSERT_TRUE(p);
+  std::vector<Endpoint> all = p->Targets();
+  ASSERT_EQ(all.size(), p->ports);
+  EXPECT_EQ(all.front().ToString(), "127.0.0.1:" + std::to_string(p->first_port));
+  size_t listened = 0;
+  for (unsigned g = 0; g < p->serve_processes; ++g) listened += p->ListenEndpoints(g).size();
+  EXPECT_EQ(listened, all.size()) << "every server port has exactly one serve shard";
+  EXPECT_EQ(p->ListenEndpoints(p->serve_processes - 1).back(), all.back());
 }
 
 TEST(ParseEngine, Names) {

@@ -21,9 +21,10 @@ probe::ProbeReport Sample() {
   r.cores = 2;
   r.mem_total = 24ull << 30;
   r.reached = 20000;
-  r.verified = 20000;
+  r.verified = true;
+  r.verification = probe::Judge({20000, 20000, 20000, 20000});
   r.target_reached = true;
-  r.stop_reason = "target reached";
+  r.stop_reason = probe::StopReason::kTarget;
   r.binding_limit = "none: the target was reached";
   r.errors = {{"EADDRNOTAVAIL", 3}};
   for (int i = 1; i <= 5; ++i) {
@@ -42,20 +43,26 @@ probe::ProbeReport Sample() {
   r.kernel_bytes = r.kernel_fit.slope;
   r.predicted_ceiling = 2'400'000;
   r.predicted_binding = "fs.file-max";
-  r.predicted = {{"fs.file-max", 1'200'000, true}, {"memory", 3'300'000, false}};
+  r.predicted_binding_id = "fs.file-max";
+  r.predicted = {{"fs.file-max", "fs.file-max", 1'200'000, true}, {"memory", "MemAvailable", 3'300'000, false}};
   return r;
 }
 
 TEST(JsonReport, SchemaAndFields) {
   auto j = ProbeToJson(Sample());
-  EXPECT_EQ(j["schema"], "tcpmax.probe/1");
+  EXPECT_EQ(j["schema"], "tcpmax.probe/2");
   EXPECT_EQ(j["result"]["reached"], 20000);
-  EXPECT_EQ(j["result"]["verified_established"], 20000);
+  EXPECT_EQ(j["result"]["verification"]["server_established"], 20000);
+  EXPECT_EQ(j["result"]["verification"]["ok"], true);
+  EXPECT_EQ(j["result"]["failed"], false);
+  EXPECT_EQ(j["result"]["stop_reason"], "target reached");
   EXPECT_EQ(j["result"]["errors"]["EADDRNOTAVAIL"], 3);
   EXPECT_EQ(j["memory"]["kernel"]["bytes_per_connection"], 6500);
   EXPECT_EQ(j["plan"]["server"], "127.0.0.1:7000-7001");
   EXPECT_EQ(j["samples"].size(), 5u);
   EXPECT_EQ(j["prediction"]["limits"][0]["binding"], true);
+  EXPECT_EQ(j["prediction"]["limits"][0]["id"], "fs.file-max");
+  EXPECT_EQ(j["prediction"]["binding_id"], "fs.file-max");
 }
 
 TEST(TextReport, NamesMeasuredPredictedAndPerConnection) {
@@ -63,6 +70,17 @@ TEST(TextReport, NamesMeasuredPredictedAndPerConnection) {
   EXPECT_NE(t.find("measured         20,000 connections"), std::string::npos) << t;
   EXPECT_NE(t.find("predicted  2,400,000 connections on loopback, bound by fs.file-max"), std::string::npos) << t;
   EXPECT_NE(t.find("kernel     6.35 KiB per connection"), std::string::npos) << t;
+  EXPECT_NE(t.find("verified   yes"), std::string::npos) << t;
+}
+
+TEST(TextReport, AFailedVerificationIsLoud) {
+  probe::ProbeReport r = Sample();
+  r.verification = probe::Judge({247'631, 2'535'272, 2'535'272, 2'535'272});
+  EXPECT_TRUE(r.failed());
+  std::string t = ProbeToText(r);
+  EXPECT_NE(t.find("verified   NO"), std::string::npos) << t;
+  EXPECT_NE(t.find("FAILED: accept queue"), std::string::npos) << t;
+  EXPECT_EQ(ProbeToJson(r)["result"]["failed"], true);
 }
 
 TEST(HtmlReport, SelfContainedWithThreeCharts) {

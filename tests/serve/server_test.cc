@@ -35,7 +35,7 @@ Fd Connect(const Endpoint& ep) {
   return fd;
 }
 
-class ServerTest : public ::testing::TestWithParam<ServeEngine> {};
+class ServerTest : public ::testing::TestWithParam<Engine> {};
 
 TEST_P(ServerTest, CountsAcceptsAndClosesAndResetsOnStop) {
   ServeOptions o;
@@ -60,7 +60,7 @@ TEST_P(ServerTest, CountsAcceptsAndClosesAndResetsOnStop) {
   ServeSnapshot s = (*server)->Snapshot();
   EXPECT_EQ(s.held(), 40u);
   EXPECT_EQ(s.errors.Total(), 0u);
-  EXPECT_EQ(s.rings, GetParam() == ServeEngine::kUring ? 2u : 0u);  // one per worker
+  EXPECT_EQ(s.rings, GetParam() == Engine::kUring ? 2u : 0u);  // one per worker
 
   (*server)->Stop();
   // Every held connection was reset (SO_LINGER 0): no FIN, no TIME_WAIT.
@@ -108,14 +108,14 @@ TEST_P(ServerTest, PortIsFreeTheMomentStopReturns) {
   }
 }
 
-std::vector<ServeEngine> Engines() {
-  std::vector<ServeEngine> e{ServeEngine::kEpoll};
-  if (sys::DetectUring().ok()) e.push_back(ServeEngine::kUring);
+std::vector<Engine> Engines() {
+  std::vector<Engine> e{Engine::kEpoll};
+  if (sys::DetectUring().ok()) e.push_back(Engine::kUring);
   return e;
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, ServerTest, ::testing::ValuesIn(Engines()),
-                         [](const auto& info) { return std::string(ToString(info.param)); });
+                         [](const auto& info) { return std::string(EngineName(info.param)); });
 
 }  // namespace
 }  // namespace tcpmax::serve

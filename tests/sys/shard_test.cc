@@ -3,74 +3,99 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 namespace tcpmax::sys {
 namespace {
 
-TEST(ShardSet, ChildrenReportAndParentSums) {
-  auto set = ShardSet::Start(3, [](int index, ShardWriter& out) {
-    for (int k = 1; k <= 3; ++k) {
-      out.Write({{"type", "progress"}, {"t", 0.5 * k + index}, {"held", 10 * k + index},
-                 {"errors", {{"EMFILE", index}}}});
-    }
-    out.Write({{"type", "done"}, {"held", 30 + index}});
+ShardReport Progress(uint64_t held, double t) {
+  ShardReport r;
+  r.kind = ShardKind::kProgress;
+  r.held = held;
+  r.t = t;
+  return r;
+}
+
+TEST(ShardSet, ChildrenReportAndParentKeepsTheLatestPerKind) {
+  auto set = ShardSet::Start(3, [](int index, ShardChannel& ch) {
+    for (int k = 1; k <= 3; ++k) ch.Send(Progress(10 * k + index, 0.5 * k));
+    ShardReport final_report = Progress(30 + index, 2);
+    final_report.kind = ShardKind::kFinal;
+    final_report.errors = {{EMFILE, static_cast<uint64_t>(index)}};
+    ch.Send(final_report);
     return index;  // exit code
   });
   ASSERT_TRUE(set.has_value()) << set.error().ToString();
   std::vector<int> codes = (*set)->Wait(10000);
   EXPECT_EQ(codes, (std::vector<int>{0, 1, 2}));
-  auto progress = (*set)->LatestAll("progress");
+  auto progress = (*set)->LatestAll(ShardKind::kProgress);
   ASSERT_EQ(progress.size(), 3u);
-  nlohmann::json sum = SumJson(progress);
-  EXPECT_EQ(sum["held"].get<int>(), 30 + 31 + 32);
-  EXPECT_DOUBLE_EQ(sum["t"].get<double>(), 3.5);  // max, not sum
-  EXPECT_EQ(sum["errors"]["EMFILE"].get<int>(), 0 + 1 + 2);
-  EXPECT_EQ(sum["type"], "progress");
-  EXPECT_EQ((*set)->Latest(1, "done")["held"].get<int>(), 31);
-  EXPECT_TRUE((*set)->Latest(1, "nothing").is_null());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ((*set)->Latest(i, ShardKind::kProgress)->held, 30u + i);
+  ASSERT_NE((*set)->Latest(2, ShardKind::kFinal), nullptr);
+  EXPECT_EQ((*set)->Latest(2, ShardKind::kFinal)->errors, (std::vector<std::pair<int, uint64_t>>{{EMFILE, 2}}));
+  EXPECT_EQ((*set)->Latest(1, ShardKind::kReady), nullptr);
   EXPECT_EQ((*set)->malformed_lines(), 0);
 }
 
-TEST(ShardSet, MalformedLinesAreCountedNotFatal) {
-  auto set = ShardSet::Start(1, [](int, ShardWriter& out) {
-    ssize_t n = ::write(STDOUT_FILENO, "", 0);
-    (void)n;
-    out.Write(nlohmann::json::array({1, 2}));
-    out.Write({{"type", "progress"}, {"held", 7}});
+TEST(ShardSet, CommandsReachEveryChild) {
+  auto set = ShardSet::Start(2, [](int, ShardChannel& ch) {
+    ShardReport ready;
+    ready.kind = ShardKind::kReady;
+    ch.Send(ready);
+    while (!ch.stop_opening().load()) ::usleep(1000);
+    ShardReport r = Progress(1, 1);
+    r.opening_stopped = true;
+    ch.Send(r);
+    while (!ch.stop().load()) ::usleep(1000);
+    ShardReport f = Progress(0, 2);
+    f.kind = ShardKind::kFinal;
+    ch.Send(f);
     return 0;
   });
   ASSERT_TRUE(set.has_value());
-  (*set)->Wait(10000);
-  EXPECT_EQ((*set)->malformed_lines(), 1);
-  EXPECT_EQ((*set)->Latest(0, "progress")["held"].get<int>(), 7);
+  for (int i = 0; i < 100 && (*set)->LatestAll(ShardKind::kReady).size() < 2; ++i) (*set)->Poll(100);
+  ASSERT_EQ((*set)->LatestAll(ShardKind::kReady).size(), 2u);
+  EXPECT_TRUE((*set)->LatestAll(ShardKind::kProgress).empty()) << "no child may move before the command";
+  (*set)->Command(ShardCommand::kStopOpening);
+  for (int i = 0; i < 100 && (*set)->LatestAll(ShardKind::kProgress).size() < 2; ++i) (*set)->Poll(100);
+  for (const ShardReport& r : (*set)->LatestAll(ShardKind::kProgress)) EXPECT_TRUE(r.opening_stopped);
+  EXPECT_TRUE((*set)->LatestAll(ShardKind::kFinal).empty()) << "kStopOpening must not stop the children";
+  (*set)->Command(ShardCommand::kStop);
+  EXPECT_EQ((*set)->Wait(10000), (std::vector<int>{0, 0}));
+  EXPECT_EQ((*set)->LatestAll(ShardKind::kFinal).size(), 2u);
 }
 
 TEST(ShardSet, SignalStopsChildrenAndWaitReportsIt) {
-  auto set = ShardSet::Start(2, [](int, ShardWriter& out) {
-    out.Write({{"type", "ready"}});
+  auto set = ShardSet::Start(2, [](int, ShardChannel& ch) {
+    ShardReport ready;
+    ready.kind = ShardKind::kReady;
+    ch.Send(ready);
     for (;;) ::pause();
     return 0;
   });
   ASSERT_TRUE(set.has_value());
   // Wait until both said ready, so the signal hits a running job.
-  for (int i = 0; i < 100 && (*set)->LatestAll("ready").size() < 2; ++i) (*set)->Poll(100);
-  EXPECT_EQ((*set)->LatestAll("ready").size(), 2u);
+  for (int i = 0; i < 100 && (*set)->LatestAll(ShardKind::kReady).size() < 2; ++i) (*set)->Poll(100);
+  EXPECT_EQ((*set)->LatestAll(ShardKind::kReady).size(), 2u);
   (*set)->Signal(SIGTERM);
   std::vector<int> codes = (*set)->Wait(10000);
   EXPECT_EQ(codes, (std::vector<int>{128 + SIGTERM, 128 + SIGTERM}));
 }
 
-TEST(SumJson, MixedValues) {
-  nlohmann::json a = {{"n", 1}, {"x", 1.5}, {"s", "first"}, {"neg", -2}};
-  nlohmann::json b = {{"n", 2}, {"x", 2.0}, {"s", "second"}, {"neg", 1}, {"only_b", 4}};
-  nlohmann::json sum = SumJson({a, b});
-  EXPECT_EQ(sum["n"].get<int>(), 3);
-  EXPECT_DOUBLE_EQ(sum["x"].get<double>(), 3.5);
-  EXPECT_EQ(sum["s"], "first");
-  EXPECT_EQ(sum["neg"].get<int>(), -1);
-  EXPECT_EQ(sum["only_b"].get<int>(), 4);
-  EXPECT_TRUE(SumJson({}).empty());
+TEST(ShardSet, ShardOptionsLowerThePriorityOfChildren) {
+  auto set = ShardSet::Start(1, [](int, ShardChannel&) {
+    errno = 0;
+    return ::getpriority(PRIO_PROCESS, 0);
+  }, ShardOptions{7, false});
+  ASSERT_TRUE(set.has_value());
+  errno = 0;
+  int mine = ::getpriority(PRIO_PROCESS, 0);
+  EXPECT_EQ((*set)->Wait(10000), (std::vector<int>{std::min(19, mine + 7)}));
 }
 
 }  // namespace

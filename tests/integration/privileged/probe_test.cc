@@ -65,10 +65,16 @@ TEST(Probe, SmallClimbMatchesCount) {
   std::ifstream f(out);
   auto rep = nlohmann::json::parse(f, nullptr, false);
   ASSERT_FALSE(rep.is_discarded());
-  EXPECT_EQ(rep["schema"], "tcpmax.probe/1");
+  EXPECT_EQ(rep["schema"], "tcpmax.probe/2");
   EXPECT_EQ(rep["result"]["stop_reason"], "target reached");
   EXPECT_EQ(rep["result"]["reached"], 20000);
-  EXPECT_EQ(rep["result"]["verified_established"], 20000);
+  // Both ends, counted by the kernel, agree with what the shards hold.
+  EXPECT_EQ(rep["result"]["verification"]["ok"], true) << rep["result"]["verification"].dump();
+  EXPECT_EQ(rep["result"]["verification"]["server_established"], 20000);
+  EXPECT_EQ(rep["result"]["verification"]["client_established"], 20000);
+  EXPECT_EQ(rep["result"]["failed"], false);
+  // The supervisor sampled on time: no gap over two intervals (250 ms each).
+  EXPECT_LE(rep["result"]["max_sample_gap_seconds"].get<double>(), 0.5);
   EXPECT_EQ(seen, 20000u) << "tcpmax count during the hold";
   // Two sockets per connection cost kilobytes of slab (TCP alone is 2,368 B each).
   EXPECT_GT(rep["memory"]["kernel_bytes_per_connection"].get<double>(), 4000);

@@ -1,0 +1,37 @@
+// Prediction: the ceiling `tcpmax limits` gives for this climb, computed
+// before anything starts and under the settings the climb will run with
+// (what --tune will set, and the probe's memory reserve taken off
+// MemAvailable), as the minimum over every limit that applies to the run:
+// per-user (epoll watches) and whole-box limits and the tuple space.
+// Per-process limits are planned around (plan.h spreads the connections over
+// enough processes and refuses past kMaxShardProcesses).
+// Rows carry the finding ids of limits/, so predicted and measured line up.
+// Thread-safety: pure.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "limits/snapshot.h"
+#include "probe/plan.h"
+#include "probe/report.h"
+#include "probe/tune.h"
+
+namespace tcpmax::probe {
+
+struct Prediction {
+  bool known = false;             // some limit bounds the run
+  uint64_t ceiling = 0;
+  std::string binding_id;         // limits finding id: "memory", "fs.file-max", ...
+  std::string binding_limit;      // its name: "MemAvailable"
+  std::string arithmetic;         // "min(...) = ..."
+  std::vector<PredictedLimit> limits;
+  std::vector<std::string> notes; // what was assumed
+};
+
+// `snapshot` as read now; `settings` what --tune will set (empty without it).
+Prediction Predict(limits::Snapshot snapshot, const std::vector<Setting>& settings, const Plan& plan,
+                   uint64_t reserve_bytes);
+
+}  // namespace tcpmax::probe

@@ -1,0 +1,142 @@
+#include "report/load.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "core/units.h"
+#include "limits/errno_class.h"
+
+namespace tcpmax::report {
+namespace {
+
+std::string ErrorsShort(const load::LoadStats& s) {
+  std::string out;
+  for (const auto& [key, n] : s.errors.ByKey()) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", key, FormatCount(n));
+  return out;
+}
+
+std::string Quantiles(const Histogram& h) {
+  if (h.count() == 0) return "none";
+  auto d = [](uint64_t ns) { return FormatDuration(std::chrono::nanoseconds(ns)); };
+  return fmt::format("p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  ({} samples)", d(h.Quantile(0.5)), d(h.Quantile(0.9)),
+                     d(h.Quantile(0.99)), d(h.Quantile(0.999)), d(h.max()), FormatCount(h.count()));
+}
+
+nlohmann::json QuantilesJson(const Histogram& h) {
+  return {{"count", h.count()},          {"p50_ns", h.Quantile(0.50)}, {"p90_ns", h.Quantile(0.90)},
+          {"p99_ns", h.Quantile(0.99)},  {"p999_ns", h.Quantile(0.999)}, {"max_ns", h.max()}};
+}
+
+nlohmann::json ErrorsJson(const load::LoadStats& s) {
+  nlohmann::json errors = nlohmann::json::object();
+  for (const auto& [key, n] : s.errors.ByKey()) errors[key] = n;
+  return errors;
+}
+
+}  // namespace
+
+std::string LoadProgressLine(const load::LoadStats& s, double rate) {
+  std::string line = fmt::format("load: opened {}/{}  held {}  {}/s  failed {}", FormatCount(s.opened),
+                                 FormatCount(s.target), FormatCount(s.held()), FormatShort(rate), FormatCount(s.failed));
+  if (s.failed > 0) line += " (" + ErrorsShort(s) + ")";
+  uint64_t left = s.target - std::min(s.target, s.opened + s.failed);
+  if (left > 0 && rate > 0) {
+    line += "  ETA " + FormatDuration(std::chrono::nanoseconds(static_cast<int64_t>(left / rate * 1e9)));
+  } else if (s.ramp_done()) {
+    line += "  holding";
+  }
+  return line;
+}
+
+nlohmann::json LoadProgressJson(const load::LoadStats& s, double rate, bool done) {
+  return {{"type", done ? "done" : "progress"}, {"t_seconds", s.t},       {"target", s.target},
+          {"opened", s.opened},                 {"held", s.held()},       {"failed", s.failed},
+          {"rate_per_second", rate},            {"errors", ErrorsJson(s)}, {"rss_bytes", s.rss_bytes}};
+}
+
+std::string LoadPlanText(const load::LoadRun& run) {
+  std::string out;
+  if (!run.engine_note.empty()) out += fmt::format("tcpmax load: {}\n", run.engine_note);
+  out += fmt::format("tcpmax load: {} connections to {} target(s) from {} source address(es), engine {}, "
+                     "{} process(es) x {} worker(s)\n",
+                     FormatCount(run.options.connections), run.plan.target_count(), run.plan.source_count(),
+                     EngineName(run.options.engine), run.processes, run.workers);
+  if (run.plan.max_per_pair() > 10'000) {
+    out += fmt::format("tcpmax load: warning: {} connections per (source, target) pair; past ~10,000 connect() slows "
+                       "and the ephemeral port range runs out (add --source addresses or target ports)\n",
+                       FormatCount(run.plan.max_per_pair()));
+  }
+  return out;
+}
+
+std::string LoadSummaryText(const load::LoadStats& s, const load::LoadRun& run, bool interrupted) {
+  std::string out = fmt::format(
+      "tcpmax load: {} connections to {} target(s) from {} source address(es), engine {}, {} process(es) x {} "
+      "worker(s){}\n",
+      FormatCount(s.target), run.plan.target_count(), run.plan.source_count(), EngineName(run.options.engine),
+      run.processes, run.workers, interrupted ? " (interrupted)" : "");
+  std::string ramp =
+      s.ramp_seconds > 0
+          ? fmt::format(" in {} ({}/s)", FormatDuration(std::chrono::nanoseconds(int64_t(s.ramp_seconds * 1e9))),
+                        FormatShort(double(s.opened) / s.ramp_seconds))
+          : "";
+  out += fmt::format("  opened    {} of {}{}\n", FormatCount(s.opened), FormatCount(s.target), ramp);
+  out += fmt::format("  held      {} at the end (closed by the peer: {})\n", FormatCount(s.held()), FormatCount(s.closed));
+  out += fmt::format("  failed    {}\n", FormatCount(s.failed));
+  out += fmt::format("  connect   {}\n", Quantiles(s.connect_ns));
+  if (s.pings_sent > 0) {
+    out += fmt::format("  ping      sent {}, echoed {}, bad {}\n", FormatCount(s.pings_sent), FormatCount(s.pongs),
+                       FormatCount(s.pongs_bad));
+    out += fmt::format("  rtt       {}\n", Quantiles(s.rtt_ns));
+  }
+  if (s.held() > 0) {
+    double grown = std::max(0.0, double(s.anon_bytes) - double(s.anon_start_bytes));
+    out += fmt::format("  memory    RSS {} in all processes; heap and stacks grew {} ({:.0f} B per held connection)\n",
+                       FormatBytes(double(s.rss_bytes)), FormatBytes(grown), grown / double(s.held()));
+  }
+  for (const auto& [code, n] : s.errors.ByClass()) {
+    out += fmt::format("  {} x {}: {}\n      remedy: {}\n", limits::ErrorKey(code), FormatCount(n),
+                       limits::ErrorMeaning(code), limits::ErrorRemedy(code));
+  }
+  return out;
+}
+
+nlohmann::json LoadSummaryJson(const load::LoadStats& s, const load::LoadRun& run, bool interrupted) {
+  nlohmann::json detail = nlohmann::json::array();
+  for (const auto& [code, n] : s.errors.ByClass()) {
+    detail.push_back({{"class", limits::ErrorKey(code)}, {"count", n}, {"meaning", limits::ErrorMeaning(code)},
+                      {"remedy", limits::ErrorRemedy(code)}});
+  }
+  return {{"schema", "tcpmax.load/2"},
+          {"engine", EngineName(run.options.engine)},
+          {"processes", run.processes},
+          {"workers", run.workers},
+          {"sources", run.plan.source_count()},
+          {"targets", run.plan.target_count()},
+          {"max_per_pair", run.plan.max_per_pair()},
+          {"interrupted", interrupted},
+          {"t_seconds", s.t},
+          {"target", s.target},
+          {"attempted", s.attempted},
+          {"opened", s.opened},
+          {"held", s.held()},
+          {"closed", s.closed},
+          {"failed", s.failed},
+          {"ramp_seconds", s.ramp_seconds},
+          {"rate_per_second", s.ramp_seconds > 0 ? double(s.opened) / s.ramp_seconds : 0.0},
+          {"rss_bytes", s.rss_bytes},
+          {"rss_start_bytes", s.rss_start_bytes},
+          {"anon_bytes", s.anon_bytes},
+          {"anon_start_bytes", s.anon_start_bytes},
+          {"connect_time", QuantilesJson(s.connect_ns)},
+          {"pings_sent", s.pings_sent},
+          {"pongs", s.pongs},
+          {"pongs_bad", s.pongs_bad},
+          {"rtt", QuantilesJson(s.rtt_ns)},
+          {"errors", ErrorsJson(s)},
+          {"error_detail", detail}};
+}
+
+}  // namespace tcpmax::report

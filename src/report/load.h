@@ -1,0 +1,23 @@
+// Renderers of `tcpmax load`: the progress line, the progress JSON line
+// (--progress-json), the summary as text and as JSON (--json, schema
+// tcpmax.load/2, docs/load-json.md). Pure; thread-safe.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "load/runner.h"
+#include "load/stats.h"
+
+namespace tcpmax::report {
+
+std::string LoadProgressLine(const load::LoadStats& s, double rate);
+nlohmann::json LoadProgressJson(const load::LoadStats& s, double rate, bool done);
+// `interrupted`: the run was stopped by a signal before its end.
+std::string LoadSummaryText(const load::LoadStats& s, const load::LoadRun& run, bool interrupted);
+nlohmann::json LoadSummaryJson(const load::LoadStats& s, const load::LoadRun& run, bool interrupted);
+// The header printed before a run: targets, sources, engine, processes.
+std::string LoadPlanText(const load::LoadRun& run);
+
+}  // namespace tcpmax::report

@@ -1,0 +1,48 @@
+// Facts about this process that the engines report: resident memory (all of
+// it, and the anonymous part: heap and stacks, not the shared code pages each
+// forked shard faults in), and the current soft RLIMIT_NOFILE.
+//
+// These are the only readers of /proc/self/statm and /proc/self/status in
+// tcpmax (serve, load and userland call them). A reading that fails is an
+// Error, never a plausible 0; callers that only display the figure may use
+// value_or(0) and say so.
+// Thread-safety: reentrant.
+#pragma once
+
+#include <signal.h>
+
+#include <cstdint>
+
+#include "core/error.h"
+
+namespace tcpmax::sys {
+
+// Resident set size in bytes (/proc/self/statm, field 2 x page size).
+Result<uint64_t> ResidentBytes();
+// Anonymous resident memory in bytes (RssAnon in /proc/self/status).
+Result<uint64_t> AnonResidentBytes();
+// The soft RLIMIT_NOFILE now (what socket() and accept() check).
+Result<uint64_t> SoftNofile();
+
+// Lower this process's CPU priority by `nice` steps (setpriority; needs no
+// capability). Shards call it so the supervisor that samples them keeps time.
+Result<void> LowerPriority(int nice);
+// Marks this process as the OOM killer's first choice (oom_score_adj 1000).
+Result<void> PreferOomKill();
+
+// Blocks the stop signals (SIGINT, SIGTERM, SIGHUP, SIGQUIT) in the calling
+// thread while it lives, so threads started meanwhile inherit the block and
+// the signals reach the thread that watches the stop flag, not a worker in a
+// blocking call.
+class BlockStopSignals {
+ public:
+  BlockStopSignals();
+  ~BlockStopSignals();
+  BlockStopSignals(const BlockStopSignals&) = delete;
+  BlockStopSignals& operator=(const BlockStopSignals&) = delete;
+
+ private:
+  sigset_t old_;
+};
+
+}  // namespace tcpmax::sys
