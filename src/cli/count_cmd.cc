@@ -39,7 +39,7 @@ void AddFlags(CLI::App& app, Options& o) {
   app.add_option("--top", o.top, "groups shown with --by (0: all)");
   app.add_option("--watch", o.watch, "count again every interval (e.g. 1s) and print deltas");
   app.add_option("--iterations", o.iterations, "with --watch: stop after N counts (0: until interrupted)");
-  app.add_flag("--json", o.json, "JSON on stdout (one object per line with --watch)");
+  app.add_flag("--json", o.json, "JSON on stdout (schema tcpmax.count/1, docs/count-json.md; one object per line with --watch)");
   app.add_option("--netns", o.netns, "count inside the named network namespace (/run/netns/NAME)");
   app.add_option("--source", o.source, "auto (netlink, /proc if refused), netlink or proc");
   app.add_flag("--classic", o.classic,

@@ -87,6 +87,7 @@ json ScenarioJson(const Scenario& s) {
           {"thread_per_connection", s.thread_per_connection},
           {"nat", s.nat ? json(std::string(s.nat->name)) : json(nullptr)},
           {"nat_ips", s.nat_ips},
+          {"nat_vm_ports", s.nat_vm_ports},
           {"userland_bytes", s.userland_bytes}};
 }
 
