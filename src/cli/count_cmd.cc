@@ -49,15 +49,6 @@ void AddFlags(CLI::App& app, Options& o) {
   app.add_option("--replay", o.replay, "count from a recorded netlink FILE instead of the kernel");
 }
 
-std::optional<diag::AggregateBy> ParseBy(std::string_view s) {
-  using diag::AggregateBy;
-  for (AggregateBy b : {AggregateBy::kLocalPort, AggregateBy::kRemotePort, AggregateBy::kLocalAddr,
-                        AggregateBy::kRemoteAddr, AggregateBy::kState}) {
-    if (diag::AggregateName(b) == s) return b;
-  }
-  return std::nullopt;
-}
-
 // The validated request: the module's Query, and how to run it.
 struct Request {
   diag::Query query;
@@ -93,15 +84,16 @@ Result<Request> Validate(const Options& o) {
   auto q = ValidateFilters(o);
   if (!q) return tl::unexpected(q.error());
   if (!o.by.empty()) {
-    auto by = ParseBy(o.by);
-    if (!by) return PlainError(fmt::format("--by: unknown key '{}': use lport, rport, laddr, raddr or state", o.by));
+    auto by = diag::ParseAggregateBy(o.by);
+    if (!by || *by == diag::AggregateBy::kNone) {
+      return PlainError(fmt::format("--by: unknown key '{}': use lport, rport, laddr, raddr or state", o.by));
+    }
     q->by = *by;
   }
+  auto source = diag::ParseSourceKind(o.source);
+  if (!source) return PlainError(fmt::format("--source: unknown source '{}': use auto, netlink or proc", o.source));
+  q->source = *source;
   q->top = o.top;
-  if (o.source == "auto") q->source = diag::SourceKind::kAuto;
-  else if (o.source == "netlink") q->source = diag::SourceKind::kNetlink;
-  else if (o.source == "proc") q->source = diag::SourceKind::kProc;
-  else return PlainError(fmt::format("--source: unknown source '{}': use auto, netlink or proc", o.source));
   if (!o.replay.empty() && (q->source == diag::SourceKind::kProc || !o.netns.empty() || !o.record.empty())) {
     return PlainError("--replay cannot be combined with --source proc, --netns or --record");
   }

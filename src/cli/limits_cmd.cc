@@ -11,7 +11,6 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
-#include "core/units.h"
 #include "limits/ceiling.h"
 #include "limits/snapshot.h"
 #include "report/limits.h"
@@ -67,20 +66,6 @@ void AddFlags(CLI::App& app, Options& o) {
   app.add_flag("--thread-per-connection", o.thread_per_connection, "one thread per connection: pid limits apply");
 }
 
-Result<uint64_t> Count(const char* flag, const std::string& text, bool allow_zero = false) {
-  auto n = ParseCount(text);
-  if (!n || (!allow_zero && *n == 0)) {
-    return PlainError(fmt::format("{} '{}': expected a {}count like 4 or 10k", flag, text, allow_zero ? "" : "positive "));
-  }
-  return *n;
-}
-
-Result<uint64_t> Size(const char* flag, const std::string& text) {
-  auto n = ParseBytes(text);
-  if (!n) return PlainError(fmt::format("{} '{}': expected a size like 0, 512 or 4K", flag, text));
-  return *n;
-}
-
 Result<limits::Scenario> ValidateScenario(const Options& o) {
   limits::Scenario sc;
   for (auto [field, flag, text, zero] : {std::tuple{&sc.listen_ports, "--listen-ports", &o.listen_ports, false},
@@ -90,14 +75,14 @@ Result<limits::Scenario> ValidateScenario(const Options& o) {
                                          {&sc.source_ips, "--source-ips", &o.source_ips, false},
                                          {&sc.nat_ips, "--nat-ips", &o.nat_ips, false},
                                          {&sc.nat_vm_ports, "--nat-vm-ports", &o.nat_vm_ports, true}}) {
-    auto n = Count(flag, *text, zero);
+    auto n = CountFlag(flag, *text, zero);
     if (!n) return tl::unexpected(n.error());
     *field = *n;
   }
   for (auto [field, flag, text] : {std::tuple{&sc.app_bytes, "--app-bytes", &o.app_bytes},
                                    {&sc.queued_bytes, "--queued-bytes", &o.queued_bytes},
                                    {&sc.userland_bytes, "--userland-bytes", &o.userland_bytes}}) {
-    auto n = Size(flag, *text);
+    auto n = SizeFlag(flag, *text);
     if (!n) return tl::unexpected(n.error());
     *field = *n;
   }
