@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/units.h"
+
 namespace tcpmax::cli {
 
 std::optional<int> ParseArgs(CLI::App& app, int argc, char** argv) {
@@ -87,6 +89,20 @@ std::string StopSignalName() {
 void ConfigureApp(CLI::App& app) {
   app.get_formatter()->column_width(34);
   app.option_defaults()->always_capture_default();
+}
+
+Result<uint64_t> CountFlag(std::string_view flag, std::string_view text, bool allow_zero) {
+  auto n = ParseCount(text);
+  if (!n || (!allow_zero && *n == 0)) {
+    return PlainError(fmt::format("{} '{}': expected a {}count like 4 or 10k", flag, text, allow_zero ? "" : "positive "));
+  }
+  return *n;
+}
+
+Result<uint64_t> SizeFlag(std::string_view flag, std::string_view text) {
+  auto n = ParseBytes(text);
+  if (!n) return PlainError(fmt::format("{} '{}': expected a size like 0, 512 or 4K", flag, text));
+  return *n;
 }
 
 }  // namespace tcpmax::cli

@@ -53,4 +53,10 @@ std::string StopSignalName();
 // Makes the application's help show defaults and wrap nicely.
 void ConfigureApp(CLI::App& app);
 
+// A count flag with units ("4", "10k", "2M"); the error names the flag and
+// the text: "--processes 'x': expected a positive count like 4 or 10k".
+Result<uint64_t> CountFlag(std::string_view flag, std::string_view text, bool allow_zero = false);
+// A size flag with units ("0", "512", "4K"); the error names the flag.
+Result<uint64_t> SizeFlag(std::string_view flag, std::string_view text);
+
 }  // namespace tcpmax::cli

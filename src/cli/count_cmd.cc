@@ -1,17 +1,18 @@
 // tcpmax count: count TCP sockets by state, port range and address, from
 // the kernel's sock_diag tables (or /proc), once or every interval.
+// Flags -> Validate -> diag::Count -> report/count.h.
 #include <time.h>
 
 #include <chrono>
 #include <cstdio>
 #include <string>
 #include <thread>
-
-#include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "cli/cli_util.h"
 #include "core/units.h"
 #include "diag/count.h"
+#include "report/count.h"
 #include "sys/netns.h"
 
 namespace tcpmax::cli {
@@ -38,7 +39,7 @@ void AddFlags(CLI::App& app, Options& o) {
   app.add_option("--top", o.top, "groups shown with --by (0: all)");
   app.add_option("--watch", o.watch, "count again every interval (e.g. 1s) and print deltas");
   app.add_option("--iterations", o.iterations, "with --watch: stop after N counts (0: until interrupted)");
-  app.add_flag("--json", o.json, "JSON on stdout (one object per line with --watch)");
+  app.add_flag("--json", o.json, "JSON on stdout (schema tcpmax.count/1, docs/count-json.md; one object per line with --watch)");
   app.add_option("--netns", o.netns, "count inside the named network namespace (/run/netns/NAME)");
   app.add_option("--source", o.source, "auto (netlink, /proc if refused), netlink or proc");
   app.add_flag("--classic", o.classic,
@@ -48,169 +49,91 @@ void AddFlags(CLI::App& app, Options& o) {
   app.add_option("--replay", o.replay, "count from a recorded netlink FILE instead of the kernel");
 }
 
-std::optional<diag::AggregateBy> ParseBy(std::string_view s) {
-  using diag::AggregateBy;
-  for (AggregateBy b : {AggregateBy::kLocalPort, AggregateBy::kRemotePort, AggregateBy::kLocalAddr,
-                        AggregateBy::kRemoteAddr, AggregateBy::kState}) {
-    if (diag::AggregateName(b) == s) return b;
-  }
-  return std::nullopt;
-}
+// The validated request: the module's Query, and how to run it.
+struct Request {
+  diag::Query query;
+  std::chrono::nanoseconds every{0};  // --watch interval; 0: count once
+  std::string replay;                 // count from this recorded file instead of the kernel
+};
 
-// Validates flags into a Query; the string is a usage error.
-tl::expected<diag::Query, std::string> BuildQuery(const Options& o) {
+Result<diag::Query> ValidateFilters(const Options& o) {
   diag::Query q;
-  if (!o.lport.empty()) {
-    auto r = ParsePortRanges(o.lport);
-    if (!r) return tl::unexpected("--lport: " + r.error().context);
-    q.lports = *r;
+  for (auto [flag, text, out] : {std::tuple{"--lport", &o.lport, &q.lports}, {"--rport", &o.rport, &q.rports}}) {
+    if (text->empty()) continue;
+    auto r = ParsePortRanges(*text);
+    if (!r) return PlainError(std::string(flag) + ": " + r.error().context);
+    *out = *r;
   }
-  if (!o.rport.empty()) {
-    auto r = ParsePortRanges(o.rport);
-    if (!r) return tl::unexpected("--rport: " + r.error().context);
-    q.rports = *r;
+  for (auto [flag, text, out] : {std::tuple{"--src", &o.src, &q.src}, {"--dst", &o.dst, &q.dst}}) {
+    if (text->empty()) continue;
+    auto c = ParseCidrs(*text);
+    if (!c) return PlainError(std::string(flag) + ": " + c.error().context);
+    *out = *c;
   }
   auto states = diag::ParseStates(o.state);
-  if (!states) return tl::unexpected("--state: " + states.error().context);
+  if (!states) return PlainError("--state: " + states.error().context);
+  if (o.classic && o.state != "all") return PlainError("--classic counts established,time-wait: drop --state");
   q.states = o.classic ? diag::kClassicStates : *states;
-  if (o.classic && o.state != "all") return tl::unexpected(std::string("--classic counts established,time-wait: drop --state"));
-  if (!o.src.empty()) {
-    auto c = ParseCidrs(o.src);
-    if (!c) return tl::unexpected("--src: " + c.error().context);
-    q.src = *c;
-  }
-  if (!o.dst.empty()) {
-    auto c = ParseCidrs(o.dst);
-    if (!c) return tl::unexpected("--dst: " + c.error().context);
-    q.dst = *c;
-  }
-  if (o.only4 && o.only6) return tl::unexpected(std::string("-4 and -6 exclude each other"));
+  if (o.only4 && o.only6) return PlainError("-4 and -6 exclude each other");
   q.ipv4 = !o.only6;
   q.ipv6 = !o.only4;
-  if (!o.by.empty()) {
-    auto by = ParseBy(o.by);
-    if (!by) return tl::unexpected(fmt::format("--by: unknown key '{}': use lport, rport, laddr, raddr or state", o.by));
-    q.by = *by;
-  }
-  q.top = o.top;
-  if (o.source == "auto") q.source = diag::SourceKind::kAuto;
-  else if (o.source == "netlink") q.source = diag::SourceKind::kNetlink;
-  else if (o.source == "proc") q.source = diag::SourceKind::kProc;
-  else return tl::unexpected(fmt::format("--source: unknown source '{}': use auto, netlink or proc", o.source));
-  if (!o.replay.empty() && (q.source == diag::SourceKind::kProc || !o.netns.empty() || !o.record.empty()))
-    return tl::unexpected(std::string("--replay cannot be combined with --source proc, --netns or --record"));
-  q.netns = o.netns;
-  q.record_path = o.record;
   return q;
 }
 
-std::string Ranges(const std::vector<PortRange>& ranges) {
-  std::string out;
-  for (const PortRange& r : ranges)
-    out += (out.empty() ? "" : ",") + (r.lo == r.hi ? fmt::format("{}", r.lo) : fmt::format("{}-{}", r.lo, r.hi));
-  return out;
-}
-
-std::string Cidrs(const std::vector<Cidr>& cidrs) {
-  std::string out;
-  for (const Cidr& c : cidrs) out += (out.empty() ? "" : ",") + c.ToString();
-  return out;
-}
-
-std::string Describe(const diag::Query& q) {
-  std::string s = fmt::format("local ports {}", q.lports.empty() ? "1-65535" : Ranges(q.lports));
-  if (!q.rports.empty()) s += fmt::format(", remote ports {}", Ranges(q.rports));
-  if (!q.src.empty()) s += fmt::format(", local addresses {}", Cidrs(q.src));
-  if (!q.dst.empty()) s += fmt::format(", remote addresses {}", Cidrs(q.dst));
-  std::string fam = q.ipv4 && q.ipv6 ? "IPv4+IPv6" : (q.ipv4 ? "IPv4" : "IPv6");
-  return s + fmt::format(", states {}, {}", diag::StatesToString(q.states), fam);
-}
-
-nlohmann::json ToJson(const diag::Query& q, const diag::Counts& c) {
-  nlohmann::json j;
-  j["total"] = c.total;
-  j["ipv4"] = c.ipv4;
-  j["ipv6"] = c.ipv6;
-  nlohmann::json states = nlohmann::json::object();
-  for (int s = 1; s <= diag::kMaxTcpState; ++s)
-    if (c.states[s] > 0) states[std::string(diag::TcpStateName(s))] = c.states[s];
-  j["states"] = states;
-  j["source"] = diag::SourceName(c.source);
-  if (!c.fallback_reason.empty()) j["fallback_reason"] = c.fallback_reason;
-  j["attempts"] = c.attempts;
-  if (c.source == diag::SourceKind::kNetlink) j["single_walk"] = c.single_walk;
-  j["interrupted"] = c.interrupted;
-  j["filter"] = Describe(q);
-  if (c.by != diag::AggregateBy::kNone) {
-    j["by"] = diag::AggregateName(c.by);
-    j["distinct"] = c.distinct_groups;
-    nlohmann::json groups = nlohmann::json::array();
-    for (const diag::Group& g : c.groups) groups.push_back({{"key", g.key.ToString(c.by)}, {"count", g.count}});
-    j["groups"] = groups;
+Result<Request> Validate(const Options& o) {
+  auto q = ValidateFilters(o);
+  if (!q) return tl::unexpected(q.error());
+  if (!o.by.empty()) {
+    auto by = diag::ParseAggregateBy(o.by);
+    if (!by || *by == diag::AggregateBy::kNone) {
+      return PlainError(fmt::format("--by: unknown key '{}': use lport, rport, laddr, raddr or state", o.by));
+    }
+    q->by = *by;
   }
-  return j;
+  auto source = diag::ParseSourceKind(o.source);
+  if (!source) return PlainError(fmt::format("--source: unknown source '{}': use auto, netlink or proc", o.source));
+  q->source = *source;
+  q->top = o.top;
+  if (!o.replay.empty() && (q->source == diag::SourceKind::kProc || !o.netns.empty() || !o.record.empty())) {
+    return PlainError("--replay cannot be combined with --source proc, --netns or --record");
+  }
+  q->netns = o.netns;
+  q->record_path = o.record;
+  if (!o.netns.empty()) {
+    if (auto ns = sys::OpenNetns(o.netns); !ns) return PlainError("--netns: " + ns.error().ToString());
+  }
+  Request r{std::move(*q), {}, o.replay};
+  if (!o.watch.empty()) {
+    auto d = ParseDuration(o.watch);
+    if (!d || d->count() <= 0) return PlainError(fmt::format("--watch: '{}' is not a positive duration (e.g. 1s)", o.watch));
+    r.every = *d;
+  }
+  return r;
 }
 
-void PrintText(const diag::Query& q, const diag::Counts& c) {
-  fmt::print("TCP sockets: {}  ({}; {}; source {})\n", FormatCount(c.total), Describe(q),
-             fmt::format("IPv4 {}, IPv6 {}", FormatCount(c.ipv4), FormatCount(c.ipv6)), diag::SourceName(c.source));
-  for (int s = 1; s <= diag::kMaxTcpState; ++s)
-    if (c.states[s] > 0) fmt::print("  {:<13} {:>12}\n", diag::TcpStateName(s), FormatCount(c.states[s]));
-  if (c.by != diag::AggregateBy::kNone) {
-    fmt::print("top {} of {} by {}:\n", c.groups.size(), FormatCount(c.distinct_groups), diag::AggregateName(c.by));
-    for (const diag::Group& g : c.groups)
-      fmt::print("  {:<40} {:>12}\n", g.key.ToString(c.by), FormatCount(g.count));
-  }
+Result<diag::Counts> CountOnce(const Request& r) {
+  if (r.replay.empty()) return diag::Count(r.query);
+  auto src = diag::ReplaySource::Load(r.replay);
+  if (!src) return tl::unexpected(src.error());
+  return diag::CountNetlink(r.query, **src);
 }
 
 void Warn(const diag::Counts& c) {
-  if (!c.fallback_reason.empty()) fmt::print(stderr, "tcpmax count: netlink refused ({}); counted from /proc\n", c.fallback_reason);
-  if (c.interrupted)
-    fmt::print(stderr, "tcpmax count: the kernel flagged the dump inconsistent {} times; counts are approximate\n", c.attempts);
+  for (const std::string& line : report::CountWarnings(c)) fmt::print(stderr, "tcpmax {}: {}\n", kName, line);
 }
 
-Result<diag::Counts> CountOnce(const diag::Query& q, const std::string& replay) {
-  if (replay.empty()) return diag::Count(q);
-  auto src = diag::ReplaySource::Load(replay);
-  if (!src) return tl::unexpected(src.error());
-  return diag::CountNetlink(q, **src);
-}
-
-std::string Now() {
-  time_t t = time(nullptr);
-  tm utc{};
-  gmtime_r(&t, &utc);
-  char buf[32];
-  strftime(buf, sizeof buf, "%H:%M:%S", &utc);
-  return buf;
-}
-
-std::string Signed(int64_t d) { return d > 0 ? fmt::format("+{}", d) : fmt::format("{}", d); }
-
-int Watch(const diag::Query& q, const Options& o, std::chrono::nanoseconds every) {
+int Watch(const Request& r, const Options& o) {
   diag::Counts prev;
   auto next = std::chrono::steady_clock::now();
   for (uint64_t i = 0; o.iterations == 0 || i < o.iterations; ++i) {
     if (i > 0) std::this_thread::sleep_until(next);
-    next += every;
-    auto c = CountOnce(q, o.replay);
+    next += r.every;
+    auto c = CountOnce(r);
     if (!c) return RuntimeError(kName, c.error());
     Warn(*c);
-    int64_t dtotal = i == 0 ? 0 : int64_t(c->total) - int64_t(prev.total);
-    if (o.json) {
-      nlohmann::json j = ToJson(q, *c);
-      j["time"] = Now();
-      j["delta"] = dtotal;
-      fmt::print("{}\n", j.dump());
-    } else {
-      std::string line = fmt::format("{} total {} ({})", Now(), FormatCount(c->total), Signed(dtotal));
-      for (int s = 1; s <= diag::kMaxTcpState; ++s) {
-        if (c->states[s] == 0 && prev.states[s] == 0) continue;
-        int64_t d = i == 0 ? 0 : int64_t(c->states[s]) - int64_t(prev.states[s]);
-        line += fmt::format("  {} {} ({})", diag::TcpStateName(s), FormatCount(c->states[s]), Signed(d));
-      }
-      fmt::print("{}\n", line);
-    }
+    report::CountSample sample{&*c, i == 0 ? nullptr : &prev, int64_t(::time(nullptr))};
+    if (o.json) fmt::print("{}\n", report::CountWatchJson(r.query, sample).dump());
+    else fmt::print("{}\n", report::CountWatchLine(sample));
     std::fflush(stdout);
     prev = std::move(*c);
   }
@@ -225,24 +148,15 @@ int RunCount(int argc, char** argv) {
   Options o;
   AddFlags(app, o);
   if (auto code = ParseArgs(app, argc, argv)) return *code;
-  auto q = BuildQuery(o);
-  if (!q) return UsageError(kName, q.error());
-  std::chrono::nanoseconds every{0};
-  if (!o.watch.empty()) {
-    auto d = ParseDuration(o.watch);
-    if (!d || d->count() <= 0) return UsageError(kName, fmt::format("--watch: '{}' is not a positive duration (e.g. 1s)", o.watch));
-    every = *d;
-  }
-  if (!q->netns.empty()) {
-    if (auto ns = sys::OpenNetns(q->netns); !ns) return UsageError(kName, fmt::format("--netns: {}", ns.error().ToString()));
-  }
-  if (every.count() > 0) return Watch(*q, o, every);
-  auto c = CountOnce(*q, o.replay);
+  auto request = Validate(o);
+  if (!request) return UsageError(kName, request.error().ToString());
+  if (request->every.count() > 0) return Watch(*request, o);
+  auto c = CountOnce(*request);
   if (!c) return RuntimeError(kName, c.error());
   Warn(*c);
-  if (o.classic && !o.json) fmt::print("{}\n", c->total);
-  else if (o.json) fmt::print("{}\n", ToJson(*q, *c).dump(2));
-  else PrintText(*q, *c);
+  if (o.json) fmt::print("{}\n", report::CountJson(request->query, *c).dump(2));
+  else if (o.classic) fmt::print("{}\n", c->total);
+  else fmt::print("{}", report::CountText(request->query, *c));
   return kExitOk;
 }
 

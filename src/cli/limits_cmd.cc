@@ -1,17 +1,19 @@
 // tcpmax limits: read every limit of this box (or of a recorded snapshot),
 // compute the inbound and outbound ceilings, name the binding limit, its
 // remedy and the next limit. Nothing on the system is changed.
+// Flags -> Validate -> limits::ComputeCeiling -> report/limits.h.
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
-#include "core/units.h"
 #include "limits/ceiling.h"
-#include "limits/render.h"
 #include "limits/snapshot.h"
+#include "report/limits.h"
 #include "sys/snapshot_dir.h"
 
 namespace tcpmax::cli {
@@ -32,10 +34,18 @@ struct Options {
   bool ipv6 = false, no_epoll = false, loopback = false, thread_per_connection = false;
 };
 
+// The validated request: what the model is asked, and where the readings come from.
+struct Request {
+  limits::Scenario scenario;
+  std::vector<std::pair<std::string, std::string>> settings;  // --set key=value, checked
+  std::unique_ptr<sys::Reader> reader;                        // this box, or the --snapshot opened
+  std::string record_dir;
+};
+
 void AddFlags(CLI::App& app, Options& o) {
   app.add_option("--snapshot", o.snapshot_dir, "replay a recorded snapshot directory instead of this box")->type_name("DIR");
   app.add_option("--record", o.record_dir, "also save this box's readings to DIR (for a bug report or a test)")->type_name("DIR");
-  app.add_flag("--json", o.json, "print the result as JSON (schema tcpmax.limits/1, docs/limits-json.md)");
+  app.add_flag("--json", o.json, "print the result as JSON (schema tcpmax.limits/2, docs/limits-json.md)");
   app.add_flag("--explain", o.explain, "print the narrative answer with every limit's arithmetic");
   app.add_option("--set", o.settings, "what if: override a reading, e.g. --set fs.file-max=10M (repeatable)")->type_name("KEY=VALUE");
   app.add_option("--listen-ports", o.listen_ports, "inbound: ports listened on")->type_name("N");
@@ -56,53 +66,78 @@ void AddFlags(CLI::App& app, Options& o) {
   app.add_flag("--thread-per-connection", o.thread_per_connection, "one thread per connection: pid limits apply");
 }
 
-// Parses a count flag; sets `error` on bad input.
-uint64_t Count(const char* flag, const std::string& text, bool allow_zero, std::string& error) {
-  auto n = ParseCount(text);
-  if (!n || (!allow_zero && *n == 0)) {
-    if (error.empty()) error = fmt::format("{} '{}': expected a {}count like 4 or 10k", flag, text,
-                                           allow_zero ? "" : "positive ");
-    return 1;
+Result<limits::Scenario> ValidateScenario(const Options& o) {
+  limits::Scenario sc;
+  for (auto [field, flag, text, zero] : {std::tuple{&sc.listen_ports, "--listen-ports", &o.listen_ports, false},
+                                         {&sc.listen_ips, "--listen-ips", &o.listen_ips, false},
+                                         {&sc.processes, "--processes", &o.processes, false},
+                                         {&sc.destinations, "--destinations", &o.destinations, false},
+                                         {&sc.source_ips, "--source-ips", &o.source_ips, false},
+                                         {&sc.nat_ips, "--nat-ips", &o.nat_ips, false},
+                                         {&sc.nat_vm_ports, "--nat-vm-ports", &o.nat_vm_ports, true}}) {
+    auto n = CountFlag(flag, *text, zero);
+    if (!n) return tl::unexpected(n.error());
+    *field = *n;
   }
-  return *n;
-}
-
-uint64_t Size(const char* flag, const std::string& text, std::string& error) {
-  auto n = ParseBytes(text);
-  if (!n) {
-    if (error.empty()) error = fmt::format("{} '{}': expected a size like 0, 512 or 4K", flag, text);
-    return 0;
+  for (auto [field, flag, text] : {std::tuple{&sc.app_bytes, "--app-bytes", &o.app_bytes},
+                                   {&sc.queued_bytes, "--queued-bytes", &o.queued_bytes},
+                                   {&sc.userland_bytes, "--userland-bytes", &o.userland_bytes}}) {
+    auto n = SizeFlag(flag, *text);
+    if (!n) return tl::unexpected(n.error());
+    *field = *n;
   }
-  return *n;
-}
-
-std::optional<std::string> BuildScenario(const Options& o, limits::Scenario& sc) {
-  std::string e;
-  sc.listen_ports = Count("--listen-ports", o.listen_ports, false, e);
-  sc.listen_ips = Count("--listen-ips", o.listen_ips, false, e);
-  sc.processes = Count("--processes", o.processes, false, e);
-  sc.destinations = Count("--destinations", o.destinations, false, e);
-  sc.source_ips = Count("--source-ips", o.source_ips, false, e);
-  sc.nat_ips = Count("--nat-ips", o.nat_ips, false, e);
-  sc.nat_vm_ports = Count("--nat-vm-ports", o.nat_vm_ports, true, e);
-  sc.app_bytes = Size("--app-bytes", o.app_bytes, e);
-  sc.queued_bytes = Size("--queued-bytes", o.queued_bytes, e);
-  sc.userland_bytes = Size("--userland-bytes", o.userland_bytes, e);
-  if (!e.empty()) return e;
-  if (sc.userland_bytes == 0) return "--userland-bytes: must be more than 0";
+  if (sc.userland_bytes == 0) return PlainError("--userland-bytes: must be more than 0");
   if (o.bind_no_port != "on" && o.bind_no_port != "off") {
-    return fmt::format("--bind-no-port '{}': expected on or off", o.bind_no_port);
+    return PlainError(fmt::format("--bind-no-port '{}': expected on or off", o.bind_no_port));
   }
   sc.bind_no_port = o.bind_no_port == "on";
-  if (!o.nat.empty()) {
-    sc.nat = limits::FindNatProfile(o.nat);
-    if (!sc.nat) return fmt::format("--nat '{}': expected aws, gcp or azure", o.nat);
+  if (!o.nat.empty() && !(sc.nat = limits::FindNatProfile(o.nat))) {
+    return PlainError(fmt::format("--nat '{}': expected aws, gcp or azure", o.nat));
   }
   sc.ipv6 = o.ipv6;
   sc.epoll = !o.no_epoll;
   sc.loopback = o.loopback;
   sc.thread_per_connection = o.thread_per_connection;
-  return std::nullopt;
+  return sc;
+}
+
+Result<Request> Validate(const Options& o) {
+  auto scenario = ValidateScenario(o);
+  if (!scenario) return tl::unexpected(scenario.error());
+  if (!o.snapshot_dir.empty() && !o.record_dir.empty()) {
+    return PlainError("--record saves this box's readings; it cannot be combined with --snapshot");
+  }
+  Request r{*scenario, {}, std::make_unique<sys::LiveReader>(), o.record_dir};
+  if (!o.snapshot_dir.empty()) {
+    auto snap = sys::SnapshotReader::Open(o.snapshot_dir);
+    if (!snap) return PlainError("--snapshot: " + snap.error().ToString());
+    r.reader = std::make_unique<sys::SnapshotReader>(std::move(*snap));
+  }
+  limits::Snapshot scratch;  // a --set is checked here, so a typo stops before anything is read
+  for (const std::string& text : o.settings) {
+    auto kv = limits::ParseSetting(text);
+    if (!kv) return tl::unexpected(kv.error());
+    if (auto ok = limits::ApplySetting(scratch, kv->first, kv->second); !ok) return tl::unexpected(ok.error());
+    r.settings.push_back(std::move(*kv));
+  }
+  return r;
+}
+
+// Reads the box (or the snapshot), records it when asked, applies --set and
+// computes the ceiling.
+Result<limits::Ceiling> Compute(const Request& r) {
+  std::optional<sys::RecordingReader> recorder;
+  const sys::Reader* source = r.record_dir.empty() ? r.reader.get() : &recorder.emplace(*r.reader);
+  limits::Snapshot snapshot = limits::ReadSnapshot(*source);
+  if (recorder) {
+    if (auto saved = recorder->Save(r.record_dir); !saved) return tl::unexpected(saved.error());
+    fmt::print(stderr, "tcpmax limits: recorded {} files and the process readings to {}\n",
+               recorder->files_recorded(), r.record_dir);
+  }
+  for (const auto& [key, value] : r.settings) {
+    if (auto ok = limits::ApplySetting(snapshot, key, value); !ok) return tl::unexpected(ok.error());
+  }
+  return limits::ComputeCeiling(snapshot, r.scenario);
 }
 
 }  // namespace
@@ -113,47 +148,13 @@ int RunLimits(int argc, char** argv) {
   Options o;
   AddFlags(app, o);
   if (auto code = ParseArgs(app, argc, argv)) return *code;
-
-  limits::Scenario scenario;
-  if (auto bad = BuildScenario(o, scenario)) return UsageError(kName, *bad);
-  if (!o.snapshot_dir.empty() && !o.record_dir.empty()) {
-    return UsageError(kName, "--record saves this box's readings; it cannot be combined with --snapshot");
-  }
-
-  std::unique_ptr<sys::Reader> reader;
-  if (!o.snapshot_dir.empty()) {
-    auto snap = sys::SnapshotReader::Open(o.snapshot_dir);
-    if (!snap) return UsageError(kName, "--snapshot: " + snap.error().ToString());
-    reader = std::make_unique<sys::SnapshotReader>(std::move(*snap));
-  } else {
-    reader = std::make_unique<sys::LiveReader>();
-  }
-  std::optional<sys::RecordingReader> recorder;
-  const sys::Reader* source = reader.get();
-  if (!o.record_dir.empty()) source = &recorder.emplace(*reader);
-
-  limits::Snapshot snapshot = limits::ReadSnapshot(*source);
-  if (recorder) {
-    if (auto saved = recorder->Save(o.record_dir); !saved) return RuntimeError(kName, saved.error());
-    fmt::print(stderr, "tcpmax limits: recorded {} files and the process readings to {}\n",
-               recorder->files_recorded(), o.record_dir);
-  }
-  for (const std::string& text : o.settings) {
-    auto kv = limits::ParseSetting(text);
-    if (!kv) return UsageError(kName, kv.error().ToString());
-    if (auto applied = limits::ApplySetting(snapshot, kv->first, kv->second); !applied) {
-      return UsageError(kName, applied.error().ToString());
-    }
-  }
-
-  limits::Ceiling ceiling = limits::ComputeCeiling(snapshot, scenario);
-  if (o.json) {
-    fmt::print("{}\n", limits::ToJson(ceiling).dump(2));
-  } else if (o.explain) {
-    fmt::print("{}", limits::RenderExplain(ceiling));
-  } else {
-    fmt::print("{}", limits::RenderText(ceiling));
-  }
+  auto request = Validate(o);
+  if (!request) return UsageError(kName, request.error().ToString());
+  auto ceiling = Compute(*request);
+  if (!ceiling) return RuntimeError(kName, ceiling.error());
+  if (o.json) fmt::print("{}\n", report::LimitsJson(*ceiling).dump(2));
+  else if (o.explain) fmt::print("{}", report::LimitsExplain(*ceiling));
+  else fmt::print("{}", report::LimitsText(*ceiling));
   return kExitOk;
 }
 

@@ -25,6 +25,21 @@ std::string_view AggregateName(AggregateBy by) {
   return "?";
 }
 
+std::optional<SourceKind> ParseSourceKind(std::string_view name) {
+  for (SourceKind k : {SourceKind::kAuto, SourceKind::kNetlink, SourceKind::kProc}) {
+    if (SourceName(k) == name) return k;
+  }
+  return std::nullopt;
+}
+
+std::optional<AggregateBy> ParseAggregateBy(std::string_view name) {
+  for (AggregateBy b : {AggregateBy::kNone, AggregateBy::kLocalPort, AggregateBy::kRemotePort,
+                        AggregateBy::kLocalAddr, AggregateBy::kRemoteAddr, AggregateBy::kState}) {
+    if (AggregateName(b) == name) return b;
+  }
+  return std::nullopt;
+}
+
 std::string GroupKey::ToString(AggregateBy by) const {
   switch (by) {
     case AggregateBy::kLocalPort:

@@ -15,7 +15,9 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/address.h"
@@ -28,6 +30,9 @@ enum class AggregateBy { kNone, kLocalPort, kRemotePort, kLocalAddr, kRemoteAddr
 
 std::string_view SourceName(SourceKind kind);      // "auto", "netlink", "proc"
 std::string_view AggregateName(AggregateBy by);    // "none", "lport", "rport", "laddr", "raddr", "state"
+// The inverses of SourceName and AggregateName; nullopt for any other text.
+std::optional<SourceKind> ParseSourceKind(std::string_view name);
+std::optional<AggregateBy> ParseAggregateBy(std::string_view name);
 
 struct Query {
   uint32_t states = kAllStates;      // bit (1 << TcpState)

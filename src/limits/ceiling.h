@@ -53,12 +53,27 @@ struct Scenario {
 enum class Scope { kProcess, kUser, kBox, kTuple, kNat, kThreads, kInfo };
 std::string_view ScopeName(Scope scope);
 
+// One number read for a limit, named the way the JSON names it, with its
+// unit in the name ("hard", "mem_available_bytes", "max_pages", "range").
+struct Reading {
+  enum class Kind {
+    kNumber,   // values[0]
+    kList,     // values, e.g. a port range {32768, 60999}
+    kNoLimit,  // "unlimited" / "max": no bound (values empty)
+    kFlag,     // values[0] is 0 or 1, e.g. conntrack "loaded"
+  };
+  std::string name;
+  Kind kind = Kind::kNumber;
+  std::vector<uint64_t> values;
+};
+
 struct Finding {
   std::string id;                   // stable key: "rlimit_nofile_hard"
   std::string limit;                // "RLIMIT_NOFILE (hard)"
   Scope scope = Scope::kBox;
-  std::string observed;             // what was read: "20000"; "unknown"
+  std::string observed;             // what was read, for people: "20,000 (1,234 in use)"; "unknown"
   bool known = true;                // false: the reading is unknown
+  std::vector<Reading> readings;    // the same as numbers (empty when unknown)
   std::optional<uint64_t> allows;   // connections it allows; nullopt: no bound (or unknown)
   // fs.file-max only: what it allows a process without CAP_SYS_ADMIN (which
   // this one has, so `allows` is empty).

@@ -1,9 +1,13 @@
 // `tcpmax count` as a user runs it: bad input is one line and exit 2; a
 // recorded netlink dump replays to known numbers; --watch prints one line per
-// interval; a live count sees a listener this test opens on loopback.
+// interval, and with --json one
+// tcpmax.count/1 document per sample; a live count sees a listener this test opens on loopback.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+
+#include <sstream>
+#include <string>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -49,6 +53,9 @@ TEST(CountCli, ReplayOfRecordedMixGivesKnownNumbers) {
   EXPECT_EQ(j["states"]["listen"], 6);
   EXPECT_EQ(j["states"]["established"], 13);
   EXPECT_EQ(j["states"]["close-wait"], 2);
+  EXPECT_EQ(j["schema"], "tcpmax.count/1");
+  EXPECT_EQ(j["query"]["lports"], (nlohmann::json{{7000, 7004}}));
+  EXPECT_EQ(j["source"], "netlink");
 
   r = RunTcpmax({"count", "--replay", Mix(), "--classic"});
   EXPECT_EQ(r.out, "32\n");
@@ -64,6 +71,23 @@ TEST(CountCli, WatchPrintsOneLinePerInterval) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3) << r.out;
   EXPECT_NE(r.out.find("total 0 (0)"), std::string::npos) << r.out;
+}
+
+TEST(CountCli, WatchJsonIsOneDocumentPerSampleWithTimeAndDelta) {
+  RunResult r = RunTcpmax({"count", "--replay", Mix(), "--watch", "50ms", "--iterations", "2", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string line;
+  int samples = 0;
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["schema"], "tcpmax.count/1");
+    EXPECT_EQ(j["total"], 42);
+    EXPECT_EQ(j["total_delta"], 0);  // the same recording each time
+    EXPECT_GT(j["time_unix_seconds"].get<int64_t>(), 1700000000);
+    ++samples;
+  }
+  EXPECT_EQ(samples, 2) << r.out;
 }
 
 TEST(CountCli, LiveCountSeesOurListenerOnBothSources) {

@@ -38,9 +38,20 @@ TEST(Limits, LiveTextNamesTheBindingLimitAndRemedies) {
 TEST(Limits, LiveJsonPerProcessCeilingFollowsRlimit) {
   json j = Json(RunTcpmax({"limits", "--json"}));
   ASSERT_FALSE(j.is_discarded());
-  EXPECT_EQ(j["schema"], "tcpmax.limits/1");
+  EXPECT_EQ(j["schema"], "tcpmax.limits/2");
   rlimit rl{};
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
+  for (const json& f : j["inbound"]["findings"]) {  // readings are numbers: the child's rlimits are ours
+    if (f["id"] == "rlimit_nofile_soft") {
+      EXPECT_EQ(f["observed"]["soft"].get<uint64_t>(), uint64_t(rl.rlim_cur));
+    }
+    if (f["id"] != "rlimit_nofile_hard") continue;
+    if (rl.rlim_max == RLIM_INFINITY) {
+      EXPECT_TRUE(f["observed"]["hard"].is_null()) << f;  // no bound
+    } else {
+      EXPECT_EQ(f["observed"]["hard"].get<uint64_t>(), uint64_t(rl.rlim_max));
+    }
+  }
   const json& pp = j["inbound"]["per_process"];
   // The child starts with this process's limits: the binding one is the soft
   // limit when below the hard one, else the hard one; 5 fds are the program's own.

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include "limits/ceiling.h"
-#include "limits/render.h"
 #include "limits/snapshot.h"
 #include "sys/snapshot_dir.h"
 
@@ -33,8 +32,7 @@ TEST(Snapshot, MissingReadingsAreUnknownAndTheRestIsComputed) {
   EXPECT_EQ(c.inbound.box.binding, "fs.file-max");  // capabilities unknown: file-max counts
   EXPECT_EQ(c.inbound.box.ceiling, 100000u);
   EXPECT_FALSE(c.inbound.Find("memory")->known);
-  EXPECT_NE(RenderText(c).find("UNKNOWN READINGS"), std::string::npos);
-  EXPECT_TRUE(ToJson(c)["inbound"]["findings"].is_array());
+  EXPECT_TRUE(c.unknown.count("meminfo"));  // carried to the renderers, which list them
 }
 
 TEST(Snapshot, ParseSettingNeedsKeyAndEquals) {

@@ -1,10 +1,22 @@
+// The text table of `tcpmax limits`: verdicts, one row per limit, remedies.
+#include "report/limits.h"
+
 #include <fmt/format.h>
 
 #include "core/units.h"
-#include "limits/findings.h"
-#include "limits/render.h"
+#include "report/format.h"
 
-namespace tcpmax::limits {
+namespace tcpmax::report {
+
+using limits::Ceiling;
+using limits::Direction;
+using limits::Finding;
+using limits::Scenario;
+using limits::Scope;
+using limits::ScopeName;
+using limits::SlabItem;
+using limits::Verdict;
+
 namespace {
 
 std::string Status(const Finding& f) {
@@ -97,7 +109,7 @@ std::string MemoryLine(const Ceiling& c) {
 
 }  // namespace
 
-std::string RenderText(const Ceiling& c) {
+std::string LimitsText(const Ceiling& c) {
   const Scenario& sc = c.scenario;
   std::string out = fmt::format(
       "tcpmax limits ({}): inbound on {} listening ip:port, outbound from {} source ip to {} destination ip:port, "
@@ -144,4 +156,4 @@ std::string RenderText(const Ceiling& c) {
   return out;
 }
 
-}  // namespace tcpmax::limits
+}  // namespace tcpmax::report

@@ -1,17 +1,47 @@
-#include "limits/render.h"
+// The --json document of `tcpmax limits` (schema tcpmax.limits/2, docs/limits-json.md).
+#include "report/limits.h"
 
-namespace tcpmax::limits {
+namespace tcpmax::report {
+
+using limits::Ceiling;
+using limits::Direction;
+using limits::Finding;
+using limits::Reading;
+using limits::Scenario;
+using limits::ScopeName;
+using limits::SlabItem;
+using limits::Verdict;
+
 namespace {
 
 using nlohmann::json;
 
 json Opt(const std::optional<uint64_t>& v) { return v ? json(*v) : json(nullptr); }
 
+json ReadingJson(const Reading& r) {
+  switch (r.kind) {
+    case Reading::Kind::kNumber: return r.values.empty() ? json(nullptr) : json(r.values[0]);
+    case Reading::Kind::kList: return json(r.values);
+    case Reading::Kind::kNoLimit: return json(nullptr);
+    case Reading::Kind::kFlag: return !r.values.empty() && r.values[0] != 0;
+  }
+  return nullptr;
+}
+
+// {"hard": 20000}, {"range": [32768, 60999], "ports": 28232, "reserved": 0};
+// null when the reading is unknown.
+json ObservedJson(const Finding& f) {
+  if (!f.known) return nullptr;
+  json out = json::object();
+  for (const Reading& r : f.readings) out[r.name] = ReadingJson(r);
+  return out;
+}
+
 json FindingJson(const Finding& f) {
   return {{"id", f.id},
           {"limit", f.limit},
           {"scope", std::string(ScopeName(f.scope))},
-          {"observed", f.observed},
+          {"observed", ObservedJson(f)},
           {"known", f.known},
           {"allows", Opt(f.allows)},
           {"allows_unprivileged", Opt(f.allows_unprivileged)},
@@ -57,20 +87,21 @@ json ScenarioJson(const Scenario& s) {
           {"thread_per_connection", s.thread_per_connection},
           {"nat", s.nat ? json(std::string(s.nat->name)) : json(nullptr)},
           {"nat_ips", s.nat_ips},
+          {"nat_vm_ports", s.nat_vm_ports},
           {"userland_bytes", s.userland_bytes}};
 }
 
 }  // namespace
 
-json ToJson(const Ceiling& c) {
+json LimitsJson(const Ceiling& c) {
   json items = json::array();
   for (const SlabItem& i : c.memory.items) {
-    items.push_back({{"cache", i.cache}, {"bytes", i.bytes}, {"objsize", i.objsize}, {"from_slabinfo", i.from_slabinfo}});
+    items.push_back({{"cache", i.cache}, {"bytes", i.bytes}, {"objsize_bytes", i.objsize}, {"from_slabinfo", i.from_slabinfo}});
   }
   json queues = json::array();
   for (const Finding& f : c.queues) queues.push_back(FindingJson(f));
   return {
-      {"schema", kJsonSchema},
+      {"schema", kLimitsSchema},
       {"source", c.source},
       {"scenario", ScenarioJson(c.scenario)},
       {"memory",
@@ -114,4 +145,4 @@ json ToJson(const Ceiling& c) {
   };
 }
 
-}  // namespace tcpmax::limits
+}  // namespace tcpmax::report

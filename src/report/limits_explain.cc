@@ -1,10 +1,19 @@
+// The --explain narrative of `tcpmax limits`: every verdict with its arithmetic.
+#include "report/limits.h"
+
 #include <fmt/format.h>
 
 #include "core/units.h"
-#include "limits/findings.h"
-#include "limits/render.h"
+#include "report/format.h"
 
-namespace tcpmax::limits {
+namespace tcpmax::report {
+
+using limits::Ceiling;
+using limits::Direction;
+using limits::Finding;
+using limits::Scope;
+using limits::Verdict;
+
 namespace {
 
 void Why(std::string& out, const Direction& d, const Verdict& v, std::string_view what) {
@@ -54,7 +63,7 @@ void ExplainDirection(std::string& out, const Ceiling& c, const Direction& d, st
 
 }  // namespace
 
-std::string RenderExplain(const Ceiling& c) {
+std::string LimitsExplain(const Ceiling& c) {
   std::string out = fmt::format(
       "How many TCP connections can this box hold, and what stops it first? ({})\n\n"
       "A connection is one 4-tuple (source ip, source port, destination ip, destination port), so \"64K\" is only "
@@ -82,4 +91,4 @@ std::string RenderExplain(const Ceiling& c) {
   return out;
 }
 
-}  // namespace tcpmax::limits
+}  // namespace tcpmax::report
