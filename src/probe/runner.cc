@@ -308,7 +308,12 @@ void Climb::Settle(const std::atomic<bool>& stop) {
     SideTotals ld = Sum(*load_);
     if (ld.opening_stopped == static_cast<size_t>(load_->size()) && ld.inflight == 0) break;
   }
-  // One more report from every shard, sent after the last connect was answered.
+  // Then until serve accepted what load holds (the accept queues drain), and
+  // one more report from every shard after that.
+  while (MonotonicNanos() < deadline && !stop.load()) {
+    PollAll(50);
+    if (Sum(*serve_).held >= Sum(*load_).held) break;
+  }
   uint64_t until = MonotonicNanos() + 2 * static_cast<uint64_t>(opt_.interval.count()) * 1'000'000;
   while (MonotonicNanos() < until) PollAll(50);
 }

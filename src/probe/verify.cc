@@ -40,10 +40,15 @@ Verification Judge(Verification v) {
   } else if (v.interrupted) {
     v.problem = "the kernel's socket dump stayed inconsistent (NLM_F_DUMP_INTR) after every retry";
   } else if (v.client_counted > v.server_counted && !Close(v.client_counted, v.server_counted)) {
-    v.problem = fmt::format("accept queue: {} client ends are established but only {} server ends: {} connections "
-                            "wait in the listen queues, never accepted",
+    v.problem = fmt::format("half-open: {} client ends are established but the kernel has only {} server ends: {} "
+                            "connections exist on the client side only",
                             FormatCount(v.client_counted), FormatCount(v.server_counted),
                             FormatCount(v.client_counted - v.server_counted));
+  } else if (v.server_counted > v.serve_held && !Close(v.server_counted, v.serve_held)) {
+    v.problem = fmt::format("accept queue: the kernel has {} server ends established but the serve shards accepted "
+                            "{}: {} connections wait in the listen queues, never accepted",
+                            FormatCount(v.server_counted), FormatCount(v.serve_held),
+                            FormatCount(v.server_counted - v.serve_held));
   } else if (!Close(v.server_counted, v.serve_held)) {
     v.problem = fmt::format("server side: the kernel counts {} established on the server ports, the serve shards "
                             "hold {}",

@@ -6,7 +6,9 @@
 // source range. Each is compared with the serve shards' and the load shards'
 // own figures; a difference over 0.1% fails the verification, named:
 //   - the count failed, or the kernel reported an interrupted dump;
-//   - client ends established that serve never accepted (in the accept queue);
+//   - client ends with no server end (half-open);
+//   - server ends the kernel established that serve never accepted (they wait
+//     in the accept queue: sock_diag lists them on the listening port);
 //   - server or client counts that differ from what the shards hold.
 // Judge is pure (unit-tested); Verify counts with diag and then judges.
 // Thread-safety: pure / reentrant.

@@ -79,7 +79,7 @@ TEST(TextReport, AFailedVerificationIsLoud) {
   EXPECT_TRUE(r.failed());
   std::string t = ProbeToText(r);
   EXPECT_NE(t.find("verified   NO"), std::string::npos) << t;
-  EXPECT_NE(t.find("FAILED: accept queue"), std::string::npos) << t;
+  EXPECT_NE(t.find("FAILED: half-open"), std::string::npos) << t;
   EXPECT_EQ(ProbeToJson(r)["result"]["failed"], true);
 }
 
