@@ -34,7 +34,9 @@ void AddFlags(CLI::App& app, Flags& f) {
                  "where to connect: ADDR:PORT[,...]; a port range opens to every port, e.g. 127.0.0.1:7000-7015")
       ->required();
   app.add_option("-n,--connections", f.connections, "connections to open, e.g. 50k")->required();
-  app.add_option("--rate", f.rate, "connection attempts per second, e.g. 5k/s (default: as fast as possible)");
+  app.add_option("--rate", f.rate,
+                 "connection attempts per second, e.g. 5k/s (default: as fast as possible on loopback; 1k/s for a "
+                 "target outside loopback)");
   app.add_option("--hold", f.hold, "how long to hold after the ramp: a duration (30s) or forever");
   app.add_option("--source", f.sources,
                  "source address CIDRs, e.g. 127.0.0.0/16,127.1.0.1. Default: 127.0.0.0/16 for a loopback "
@@ -55,6 +57,17 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--interval", f.interval, "progress period, e.g. 200ms");
 }
 
+bool AllLoopback(const std::vector<Endpoint>& targets) {
+  for (const Endpoint& t : targets) {
+    if (!t.ip.IsLoopback()) return false;
+  }
+  return true;
+}
+
+// A target outside loopback is someone's server: without --rate it gets this
+// default pace, and the run is always bounded in time.
+constexpr double kRemoteDefaultRate = 1000;
+
 // Validates flags into LoadOptions; an error is a usage error.
 Result<load::LoadOptions> Validate(const Flags& f) {
   load::LoadOptions o;
@@ -72,12 +85,16 @@ Result<load::LoadOptions> Validate(const Flags& f) {
     o.rate = *r;
   }
   if (f.hold == "forever") {
+    if (!o.targets.empty() && !AllLoopback(o.targets)) {
+      return PlainError("--hold forever: refused for a target outside loopback; give a duration (e.g. --hold 60s)");
+    }
     o.hold_ns = std::nullopt;
   } else {
     auto h = ParseDuration(f.hold);
     if (!h) return PlainError("--hold: " + h.error().context + " (or 'forever')");
     o.hold_ns = static_cast<uint64_t>(h->count());
   }
+  if (f.rate.empty() && !AllLoopback(o.targets)) o.rate = kRemoteDefaultRate;
   auto timeout = ParseDuration(f.connect_timeout);
   if (!timeout || timeout->count() <= 0) return PlainError("--connect-timeout: expected a duration like 3s");
   o.connect_timeout_ns = static_cast<uint64_t>(timeout->count());

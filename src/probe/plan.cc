@@ -50,16 +50,11 @@ std::vector<Endpoint> Plan::Targets() const {
   return out;
 }
 
-Result<Plan> MakePlan(const PlanInput& in) {
-  if (in.target == 0) return PlainError("the target must be at least 1 connection");
-  if (in.nofile_hard <= kFdMargin) {
-    return PlainError(fmt::format("the hard RLIMIT_NOFILE ({}) leaves no descriptors for connections", in.nofile_hard));
-  }
-  Plan p;
-  p.target = in.target;
-  p.server_ip = IpAddress::V4(0x7f000001);  // 127.0.0.1
-  p.first_port = in.first_port;
+namespace {
 
+// Ports and sources so that no (source, destination) pair carries more than
+// the pair cap; returns the cap.
+Result<uint64_t> PlanPairs(const PlanInput& in, Plan& p) {
   // Each (source, destination) pair draws its ports from the ephemeral range.
   uint64_t pair_cap = std::min<uint64_t>(in.pair_max, in.ephemeral_ports * 9 / 10);
   if (pair_cap == 0) return PlainError("the ephemeral port range is empty (net.ipv4.ip_local_port_range)");
@@ -75,17 +70,21 @@ Result<Plan> MakePlan(const PlanInput& in) {
   p.sources = block;
   p.source_range = Cidr{IpAddress::V4(0x7f010000), 32 - std::countr_zero(block)};  // 127.1.0.0/n
   p.per_pair = CeilDiv(in.target, uint64_t{p.ports} * p.sources);
+  return pair_cap;
+}
 
-  uint64_t usable = in.nofile_hard - kFdMargin;
+// Engines and processes of both sides, so no process needs more descriptors
+// than `usable`.
+Result<void> PlanProcesses(const PlanInput& in, uint64_t usable, Plan& p) {
   // auto means epoll: at scale one io_uring serve process accepted far slower
   // than the load shards connected (577k accepted of 2.28M established in 170 s
   // here), while epoll shards reached 2.83M. --engine uring asks for it.
   bool uring = in.engine == Engine::kUring;
-  if (in.engine == Engine::kUring && !in.uring_direct) {
+  if (uring && !in.uring_direct) {
     return PlainError("--engine uring: io_uring direct descriptors do not work on this box (see tcpmax serve --engine uring)");
   }
   p.serve_engine = uring ? Engine::kUring : Engine::kEpoll;
-  p.load_engine = in.engine == Engine::kUring ? Engine::kUring : Engine::kEpoll;
+  p.load_engine = p.serve_engine;
   if (uring) {
     p.serve_processes = 1;
     p.notes.push_back(fmt::format(
@@ -106,17 +105,9 @@ Result<Plan> MakePlan(const PlanInput& in) {
                                   p.serve_processes, p.ports / p.serve_processes,
                                   FormatCount(CeilDiv(in.target, p.serve_processes)), FormatCount(in.nofile_hard)));
   }
-  p.load_processes = p.load_engine == Engine::kUring ? 1 : static_cast<unsigned>(CeilDiv(in.target, usable));
+  p.load_processes = uring ? 1 : static_cast<unsigned>(CeilDiv(in.target, usable));
   p.notes.push_back(fmt::format("load: {} {} process(es), at most {} descriptors each", p.load_processes,
                                 EngineName(p.load_engine), FormatCount(CeilDiv(in.target, p.load_processes))));
-  p.notes.insert(p.notes.begin(),
-                 fmt::format("{} server ports x {} source addresses = {} pairs, at most {} connections each "
-                             "(kept under {} so connect()'s port search stays fast)",
-                             p.ports, p.sources, uint64_t{p.ports} * p.sources, FormatCount(p.per_pair),
-                             FormatCount(pair_cap)));
-  if (uint32_t{p.first_port} + p.ports - 1 > 65535) {
-    return PlainError(fmt::format("{} server ports from {} run past port 65535", p.ports, p.first_port));
-  }
   unsigned most = std::max(p.serve_processes, p.load_processes);
   if (most > kMaxShardProcesses) {
     return PlainError(fmt::format("{} connections need {} processes per side at {} descriptors each (hard "
@@ -124,6 +115,32 @@ Result<Plan> MakePlan(const PlanInput& in) {
                                   "limit)",
                                   FormatCount(in.target), most, FormatCount(usable), FormatCount(in.nofile_hard),
                                   kMaxShardProcesses));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Plan> MakePlan(const PlanInput& in) {
+  if (in.target == 0) return PlainError("the target must be at least 1 connection");
+  if (in.nofile_hard <= kFdMargin) {
+    return PlainError(fmt::format("the hard RLIMIT_NOFILE ({}) leaves no descriptors for connections", in.nofile_hard));
+  }
+  Plan p;
+  p.target = in.target;
+  p.server_ip = IpAddress::V4(0x7f000001);  // 127.0.0.1
+  p.first_port = in.first_port;
+  auto pair_cap = PlanPairs(in, p);
+  if (!pair_cap) return tl::unexpected(pair_cap.error());
+  uint64_t usable = in.nofile_hard - kFdMargin;
+  if (auto r = PlanProcesses(in, usable, p); !r) return tl::unexpected(r.error());
+  p.notes.insert(p.notes.begin(),
+                 fmt::format("{} server ports x {} source addresses = {} pairs, at most {} connections each "
+                             "(kept under {} so connect()'s port search stays fast)",
+                             p.ports, p.sources, uint64_t{p.ports} * p.sources, FormatCount(p.per_pair),
+                             FormatCount(*pair_cap)));
+  if (uint32_t{p.first_port} + p.ports - 1 > 65535) {
+    return PlainError(fmt::format("{} server ports from {} run past port 65535", p.ports, p.first_port));
   }
   uint64_t serve_fds = p.serve_engine == Engine::kUring ? 0 : CeilDiv(in.target, p.serve_processes);
   uint64_t load_fds = p.load_engine == Engine::kUring ? 0 : CeilDiv(in.target, p.load_processes);

@@ -25,8 +25,11 @@ struct Sample {
   int64_t mem_used = 0;         // MemAvailable at start minus now, bytes (kernel and user space)
   int64_t kernel = 0;           // mem_used minus the shards' RSS growth: the kernel's share
   int64_t slab = 0;             // Slab (kernel objects) growth since start, bytes
-  uint64_t rss_serve = 0;       // resident set of the serve shards, bytes
-  uint64_t rss_load = 0;        // resident set of the load shards, bytes
+  // Anonymous memory (heap, stacks) the serve / load shards grew since each
+  // started, bytes: their user-space cost (file-backed pages are left out,
+  // since the kernel reclaims them under the very pressure a climb creates).
+  uint64_t rss_serve = 0;
+  uint64_t rss_load = 0;
   uint64_t file_nr = 0;         // fs.file-nr: allocated file handles
   uint64_t usable = 0;          // memory the box can still give (memory_guard.h), bytes
 };

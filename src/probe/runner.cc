@@ -1,5 +1,7 @@
 #include "probe/runner.h"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <memory>
 #include <optional>
@@ -14,6 +16,7 @@
 #include "probe/memory_guard.h"
 #include "probe/verdict.h"
 #include "serve/run.h"
+#include "sys/process.h"
 #include "sys/shard.h"
 #include "sys/uring_support.h"
 
@@ -26,7 +29,8 @@ constexpr int kShardWaitMs = 60'000;
 
 // The shards' own figures, summed over one side.
 struct SideTotals {
-  uint64_t held = 0, opened = 0, attempted = 0, failed = 0, inflight = 0, rss = 0;
+  uint64_t held = 0, opened = 0, attempted = 0, failed = 0, inflight = 0;
+  uint64_t anon_growth = 0;    // anonymous memory the shards grew since their start
   size_t reporting = 0;        // shards that reported at all
   size_t opening_stopped = 0;  // shards that obeyed kStopOpening
   bool attempts_done = true;   // every shard answered all its attempts
@@ -48,7 +52,7 @@ SideTotals Sum(const sys::ShardSet& set) {
     t.attempted += r->attempted;
     t.failed += r->failed;
     t.inflight += r->inflight;
-    t.rss += r->rss_bytes;
+    t.anon_growth += r->anon_bytes > r->anon_start_bytes ? r->anon_bytes - r->anon_start_bytes : 0;
     t.opening_stopped += r->opening_stopped;
     t.attempts_done = t.attempts_done && r->target > 0 && r->attempted == r->target && r->inflight == 0;
     for (const auto& [code, n] : r->errors) t.errors.Add(code, n);
@@ -248,7 +252,7 @@ std::optional<StopDecision> Climb::TakeSample(const MemoryGuard& guard, uint64_t
   s.t = SecondsSince(start);
   if (rep_.samples.empty()) {
     // The baseline: the shards as started, before their connections.
-    rep_.samples.push_back(Sample{0, 0, 0, 0, 0, 0, 0, 0, sv.rss, ld.rss, base.files, mem->usable});
+    rep_.samples.push_back(Sample{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, base.files, mem->usable});
   }
   s.established = std::min(sv.held, ld.held);
   s.opened = ld.opened;
@@ -256,8 +260,8 @@ std::optional<StopDecision> Climb::TakeSample(const MemoryGuard& guard, uint64_t
   s.rate = HeldRate(rep_.samples, s);
   s.mem_used = int64_t(base.available) - int64_t(mem->reading.available);
   s.slab = int64_t(mem->reading.slab) - int64_t(base.slab);
-  s.rss_serve = sv.rss;
-  s.rss_load = ld.rss;
+  s.rss_serve = sv.anon_growth;
+  s.rss_load = ld.anon_growth;
   s.file_nr = mem->reading.files;
   s.usable = mem->usable;
   const Sample& first = rep_.samples.front();
@@ -308,12 +312,17 @@ void Climb::Settle(const std::atomic<bool>& stop) {
     SideTotals ld = Sum(*load_);
     if (ld.opening_stopped == static_cast<size_t>(load_->size()) && ld.inflight == 0) break;
   }
-  // Then until serve accepted what load holds (the accept queues drain), and
-  // one more report from every shard after that.
-  while (MonotonicNanos() < deadline && !stop.load()) {
+  // Then until serve accepted what load holds (the accept queues drain): as
+  // long as serve still makes progress, at most kSettleTimeoutNs without any.
+  uint64_t last_held = 0, last_change = MonotonicNanos();
+  while (!stop.load() && MonotonicNanos() - last_change < kSettleTimeoutNs) {
     PollAll(50);
-    if (Sum(*serve_).held >= Sum(*load_).held) break;
+    uint64_t held = Sum(*serve_).held;
+    if (held >= Sum(*load_).held) break;
+    if (held != last_held) last_change = MonotonicNanos();
+    last_held = held;
   }
+  // One more report from every shard after that.
   uint64_t until = MonotonicNanos() + 2 * static_cast<uint64_t>(opt_.interval.count()) * 1'000'000;
   while (MonotonicNanos() < until) PollAll(50);
 }
@@ -341,13 +350,15 @@ void Climb::Verify() {
 // Load first (it closes its sockets with SO_LINGER 0, sending RSTs that free
 // the server side too), then serve.
 void Climb::Teardown() {
-  if (load_) {
-    load_->Command(sys::ShardCommand::kStop);
-    load_->Wait(kShardWaitMs);
-  }
-  if (serve_) {
-    serve_->Command(sys::ShardCommand::kStop);
-    serve_->Wait(kShardWaitMs);
+  for (auto* side : {&load_, &serve_}) {
+    if (!*side) continue;
+    (*side)->Command(sys::ShardCommand::kStop);
+    std::vector<int> codes = (*side)->Wait(kShardWaitMs);
+    int killed = static_cast<int>(std::count(codes.begin(), codes.end(), 128 + SIGKILL));
+    if (killed > 0) {
+      rep_.notes.push_back(fmt::format("{} {} shard(s) did not stop within {} s and were killed", killed,
+                                       side == &load_ ? "load" : "serve", kShardWaitMs / 1000));
+    }
   }
 }
 
@@ -400,63 +411,19 @@ Result<ProbeSetup> Prepare(const ProbeOptions& opt, const sys::Reader& reader) {
   return s;
 }
 
-Result<ProbeReport> RunProbe(const ProbeOptions& opt, const ProbeSetup& setup, const ProbeObserver& obs,
-                             const std::atomic<bool>& stop, const sys::Reader& memory) {
-  ProbeReport rep = NewReport(opt, setup);
-  auto phase = [&](std::string_view p) {
-    if (obs.on_phase) obs.on_phase(p);
-  };
-  std::optional<Tuning> tuning;
-  if (opt.tune && !setup.tuning.empty()) {
-    phase("tuning sysctls");
-    auto t = Tuning::Apply(setup.tuning);
-    if (!t) return tl::unexpected(t.error());
-    tuning.emplace(std::move(*t));
-    for (const auto& c : tuning->changes()) phase("set " + c);
-  }
-  // Restores the sysctls on every way out of this function.
-  struct RestoreOnExit {
-    std::optional<Tuning>& t;
-    ~RestoreOnExit() {
-      if (t) t->Restore();
-    }
-  } restore_on_exit{tuning};
+namespace {
 
-  Climb climb(opt, setup, obs, rep);
-  if (auto r = climb.StartServe(); !r) {
-    climb.Teardown();
-    return tl::unexpected(r.error());
-  }
-  auto guard = MemoryGuard::Start(memory, setup.reserve_bytes);
-  if (!guard) {
-    climb.Teardown();
-    return tl::unexpected(guard.error());
-  }
-  if (auto r = climb.StartLoad(); !r) {
-    climb.Teardown();
-    return tl::unexpected(r.error());
-  }
-  StopDecision d = climb.Run(*guard, stop);
-  rep.stop_reason = d.reason;
-  rep.stop_detail = d.detail;
-  rep.target_reached = d.reason == StopReason::kTarget;
-  if (!rep.samples.empty()) {
-    // The climb's mean rate: connections held over the time it took to reach them.
-    const Sample* peak = &rep.samples.front();
-    for (const Sample& s : rep.samples)
-      if (s.established > peak->established) peak = &s;
-    rep.mean_rate = peak->t > 0 ? double(peak->established) / peak->t : 0;
-  }
-  if (d.reason != StopReason::kError) {
-    phase("stopping the load shards from opening more; waiting for answers in flight");
-    climb.Settle(stop);
-    climb.Hold(stop);
-    climb.Verify();
-  }
-  phase("tearing down");
-  uint64_t td = MonotonicNanos();
-  climb.Teardown();
-  rep.teardown_seconds = SecondsSince(td);
+// The climb's mean rate: connections held over the time it took to reach them.
+double MeanRate(const std::vector<Sample>& samples) {
+  if (samples.empty()) return 0;
+  const Sample* peak = &samples.front();
+  for (const Sample& s : samples)
+    if (s.established > peak->established) peak = &s;
+  return peak->t > 0 ? double(peak->established) / peak->t : 0;
+}
+
+// Names the binding limit; restores --tune and says so in the report.
+void Conclude(ProbeReport& rep, std::optional<Tuning>& tuning) {
   Fit(rep);
   limits::ErrorCounts errors;
   for (const auto& [key, n] : rep.errors) errors.Add(limits::ErrnoFromKey(key), n);
@@ -468,6 +435,67 @@ Result<ProbeReport> RunProbe(const ProbeOptions& opt, const ProbeSetup& setup, c
     for (auto& line : tuning->changes()) rep.settings_changed.push_back(line);
     for (auto& line : tuning->Restore()) rep.settings_changed.push_back(line);
   }
+}
+
+// Restores the sysctls on every way out of RunProbe.
+struct RestoreOnExit {
+  std::optional<Tuning>& t;
+  ~RestoreOnExit() {
+    if (t) t->Restore();
+  }
+};
+
+}  // namespace
+
+Result<ProbeReport> RunProbe(const ProbeOptions& opt, const ProbeSetup& setup, const ProbeObserver& obs,
+                             const std::atomic<bool>& stop, const sys::Reader& memory) {
+  ProbeReport rep = NewReport(opt, setup);
+  auto phase = [&](std::string_view p) {
+    if (obs.on_phase) obs.on_phase(p);
+  };
+  std::optional<Tuning> tuning;
+  RestoreOnExit restore_on_exit{tuning};
+  if (opt.tune && !setup.tuning.empty()) {
+    phase("tuning sysctls");
+    auto t = Tuning::Apply(setup.tuning);
+    if (!t) return tl::unexpected(t.error());
+    tuning.emplace(std::move(*t));
+    for (const auto& c : tuning->changes()) phase("set " + c);
+  }
+  if (opt.supervisor_nice != 0) {
+    if (auto r = sys::SetNice(opt.supervisor_nice); !r) {
+      rep.notes.push_back("the supervisor keeps its priority (" + r.error().ToString() +
+                          "); samples may come late on a busy box");
+    }
+  }
+  Climb climb(opt, setup, obs, rep);
+  auto guard = [&]() -> Result<MemoryGuard> {
+    if (auto r = climb.StartServe(); !r) return tl::unexpected(r.error());
+    auto g = MemoryGuard::Start(memory, setup.reserve_bytes);
+    if (!g) return g;
+    if (auto r = climb.StartLoad(); !r) return tl::unexpected(r.error());
+    return g;
+  }();
+  if (!guard) {
+    climb.Teardown();
+    return tl::unexpected(guard.error());
+  }
+  StopDecision d = climb.Run(*guard, stop);
+  rep.stop_reason = d.reason;
+  rep.stop_detail = d.detail;
+  rep.target_reached = d.reason == StopReason::kTarget;
+  rep.mean_rate = MeanRate(rep.samples);
+  if (d.reason != StopReason::kError) {
+    phase("stopping the load shards from opening more; waiting for answers in flight");
+    climb.Settle(stop);
+    climb.Hold(stop);
+    climb.Verify();
+  }
+  phase("tearing down");
+  uint64_t td = MonotonicNanos();
+  climb.Teardown();
+  rep.teardown_seconds = SecondsSince(td);
+  Conclude(rep, tuning);
   return rep;
 }
 

@@ -49,7 +49,11 @@ struct ProbeOptions {
   std::chrono::milliseconds interval{250};
   std::chrono::milliseconds hold{0}; // keep the peak this long before teardown (to inspect it)
   uint16_t first_port = 7000;        // server ports start here
-  int shard_nice = 10;               // shards run this much nicer than the supervisor
+  // Nice values: shards run at shard_nice, the supervisor raises itself to
+  // supervisor_nice (needs CAP_SYS_NICE; without it keeps its own, and says so),
+  // so it samples on time beside hundreds of busy shards.
+  int shard_nice = 10;
+  int supervisor_nice = -10;
 };
 
 struct ProbeSetup {

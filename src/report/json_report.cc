@@ -25,6 +25,8 @@ nlohmann::json VerificationJson(const probe::ProbeReport& r) {
 
 }  // namespace
 
+// Long, but one initializer: the schema written out as data, in the order of
+// docs/probe.md, so a reader checks them side by side.
 nlohmann::json ProbeToJson(const probe::ProbeReport& r) {
   using nlohmann::json;
   json plan = {
@@ -50,8 +52,8 @@ nlohmann::json ProbeToJson(const probe::ProbeReport& r) {
                        {"mem_used_bytes", s.mem_used},
                        {"kernel_bytes", s.kernel},
                        {"slab_bytes", s.slab},
-                       {"rss_serve_bytes", s.rss_serve},
-                       {"rss_load_bytes", s.rss_load},
+                       {"anon_growth_serve_bytes", s.rss_serve},
+                       {"anon_growth_load_bytes", s.rss_load},
                        {"file_nr", s.file_nr},
                        {"usable_bytes", s.usable}});
   }

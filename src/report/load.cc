@@ -63,6 +63,12 @@ std::string LoadPlanText(const load::LoadRun& run) {
                      "{} process(es) x {} worker(s)\n",
                      FormatCount(run.options.connections), run.plan.target_count(), run.plan.source_count(),
                      EngineName(run.options.engine), run.processes, run.workers);
+  std::string targets;
+  const auto& all = run.plan.targets();
+  for (size_t i = 0; i < all.size() && i < 8; ++i) targets += (i ? ", " : "") + all[i].ToString();
+  if (all.size() > 8) targets += fmt::format(", ... ({} in all, last {})", all.size(), all.back().ToString());
+  out += fmt::format("tcpmax load: targets {}; rate {}\n", targets,
+                     run.options.rate > 0 ? FormatShort(run.options.rate) + "/s" : std::string("unpaced"));
   if (run.plan.max_per_pair() > 10'000) {
     out += fmt::format("tcpmax load: warning: {} connections per (source, target) pair; past ~10,000 connect() slows "
                        "and the ephemeral port range runs out (add --source addresses or target ports)\n",

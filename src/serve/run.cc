@@ -18,7 +18,11 @@ void SleepUntil(uint64_t deadline_ns, uint64_t max_ns) {
   ::nanosleep(&ts, nullptr);
 }
 
-sys::ShardReport ToShardReport(const ServeSnapshot& s, sys::ShardKind kind, double t, uint64_t rss_start) {
+struct Baseline {
+  uint64_t rss = 0, anon = 0;
+};
+
+sys::ShardReport ToShardReport(const ServeSnapshot& s, sys::ShardKind kind, double t, const Baseline& start) {
   sys::ShardReport r;
   r.kind = kind;
   r.t = t;
@@ -27,8 +31,9 @@ sys::ShardReport ToShardReport(const ServeSnapshot& s, sys::ShardKind kind, doub
   r.held = s.held();
   r.errors = s.errors.ByErrno();
   r.rss_bytes = sys::ResidentBytes().value_or(0);
-  r.rss_start_bytes = rss_start;
+  r.rss_start_bytes = start.rss;
   r.anon_bytes = sys::AnonResidentBytes().value_or(0);
+  r.anon_start_bytes = start.anon;
   return r;
 }
 
@@ -89,7 +94,7 @@ Result<ServeOutcome> RunServe(const ServeRunOptions& o, const std::atomic<bool>&
 }
 
 int RunShard(const ServeOptions& options, sys::ShardChannel& channel, uint64_t interval_ns) {
-  uint64_t rss_start = sys::ResidentBytes().value_or(0);
+  Baseline rss_start{sys::ResidentBytes().value_or(0), sys::AnonResidentBytes().value_or(0)};
   auto server = [&] {
     sys::BlockStopSignals block;  // the workers inherit it
     return Server::Start(options);

@@ -38,11 +38,8 @@ Result<uint64_t> SoftNofile() {
   return static_cast<uint64_t>(rl.rlim_cur);
 }
 
-Result<void> LowerPriority(int nice) {
-  errno = 0;
-  int now = ::getpriority(PRIO_PROCESS, 0);
-  if (now == -1 && errno != 0) return ErrnoError("getpriority");
-  if (::setpriority(PRIO_PROCESS, 0, now + nice) != 0) return ErrnoError("setpriority");
+Result<void> SetNice(int nice) {
+  if (::setpriority(PRIO_PROCESS, 0, nice) != 0) return ErrnoError("setpriority " + std::to_string(nice));
   return {};
 }
 

@@ -24,9 +24,9 @@ Result<uint64_t> AnonResidentBytes();
 // The soft RLIMIT_NOFILE now (what socket() and accept() check).
 Result<uint64_t> SoftNofile();
 
-// Lower this process's CPU priority by `nice` steps (setpriority; needs no
-// capability). Shards call it so the supervisor that samples them keeps time.
-Result<void> LowerPriority(int nice);
+// Sets this process's nice value (-20..19). Going lower than now needs
+// CAP_SYS_NICE; the error (EACCES/EPERM) says so.
+Result<void> SetNice(int nice);
 // Marks this process as the OOM killer's first choice (oom_score_adj 1000).
 Result<void> PreferOomKill();
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -63,7 +64,15 @@ bool ShardChannel::Send(const ShardReport& report) {
 namespace {
 
 [[noreturn]] void RunChild(int index, int report_fd, int command_fd, const ShardJob& job, const ShardOptions& o) {
-  if (o.nice > 0) (void)LowerPriority(o.nice);
+  // Keep stdio and the two pipes; every other inherited descriptor (the
+  // supervisor's pipes to other shards, its own files) would eat this shard's
+  // RLIMIT_NOFILE budget.
+  unsigned lo = static_cast<unsigned>(std::min(report_fd, command_fd));
+  unsigned hi = static_cast<unsigned>(std::max(report_fd, command_fd));
+  if (lo > 3) ::close_range(3, lo - 1, 0);
+  if (hi > lo + 1) ::close_range(lo + 1, hi - 1, 0);
+  ::close_range(hi + 1, ~0u, 0);
+  if (o.nice) (void)SetNice(*o.nice);
   if (o.prefer_oom_kill) (void)PreferOomKill();
   int code = 1;
   {

@@ -12,8 +12,10 @@
 //
 // Lifetime: Start() forks before the caller starts any thread (fork copies
 // only the calling thread). A child exits with _exit(job's return value) and
-// dies with its parent (PR_SET_PDEATHSIG SIGKILL); with ShardOptions it also
-// lowers its CPU priority (so a supervisor sampling hundreds of busy shards on
+// dies with its parent (PR_SET_PDEATHSIG SIGKILL) and closes every descriptor
+// it inherited but stdio and its two pipes (so a shard's descriptor budget is
+// its own, whatever the supervisor holds); with ShardOptions it also sets its
+// CPU priority (so a supervisor sampling hundreds of busy shards on
 // two cores keeps time) and offers itself to the OOM killer first.
 // ~ShardSet kills and reaps children still running.
 // Thread-safety: ShardSet belongs to one thread; ShardChannel's Send belongs
@@ -25,6 +27,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,7 +65,7 @@ class ShardChannel {
 using ShardJob = std::function<int(int index, ShardChannel& channel)>;
 
 struct ShardOptions {
-  int nice = 0;                  // added to the child's nice value
+  std::optional<int> nice;       // the child's nice value (absolute); unset: inherited
   bool prefer_oom_kill = false;  // oom_score_adj 1000 in the child
 };
 

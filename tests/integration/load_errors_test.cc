@@ -12,6 +12,8 @@
 #include <string>
 #include <thread>
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -251,6 +253,15 @@ TEST(LoadInterface, BadFlagsAreOneLineUsageErrors) {
     EXPECT_NE(r.err.find(c.needle), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
   }
+}
+
+// A target outside loopback is someone's server: a run there is always bounded
+// in time, refused before anything is sent (198.18.0.1 is never contacted).
+TEST(LoadSafety, HoldForeverOutsideLoopbackIsRefusedBeforeAnythingIsSent) {
+  RunResult r = RunTcpmax({"load", "198.18.0.1:80", "-n", "1", "--hold", "forever"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--hold forever: refused for a target outside loopback"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 }  // namespace
