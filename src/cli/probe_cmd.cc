@@ -26,6 +26,7 @@ struct Options {
   std::string engine = "auto";
   bool tune = false;
   std::string reserve = "10%";
+  std::string pressure = "40%";
   std::string rate;
   std::string timeout = "10m";
   std::string interval = "250ms";
@@ -44,6 +45,8 @@ void AddFlags(CLI::App& app, Options& o) {
   app.add_flag("--tune", o.tune,
                "raise fs.file-max, epoll watches, somaxconn, syn backlog, port range, conntrack for the run; restore after");
   app.add_option("--reserve", o.reserve, "stop before usable memory falls under this share of RAM (at least 512 MiB)");
+  app.add_option("--memory-pressure", o.pressure,
+                 "stop when the box stalls on memory: PSI memory 'some' avg10 at or over this share (1-100%)");
   app.add_option("--rate", o.rate, "connections/s for load (default: as fast as it goes)");
   app.add_option("--timeout", o.timeout, "stop the climb after this long (30s, 10m)");
   app.add_option("--interval", o.interval, "sampling interval (at least 100ms)");
@@ -68,6 +71,11 @@ Result<probe::ProbeOptions> Validate(const Options& o) {
   if (!reserve) return PlainError("--reserve: " + reserve.error().context);
   if (*reserve <= 0 || *reserve >= 100) return PlainError("--reserve: '" + o.reserve + "' must be between 0% and 100%");
   opt.reserve_percent = *reserve;
+  auto pressure = ParsePercent(o.pressure);
+  if (!pressure || *pressure <= 0 || *pressure > 100) {
+    return PlainError("--memory-pressure: '" + o.pressure + "' must be a share between 1% and 100%");
+  }
+  opt.max_memory_pressure = *pressure;
   if (!o.rate.empty()) {
     auto rate = ParseRate(o.rate);
     if (!rate || *rate <= 0) return PlainError("--rate: '" + o.rate + "' is not a positive rate (e.g. 20k/s)");

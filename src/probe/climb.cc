@@ -36,6 +36,12 @@ std::optional<StopDecision> CheckStop(const ClimbRules& rules, ClimbState& state
                                     "reclaimable) fell to {}, under the reserve of {}",
                                     FormatBytes(double(now.usable_bytes)), FormatBytes(double(rules.reserve_bytes)))};
   }
+  if (now.memory_pressure >= rules.max_pressure) {
+    return StopDecision{StopReason::kMemoryReserve,
+                        fmt::format("the box stalls on memory: some task waited for memory {:.0f}% of the last 10 s "
+                                    "(PSI, limit {:.0f}%), with {} still usable",
+                                    now.memory_pressure, rules.max_pressure, FormatBytes(double(now.usable_bytes)))};
+  }
   double stalled = now.t - state.last_progress_t;
   if (now.connect_errors && stalled >= rules.stall_seconds) {
     return StopDecision{StopReason::kLimit, fmt::format("no new connection for {:.0f} s while connects fail", stalled)};

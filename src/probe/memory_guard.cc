@@ -4,6 +4,7 @@
 
 #include "sys/file_nr.h"
 #include "sys/meminfo.h"
+#include "sys/pressure.h"
 #include "sys/slabinfo.h"
 
 namespace tcpmax::probe {
@@ -38,10 +39,10 @@ Result<MemoryReading> ReadMemory(const sys::Reader& r) {
   return m;
 }
 
-Result<MemoryGuard> MemoryGuard::Start(const sys::Reader& reader, uint64_t reserve_bytes) {
+Result<MemoryGuard> MemoryGuard::Start(const sys::Reader& reader, uint64_t reserve_bytes, double max_pressure) {
   auto base = ReadMemory(reader);
   if (!base) return tl::unexpected(base.error());
-  return MemoryGuard(reader, *base, PinnedBytesPerFile(reader), reserve_bytes);
+  return MemoryGuard(reader, *base, PinnedBytesPerFile(reader), reserve_bytes, max_pressure);
 }
 
 Result<MemoryGuard::Check> MemoryGuard::Read() const {
@@ -50,7 +51,8 @@ Result<MemoryGuard::Check> MemoryGuard::Read() const {
   Check c;
   c.reading = *now;
   c.usable = UsableMemory(base_, *now, pinned_per_file_);
-  c.tripped = c.usable < reserve_;
+  if (auto p = sys::ReadPressure(*reader_, "memory")) c.pressure = p->some_avg10;
+  c.tripped = c.usable < reserve_ || (c.pressure && *c.pressure >= max_pressure_);
   return c;
 }
 

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "core/error.h"
 #include "sys/reader.h"
@@ -41,25 +42,29 @@ Result<MemoryReading> ReadMemory(const sys::Reader& reader);
 
 class MemoryGuard {
  public:
-  // Takes the baseline. `reader` must outlive the guard.
-  static Result<MemoryGuard> Start(const sys::Reader& reader, uint64_t reserve_bytes);
+  // Takes the baseline. `reader` must outlive the guard. The guard also trips
+  // when memory pressure (PSI "some" avg10) reaches `max_pressure` percent:
+  // the box then stalls in reclaim, whatever MemAvailable says.
+  static Result<MemoryGuard> Start(const sys::Reader& reader, uint64_t reserve_bytes, double max_pressure = 100);
 
   struct Check {
     MemoryReading reading;
     uint64_t usable = 0;
-    bool tripped = false;     // usable < reserve: open nothing more
+    std::optional<double> pressure;  // PSI memory "some" avg10, percent (absent without PSI)
+    bool tripped = false;     // usable < reserve, or pressure >= the limit: open nothing more
   };
   Result<Check> Read() const;
   const MemoryReading& baseline() const { return base_; }
   uint64_t reserve() const { return reserve_; }
 
  private:
-  MemoryGuard(const sys::Reader& r, MemoryReading base, uint64_t pinned, uint64_t reserve)
-      : reader_(&r), base_(base), pinned_per_file_(pinned), reserve_(reserve) {}
+  MemoryGuard(const sys::Reader& r, MemoryReading base, uint64_t pinned, uint64_t reserve, double max_pressure)
+      : reader_(&r), base_(base), pinned_per_file_(pinned), reserve_(reserve), max_pressure_(max_pressure) {}
   const sys::Reader* reader_;
   MemoryReading base_;
   uint64_t pinned_per_file_;
   uint64_t reserve_;
+  double max_pressure_;
 };
 
 }  // namespace tcpmax::probe

@@ -32,6 +32,7 @@ struct Sample {
   uint64_t rss_load = 0;
   uint64_t file_nr = 0;         // fs.file-nr: allocated file handles
   uint64_t usable = 0;          // memory the box can still give (memory_guard.h), bytes
+  double memory_pressure = 0;   // PSI memory "some" avg10, percent
 };
 
 // One limit the model predicts, for the predicted-vs-measured rows.

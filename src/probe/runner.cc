@@ -264,6 +264,7 @@ std::optional<StopDecision> Climb::TakeSample(const MemoryGuard& guard, uint64_t
   s.rss_load = ld.anon_growth;
   s.file_nr = mem->reading.files;
   s.usable = mem->usable;
+  s.memory_pressure = mem->pressure.value_or(0);
   const Sample& first = rep_.samples.front();
   s.kernel = s.mem_used - (int64_t(s.rss_serve + s.rss_load) - int64_t(first.rss_serve + first.rss_load));
   rep_.max_sample_gap_seconds = std::max(rep_.max_sample_gap_seconds, s.t - last_sample_t_);
@@ -278,9 +279,16 @@ std::optional<StopDecision> Climb::TakeSample(const MemoryGuard& guard, uint64_t
   ClimbRules rules;
   rules.target = setup_.plan.target;
   rules.reserve_bytes = setup_.reserve_bytes;
+  rules.max_pressure = opt_.max_memory_pressure;
   rules.timeout_seconds = double(opt_.timeout.count());
-  Observation o{s.t, s.established, s.usable, ld.errors.Total() > 0,
-                ld.reporting == static_cast<size_t>(load_->size()) && ld.attempts_done, stop.load()};
+  Observation o;
+  o.t = s.t;
+  o.held = s.established;
+  o.usable_bytes = s.usable;
+  o.memory_pressure = mem->pressure.value_or(0);
+  o.connect_errors = ld.errors.Total() > 0;
+  o.attempts_done = ld.reporting == static_cast<size_t>(load_->size()) && ld.attempts_done;
+  o.interrupted = stop.load();
   return CheckStop(rules, state_, o);
 }
 
@@ -462,6 +470,9 @@ Result<ProbeReport> RunProbe(const ProbeOptions& opt, const ProbeSetup& setup, c
     tuning.emplace(std::move(*t));
     for (const auto& c : tuning->changes()) phase("set " + c);
   }
+  if (auto r = sys::LockMemory(); !r) {
+    rep.notes.push_back("the supervisor's memory is not locked (" + r.error().ToString() + ")");
+  }
   if (opt.supervisor_nice != 0) {
     if (auto r = sys::SetNice(opt.supervisor_nice); !r) {
       rep.notes.push_back("the supervisor keeps its priority (" + r.error().ToString() +
@@ -471,7 +482,7 @@ Result<ProbeReport> RunProbe(const ProbeOptions& opt, const ProbeSetup& setup, c
   Climb climb(opt, setup, obs, rep);
   auto guard = [&]() -> Result<MemoryGuard> {
     if (auto r = climb.StartServe(); !r) return tl::unexpected(r.error());
-    auto g = MemoryGuard::Start(memory, setup.reserve_bytes);
+    auto g = MemoryGuard::Start(memory, setup.reserve_bytes, opt.max_memory_pressure);
     if (!g) return g;
     if (auto r = climb.StartLoad(); !r) return tl::unexpected(r.error());
     return g;

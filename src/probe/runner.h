@@ -44,6 +44,7 @@ struct ProbeOptions {
   bool tune = false;                 // raise sysctls for the run, restore after
   Engine engine = Engine::kAuto;
   double reserve_percent = 10;       // of MemTotal; never let usable memory fall below
+  double max_memory_pressure = 40;   // stop when PSI memory "some" avg10 reaches this percent
   double rate = 0;                   // connections/s for load; 0 = as fast as load goes
   std::chrono::seconds timeout{600}; // the whole climb
   std::chrono::milliseconds interval{250};

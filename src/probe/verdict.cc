@@ -26,7 +26,7 @@ Verdict Decide(StopReason reason, const limits::ErrorCounts& errors) {
   }
   if (reason == StopReason::kMemoryReserve) {
     v.binding_id = "memory";
-    v.binding_limit = std::string(LimitName(v.binding_id)) + ", at the probe's reserve";
+    v.binding_limit = std::string(LimitName(v.binding_id)) + ", at the probe's reserve or memory-pressure limit";
     v.remedy = "more RAM, or fewer bytes per connection (a user-space stack: tcpmax userland)";
     return v;
   }

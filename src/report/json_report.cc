@@ -55,7 +55,8 @@ nlohmann::json ProbeToJson(const probe::ProbeReport& r) {
                        {"anon_growth_serve_bytes", s.rss_serve},
                        {"anon_growth_load_bytes", s.rss_load},
                        {"file_nr", s.file_nr},
-                       {"usable_bytes", s.usable}});
+                       {"usable_bytes", s.usable},
+                       {"memory_pressure_percent", s.memory_pressure}});
   }
   json predicted = json::array();
   for (const auto& p : r.predicted) {

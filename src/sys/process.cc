@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -40,6 +41,11 @@ Result<uint64_t> SoftNofile() {
 
 Result<void> SetNice(int nice) {
   if (::setpriority(PRIO_PROCESS, 0, nice) != 0) return ErrnoError("setpriority " + std::to_string(nice));
+  return {};
+}
+
+Result<void> LockMemory() {
+  if (::mlockall(MCL_CURRENT | MCL_FUTURE) != 0) return ErrnoError("mlockall");
   return {};
 }
 

@@ -27,6 +27,10 @@ Result<uint64_t> SoftNofile();
 // Sets this process's nice value (-20..19). Going lower than now needs
 // CAP_SYS_NICE; the error (EACCES/EPERM) says so.
 Result<void> SetNice(int nice);
+// Locks this process's pages in RAM, now and later (mlockall), so a
+// supervisor never waits for its own pages under memory pressure. Not
+// inherited by children. Needs CAP_IPC_LOCK or a large RLIMIT_MEMLOCK.
+Result<void> LockMemory();
 // Marks this process as the OOM killer's first choice (oom_score_adj 1000).
 Result<void> PreferOomKill();
 

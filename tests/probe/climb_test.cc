@@ -50,6 +50,20 @@ TEST(CheckStop, MemoryReserveComesBeforeEverythingButTheTarget) {
   EXPECT_NE(d->detail.find("under the reserve of 1.00 GiB"), std::string::npos) << d->detail;
 }
 
+TEST(CheckStop, MemoryPressureStopsAtTheLimitEvenAboveTheReserve) {
+  ClimbRules rules = Rules();
+  rules.max_pressure = 40;
+  ClimbState st;
+  Observation o = At(1, 500);
+  o.memory_pressure = 39.9;
+  EXPECT_FALSE(CheckStop(rules, st, o));
+  o.memory_pressure = 40;
+  auto d = CheckStop(rules, st, o);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->reason, StopReason::kMemoryReserve);
+  EXPECT_NE(d->detail.find("stalls on memory"), std::string::npos) << d->detail;
+}
+
 TEST(CheckStop, LimitWhenNoProgressWhileConnectsFail) {
   ClimbState st;
   EXPECT_FALSE(CheckStop(Rules(), st, At(1, 500)));

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "sys/pressure.h"
 #include "sys/capabilities.h"
 #include "sys/cgroup.h"
 #include "sys/file_nr.h"
@@ -209,6 +210,25 @@ TEST(SysRlimit, RaiseNofileToHardLiftsTheSoftLimit) {
   EXPECT_EQ(raised->soft, raised->hard);
   EXPECT_EQ(raised->hard, saved.rlim_max == RLIM_INFINITY ? kUnlimited : uint64_t(saved.rlim_max));
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+}
+
+}  // namespace
+}  // namespace tcpmax::sys
+
+namespace tcpmax::sys {
+namespace {
+
+TEST(Pressure, ParsesSomeAndFull) {
+  auto p = ParsePressure("some avg10=57.80 avg60=40.52 avg300=10.00 total=406020112\n"
+                         "full avg10=9.00 avg60=7.46 avg300=1.00 total=83531375\n");
+  ASSERT_TRUE(p) << p.error().ToString();
+  EXPECT_DOUBLE_EQ(p->some_avg10, 57.80);
+  EXPECT_DOUBLE_EQ(p->full_avg10, 9.00);
+  auto cpu = ParsePressure("some avg10=1.5 avg60=0 avg300=0 total=1\n");
+  ASSERT_TRUE(cpu);
+  EXPECT_DOUBLE_EQ(cpu->full_avg10, 0);
+  EXPECT_FALSE(ParsePressure("nothing here"));
+  EXPECT_FALSE(ParsePressure("some avg10=abc total=1\n"));
 }
 
 }  // namespace
