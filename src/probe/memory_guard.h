@@ -1,14 +1,18 @@
 // MemoryGuard: how much memory the box can still give a climb, and whether
-// the climb must stop at the reserve.
+// the climb must stop.
 //
-// MemAvailable counts SReclaimable slab as available, but a socket's inode
-// (sock_inode_cache) and dentry sit in "reclaimable" caches that cannot be
-// reclaimed while the socket is open: trusting MemAvailable alone ran a
-// 2.8M-connection climb into the OOM killer here. So what the new files pin
-// is taken off: each new file (fs.file-nr growth) pins an inode and a dentry
-// (`pinned_per_file` bytes, from slabinfo), and never more than SReclaimable
-// actually grew (other reclaimable caches, such as /proc inodes created by a
-// process that walks /proc/*/fd, stay counted as available, as they are).
+// Usable memory is what is free or page cache: MemFree + Active(file) +
+// Inactive(file), plus the reclaimable slab there was before the climb.
+// MemAvailable is not used: it counts SReclaimable slab as available, and a
+// socket's inode (sock_inode_cache) and dentries sit in "reclaimable" caches
+// that cannot be reclaimed while the socket is open. Measured here: at 2.29M
+// connections MemAvailable still showed 9.0 GiB while Slab had grown 21 GiB,
+// and the box stalled for 14 s in reclaim (the shrinkers walking millions of
+// pinned dentries and the proc inodes of a process that walks /proc/*/fd);
+// trusting MemAvailable alone ran a wave-1 climb into the OOM killer. Free
+// plus page cache falls under the reserve right at that knee.
+// The guard also trips on memory pressure (PSI "some" avg10): the box stalls
+// whoever allocates, the probe's supervisor and shards included.
 //
 // Readings go through a sys::Reader, so tests drive the guard with a fake
 // box. An unreadable /proc/meminfo is an Error, never "0 bytes left".
@@ -24,19 +28,17 @@
 namespace tcpmax::probe {
 
 struct MemoryReading {
-  uint64_t available = 0;     // MemAvailable
+  uint64_t available = 0;     // MemAvailable (reported, not trusted)
   uint64_t reclaimable = 0;   // SReclaimable
   uint64_t files = 0;         // fs.file-nr allocated
   uint64_t slab = 0;          // Slab
+  uint64_t free = 0;          // MemFree
+  uint64_t file_pages = 0;    // Active(file) + Inactive(file)
 };
 
-// MemAvailable now, less what the files opened since `start` pin.
-uint64_t UsableMemory(const MemoryReading& start, const MemoryReading& now, uint64_t pinned_per_file);
-
-// Bytes an open socket file pins in reclaimable caches: the footprints of
-// sock_inode_cache and dentry in this kernel's slabinfo (1,059 B when
-// slabinfo cannot be read: 863 + 196 measured on Linux 6.18).
-uint64_t PinnedBytesPerFile(const sys::Reader& reader);
+// Free memory and page cache now, plus the reclaimable slab of `start`
+// (or less, if it shrank since).
+uint64_t UsableMemory(const MemoryReading& start, const MemoryReading& now);
 
 Result<MemoryReading> ReadMemory(const sys::Reader& reader);
 
@@ -58,11 +60,10 @@ class MemoryGuard {
   uint64_t reserve() const { return reserve_; }
 
  private:
-  MemoryGuard(const sys::Reader& r, MemoryReading base, uint64_t pinned, uint64_t reserve, double max_pressure)
-      : reader_(&r), base_(base), pinned_per_file_(pinned), reserve_(reserve), max_pressure_(max_pressure) {}
+  MemoryGuard(const sys::Reader& r, MemoryReading base, uint64_t reserve, double max_pressure)
+      : reader_(&r), base_(base), reserve_(reserve), max_pressure_(max_pressure) {}
   const sys::Reader* reader_;
   MemoryReading base_;
-  uint64_t pinned_per_file_;
   uint64_t reserve_;
   double max_pressure_;
 };

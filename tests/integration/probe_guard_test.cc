@@ -23,9 +23,9 @@ class FakeMemory final : public sys::Reader {
     if (path != "/proc/meminfo") return live_.ReadFile(path);
     ++reads_;
     uint64_t kb = reads_ > trip_after_ ? 100 * 1024 : 20ull * 1024 * 1024;
-    return fmt::format("MemTotal:       24000000 kB\nMemAvailable:   {} kB\nSlab:           1000 kB\n"
-                       "SReclaimable:   500 kB\n",
-                       kb);
+    return fmt::format("MemTotal:       24000000 kB\nMemFree:        {} kB\nMemAvailable:   {} kB\n"
+                       "Slab:           1000 kB\nSReclaimable:   500 kB\n",
+                       kb, kb);
   }
   Result<sys::Rlimit> GetRlimit(sys::RlimitKind kind) const override { return live_.GetRlimit(kind); }
   Result<uint64_t> EffectiveCapabilities() const override { return live_.EffectiveCapabilities(); }

@@ -1,6 +1,6 @@
-// The memory guard through a fake reader: it trips under the reserve, takes
-// off what new files pin, and an unreadable /proc/meminfo is an error, never
-// "0 bytes left".
+// The memory guard through a fake reader: it trips under the reserve, does
+// not count the slab the climb grew as usable, and an unreadable
+// /proc/meminfo is an error, never "0 bytes left".
 #include "probe/memory_guard.h"
 
 #include <fmt/format.h>
@@ -14,8 +14,9 @@ class FakeBox final : public sys::Reader {
   Result<std::string> ReadFile(std::string_view path) const override {
     if (path == "/proc/meminfo") {
       if (!meminfo_ok) return ErrnoError(EACCES, "open /proc/meminfo");
-      return fmt::format("MemTotal: 24000000 kB\nMemAvailable: {} kB\nSlab: 1000 kB\nSReclaimable: {} kB\n",
-                         available_kb, reclaimable_kb);
+      return fmt::format("MemTotal: 24000000 kB\nMemFree: {} kB\nMemAvailable: {} kB\nActive(file): {} kB\n"
+                         "Inactive(file): 0 kB\nSlab: 1000 kB\nSReclaimable: {} kB\n",
+                         free_kb, free_kb + file_kb + reclaimable_kb, file_kb, reclaimable_kb);
     }
     if (path == "/proc/sys/fs/file-nr") return fmt::format("{}\t0\t9999999\n", files);
     return ErrnoError(ENOENT, "open " + std::string(path));
@@ -26,7 +27,7 @@ class FakeBox final : public sys::Reader {
   std::string Describe() const override { return "fake"; }
 
   bool meminfo_ok = true;
-  uint64_t available_kb = 10'000'000, reclaimable_kb = 100'000, files = 1000;
+  uint64_t free_kb = 9'000'000, file_kb = 900'000, reclaimable_kb = 100'000, files = 1000;
 };
 
 TEST(MemoryGuard, TripsOnlyUnderTheReserve) {
@@ -36,25 +37,27 @@ TEST(MemoryGuard, TripsOnlyUnderTheReserve) {
   auto c = guard->Read();
   ASSERT_TRUE(c);
   EXPECT_FALSE(c->tripped);
-  box.available_kb = 1'999'999;
+  box.free_kb = 999'999;
+  box.file_kb = 900'000;
   c = guard->Read();
   ASSERT_TRUE(c);
   EXPECT_TRUE(c->tripped);
-  EXPECT_EQ(c->usable, 1'999'999ull * 1024);
+  EXPECT_EQ(c->usable, (999'999ull + 900'000 + 100'000) * 1024);
 }
 
-TEST(MemoryGuard, TakesOffWhatNewFilesPin) {
+TEST(MemoryGuard, ReclaimableSlabTheClimbGrewIsNotUsable) {
   FakeBox box;
   auto guard = MemoryGuard::Start(box, 1ull << 30);
   ASSERT_TRUE(guard);
-  // 1M new files, and SReclaimable grew by 2 GiB: at 1,059 B each (no
-  // slabinfo here) the files pin about 1 GiB of it, which is not available.
-  box.files += 1'000'000;
-  box.reclaimable_kb += 2 * 1024 * 1024;
-  box.available_kb = 3 * 1024 * 1024;
+  // The sockets' dentries and inodes: +6 GiB of "reclaimable" slab, taken
+  // from free memory. MemAvailable (free + file + reclaimable) barely moves;
+  // usable memory drops by all of it.
+  box.reclaimable_kb += 6 * 1024 * 1024;
+  box.free_kb -= 6 * 1024 * 1024;
   auto c = guard->Read();
   ASSERT_TRUE(c);
-  EXPECT_EQ(c->usable, (3ull << 30) - 1'000'000ull * 1059);
+  EXPECT_EQ(c->reading.available, (9'000'000ull + 900'000 + 100'000) * 1024);
+  EXPECT_EQ(c->usable, (9'000'000ull - 6 * 1024 * 1024 + 900'000 + 100'000) * 1024);
 }
 
 TEST(MemoryGuard, AnUnreadableMeminfoIsAnErrorNotZero) {

@@ -81,29 +81,24 @@ TEST(PlanOnSnapshot, LargeRlimitBoxUsesOneProcessEach) {
 namespace tcpmax::probe {
 namespace {
 
-TEST(UsableMemory, TakesWhatNewFilesPinOff) {
+TEST(UsableMemory, FreeAndPageCacheNotTheSlabGrowth) {
   constexpr uint64_t kG = 1ull << 30;
-  constexpr uint64_t kPer = 1000;
-  // 10 GiB "available"; 4M new socket files pin 4 GB of the 4 GiB SReclaimable growth.
-  EXPECT_EQ(UsableMemory({20 * kG, 1 * kG, 0}, {10 * kG, 5 * kG, 4'000'000}, kPer), 10 * kG - 4'000'000'000ull);
-  // SReclaimable grew more than the files pin (e.g. /proc inodes of a process
-  // walking /proc/*/fd): only the files' share is taken off.
-  EXPECT_EQ(UsableMemory({20 * kG, 1 * kG, 0}, {10 * kG, 9 * kG, 1'000'000}, kPer), 10 * kG - 1'000'000'000ull);
-  // Files grew but SReclaimable did not (caches were reclaimed): nothing taken off.
-  EXPECT_EQ(UsableMemory({20 * kG, 3 * kG, 0}, {10 * kG, 2 * kG, 1'000'000}, kPer), 10 * kG);
-  // More pinned than available: nothing usable, never a wrapped-around value.
-  EXPECT_EQ(UsableMemory({20 * kG, 0, 0}, {2 * kG, 5 * kG, 5'000'000}, kPer), 0u);
-}
-
-TEST(UsableMemory, PinnedPerFileFromSlabinfo) {
-  auto reader = sys::SnapshotReader::Open(std::string(TCPMAX_TEST_DATA) + "/snapshots/this-box");
-  ASSERT_TRUE(reader);
-  // sock_inode_cache: 832 B objects, 19 per 4 pages (862.3); dentry: 21 per page (195.0).
-  EXPECT_EQ(PinnedBytesPerFile(*reader), 1057u);
-  auto stock = sys::SnapshotReader::Open(std::string(TCPMAX_TEST_DATA) + "/snapshots/stock-distro");
-  ASSERT_TRUE(stock);
-  EXPECT_EQ(PinnedBytesPerFile(*stock), 1059u);  // slabinfo unreadable there: the fallback
+  MemoryReading start;
+  start.free = 20 * kG;
+  start.file_pages = 1 * kG;
+  start.reclaimable = kG / 2;
+  MemoryReading now = start;
+  // The climb's sockets grew reclaimable slab by 5 GiB (pinned dentries and
+  // inodes) and took it from free memory: none of it counts as usable.
+  now.free = 15 * kG;
+  now.reclaimable = 5 * kG + kG / 2;
+  EXPECT_EQ(UsableMemory(start, now), 15 * kG + 1 * kG + kG / 2);
+  // Reclaimable slab that shrank below the start counts only as what is left.
+  now.reclaimable = kG / 4;
+  EXPECT_EQ(UsableMemory(start, now), 15 * kG + 1 * kG + kG / 4);
 }
 
 }  // namespace
 }  // namespace tcpmax::probe
+
+
