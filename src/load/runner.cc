@@ -106,7 +106,8 @@ struct LocalRun {
 // Runs shard `shard` of the run with its workers in this process, ticking
 // every `interval_ns`, until `stop` (or, with own_hold, the hold is over).
 LoadStats RunLocal(const LoadRun& run, int shard, const std::atomic<bool>& stop,
-                   const std::atomic<bool>* stop_opening, uint64_t interval_ns, const LoadTick& tick, bool own_hold) {
+                   const std::atomic<bool>* stop_opening, uint64_t interval_ns, const LoadTick& tick, bool own_hold,
+                   const std::atomic<uint64_t>* report_requests = nullptr) {
   LocalRun local(run, shard, stop_opening);
   std::atomic<bool> worker_stop{false};
   std::vector<std::thread> threads;
@@ -119,12 +120,18 @@ LoadStats RunLocal(const LoadRun& run, int shard, const std::atomic<bool>& stop,
   }
   Ticker ticker(tick, local.start);
   uint64_t next = local.start + interval_ns;
+  uint64_t answered = 0;
   while (!stop.load() && !(own_hold && HoldOver(run.options, ticker, MonotonicNanos()))) {
     uint64_t now = MonotonicNanos();
     bool progress = now >= next;
     if (progress) next += interval_ns * ((now - next) / interval_ns + 1);
+    if (report_requests != nullptr && report_requests->load() != answered) {
+      answered = report_requests->load();
+      progress = true;  // the supervisor asked for a report now
+    }
     if (progress || !ticker.done()) ticker.Tick(local.Total(), now, progress);
-    SleepNanos(std::min<uint64_t>(next - std::min(next, MonotonicNanos()), 20'000'000));
+    uint64_t nap = report_requests != nullptr ? 5'000'000 : 20'000'000;
+    SleepNanos(std::min<uint64_t>(next - std::min(next, MonotonicNanos()), nap));
   }
   LoadStats before_close = local.Total();  // what was held when the stop came
   worker_stop = true;
@@ -241,9 +248,11 @@ int RunShard(const LoadRun& run, int shard, sys::ShardChannel& channel, uint64_t
   LoadTick report = [&](LoadEvent, const LoadStats& s, double) {
     sys::ShardReport r = ToShardReport(s, sys::ShardKind::kProgress);
     r.opening_stopped = channel.stop_opening().load();
+    r.answers = channel.report_requests().load();
     channel.Send(r);
   };
-  LoadStats s = RunLocal(run, shard, channel.stop(), &channel.stop_opening(), interval_ns, report, false);
+  LoadStats s = RunLocal(run, shard, channel.stop(), &channel.stop_opening(), interval_ns, report, false,
+                         &channel.report_requests());
   sys::ShardReport final_report = ToShardReport(s, sys::ShardKind::kFinal);
   final_report.opening_stopped = channel.stop_opening().load();
   return channel.Send(final_report) ? 0 : 1;

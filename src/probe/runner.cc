@@ -24,7 +24,8 @@ namespace tcpmax::probe {
 namespace {
 
 constexpr uint64_t kReadyTimeoutNs = 15'000'000'000ull;
-constexpr uint64_t kSettleTimeoutNs = 10'000'000'000ull;
+constexpr uint64_t kSettleTimeoutNs = 60'000'000'000ull;
+constexpr uint64_t kReportTimeoutNs = 5'000'000'000ull;
 constexpr int kShardWaitMs = 60'000;
 
 // The shards' own figures, summed over one side.
@@ -152,8 +153,9 @@ class Climb {
   StopDecision Run(const MemoryGuard& guard, const std::atomic<bool>& stop);
   // Stops opening and waits until every answer is in, so both ends can be counted.
   void Settle(const std::atomic<bool>& stop);
+  bool FreshReports(const std::atomic<bool>& stop);
   void Hold(const std::atomic<bool>& stop);
-  void Verify();
+  void Verify(const std::atomic<bool>& stop);
   void Teardown();
 
  private:
@@ -312,27 +314,34 @@ StopDecision Climb::Run(const MemoryGuard& guard, const std::atomic<bool>& stop)
   }
 }
 
+// Fresh reports from every shard of both sides, answering one request.
+bool Climb::FreshReports(const std::atomic<bool>& stop) {
+  uint64_t sv = serve_->RequestReports(), ld = load_->RequestReports();
+  uint64_t deadline = MonotonicNanos() + kReportTimeoutNs;
+  while (MonotonicNanos() < deadline && !stop.load()) {
+    PollAll(20);
+    if (serve_->Answered(sv) && load_->Answered(ld)) return true;
+  }
+  return false;
+}
+
+// Quiet means: every load shard stopped opening and has no connect in flight,
+// and neither side's count moved between two fresh rounds of reports.
 void Climb::Settle(const std::atomic<bool>& stop) {
   StopOpening();
   uint64_t deadline = MonotonicNanos() + kSettleTimeoutNs;
+  std::optional<std::pair<uint64_t, uint64_t>> before;
   while (MonotonicNanos() < deadline && !stop.load()) {
-    PollAll(50);
-    SideTotals ld = Sum(*load_);
-    if (ld.opening_stopped == static_cast<size_t>(load_->size()) && ld.inflight == 0) break;
+    if (!FreshReports(stop)) continue;
+    SideTotals sv = Sum(*serve_), ld = Sum(*load_);
+    std::pair<uint64_t, uint64_t> now{sv.held, ld.held};
+    bool quiet = ld.opening_stopped == static_cast<size_t>(load_->size()) && ld.inflight == 0;
+    if (quiet && before == now) return;
+    before = now;
+    uint64_t pause = MonotonicNanos() + static_cast<uint64_t>(opt_.interval.count()) * 1'000'000;
+    while (MonotonicNanos() < pause) PollAll(20);
   }
-  // Then until serve accepted what load holds (the accept queues drain): as
-  // long as serve still makes progress, at most kSettleTimeoutNs without any.
-  uint64_t last_held = 0, last_change = MonotonicNanos();
-  while (!stop.load() && MonotonicNanos() - last_change < kSettleTimeoutNs) {
-    PollAll(50);
-    uint64_t held = Sum(*serve_).held;
-    if (held >= Sum(*load_).held) break;
-    if (held != last_held) last_change = MonotonicNanos();
-    last_held = held;
-  }
-  // One more report from every shard after that.
-  uint64_t until = MonotonicNanos() + 2 * static_cast<uint64_t>(opt_.interval.count()) * 1'000'000;
-  while (MonotonicNanos() < until) PollAll(50);
+  rep_.notes.push_back("the shards did not settle within the settle time; the verification may see them move");
 }
 
 void Climb::Hold(const std::atomic<bool>& stop) {
@@ -342,7 +351,8 @@ void Climb::Hold(const std::atomic<bool>& stop) {
   while (MonotonicNanos() < until && !stop.load()) PollAll(50);
 }
 
-void Climb::Verify() {
+void Climb::Verify(const std::atomic<bool>& stop) {
+  FreshReports(stop);
   SideTotals sv = Sum(*serve_), ld = Sum(*load_);
   if (attempted_at_trip_) {
     rep_.guard_tripped = true;
@@ -473,11 +483,14 @@ Result<ProbeReport> RunProbe(const ProbeOptions& opt, const ProbeSetup& setup, c
   if (auto r = sys::LockMemory(); !r) {
     rep.notes.push_back("the supervisor's memory is not locked (" + r.error().ToString() + ")");
   }
-  if (opt.supervisor_nice != 0) {
-    if (auto r = sys::SetNice(opt.supervisor_nice); !r) {
-      rep.notes.push_back("the supervisor keeps its priority (" + r.error().ToString() +
-                          "); samples may come late on a busy box");
-    }
+  // The supervisor samples hundreds of busy shards on a few cores: it runs
+  // SCHED_FIFO (shards fork back to SCHED_OTHER), or at least at a lower nice.
+  std::optional<sys::RealtimeScope> realtime;
+  if (auto rt = sys::RealtimeScope::Enter(1)) {
+    realtime.emplace(std::move(*rt));
+  } else if (auto r = sys::SetNice(opt.supervisor_nice); !r) {
+    rep.notes.push_back("the supervisor keeps its priority (" + rt.error().ToString() + "; " + r.error().ToString() +
+                        "); samples may come late on a busy box");
   }
   Climb climb(opt, setup, obs, rep);
   auto guard = [&]() -> Result<MemoryGuard> {
@@ -500,7 +513,7 @@ Result<ProbeReport> RunProbe(const ProbeOptions& opt, const ProbeSetup& setup, c
     phase("stopping the load shards from opening more; waiting for answers in flight");
     climb.Settle(stop);
     climb.Hold(stop);
-    climb.Verify();
+    climb.Verify(stop);
   }
   phase("tearing down");
   uint64_t td = MonotonicNanos();

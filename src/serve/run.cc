@@ -110,13 +110,17 @@ int RunShard(const ServeOptions& options, sys::ShardChannel& channel, uint64_t i
   auto seconds = [&] { return double(MonotonicNanos() - start) / 1e9; };
   channel.Send(ToShardReport((*server)->Snapshot(), sys::ShardKind::kReady, 0, rss_start));
   uint64_t next = start + interval_ns;
+  uint64_t answered = 0;
   while (!channel.stop().load()) {
-    if (MonotonicNanos() >= next) {
-      if (!channel.Send(ToShardReport((*server)->Snapshot(), sys::ShardKind::kProgress, seconds(), rss_start))) break;
+    uint64_t requests = channel.report_requests().load();
+    if (MonotonicNanos() >= next || requests != answered) {
+      sys::ShardReport r = ToShardReport((*server)->Snapshot(), sys::ShardKind::kProgress, seconds(), rss_start);
+      r.answers = answered = requests;
+      if (!channel.Send(r)) break;
       next += interval_ns;
       if (next <= MonotonicNanos()) next = MonotonicNanos() + interval_ns;
     }
-    SleepUntil(next, 20'000'000);
+    SleepUntil(next, 5'000'000);
   }
   sys::ShardReport held = ToShardReport((*server)->Snapshot(), sys::ShardKind::kFinal, seconds(), rss_start);
   (*server)->Stop();

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -42,6 +43,23 @@ Result<uint64_t> SoftNofile() {
 Result<void> SetNice(int nice) {
   if (::setpriority(PRIO_PROCESS, 0, nice) != 0) return ErrnoError("setpriority " + std::to_string(nice));
   return {};
+}
+
+Result<RealtimeScope> RealtimeScope::Enter(int priority) {
+  sched_param sp{};
+  sp.sched_priority = priority;
+  if (::sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) != 0) {
+    return ErrnoError("sched_setscheduler SCHED_FIFO " + std::to_string(priority));
+  }
+  RealtimeScope s;
+  s.active_ = true;
+  return s;
+}
+
+RealtimeScope::~RealtimeScope() {
+  if (!active_) return;
+  sched_param sp{};
+  ::sched_setscheduler(0, SCHED_OTHER, &sp);
 }
 
 Result<void> LockMemory() {

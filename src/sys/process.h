@@ -12,6 +12,7 @@
 #include <signal.h>
 
 #include <cstdint>
+#include <utility>
 
 #include "core/error.h"
 
@@ -27,6 +28,21 @@ Result<uint64_t> SoftNofile();
 // Sets this process's nice value (-20..19). Going lower than now needs
 // CAP_SYS_NICE; the error (EACCES/EPERM) says so.
 Result<void> SetNice(int nice);
+// SCHED_FIFO at `priority` for this thread while the scope lives, with
+// SCHED_RESET_ON_FORK so children start as ordinary processes. Needs
+// CAP_SYS_NICE (or RLIMIT_RTPRIO). The destructor returns to SCHED_OTHER.
+class RealtimeScope {
+ public:
+  static Result<RealtimeScope> Enter(int priority);
+  RealtimeScope(RealtimeScope&& o) noexcept : active_(std::exchange(o.active_, false)) {}
+  RealtimeScope& operator=(RealtimeScope&&) = delete;
+  ~RealtimeScope();
+
+ private:
+  RealtimeScope() = default;
+  bool active_ = false;
+};
+
 // Locks this process's pages in RAM, now and later (mlockall), so a
 // supervisor never waits for its own pages under memory pressure. Not
 // inherited by children. Needs CAP_IPC_LOCK or a large RLIMIT_MEMLOCK.

@@ -39,6 +39,10 @@ void ShardChannel::ReadCommands() {
     for (ssize_t i = 0; i < n; ++i) {
       auto c = DecodeCommand(buf[i]);
       if (!c) continue;
+      if (*c == ShardCommand::kReport) {
+        report_requests_.fetch_add(1);
+        continue;
+      }
       stop_opening_ = true;
       if (*c == ShardCommand::kStop) stop_ = true;
     }
@@ -203,6 +207,20 @@ void ShardSet::Command(ShardCommand command) {
     do n = ::write(s.command_fd, &byte, 1);
     while (n < 0 && errno == EINTR);
   }
+}
+
+uint64_t ShardSet::RequestReports() {
+  Command(ShardCommand::kReport);
+  return ++requests_;
+}
+
+bool ShardSet::Answered(uint64_t request) const {
+  for (int i = 0; i < size(); ++i) {
+    if (closed(i)) continue;
+    const ShardReport* r = Latest(i, ShardKind::kProgress);
+    if (r == nullptr || r->answers < request) return false;
+  }
+  return true;
 }
 
 void ShardSet::Signal(int sig) {

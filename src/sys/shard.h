@@ -50,6 +50,9 @@ class ShardChannel {
   const std::atomic<bool>& stop_opening() const { return stop_opening_; }
   // Set by kStop, or when the supervisor's end of the command pipe closes.
   const std::atomic<bool>& stop() const { return stop_; }
+  // kReport requests received so far; a job sends a kProgress report whose
+  // `answers` is this count as soon as it changes.
+  const std::atomic<uint64_t>& report_requests() const { return report_requests_; }
 
  private:
   void ReadCommands();
@@ -58,6 +61,7 @@ class ShardChannel {
   int command_fd_;
   std::atomic<bool> stop_opening_{false};
   std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> report_requests_{0};
   struct Reader;
   std::unique_ptr<Reader> reader_;
 };
@@ -83,6 +87,10 @@ class ShardSet {
   int Poll(int timeout_ms);
   // Sends `command` to every child still running.
   void Command(ShardCommand command);
+  // Sends kReport and returns its number; Answered(n) is true once every
+  // child still reporting sent a kProgress report answering it.
+  uint64_t RequestReports();
+  bool Answered(uint64_t request) const;
   // Sends `sig` to every child not yet reaped.
   void Signal(int sig);
   // Reads every pipe to EOF and reaps every child, waiting at most
@@ -117,6 +125,7 @@ class ShardSet {
   void Reap(bool block);
 
   std::vector<Shard> shards_;
+  uint64_t requests_ = 0;
   int malformed_ = 0;
   std::string last_malformed_;
 };

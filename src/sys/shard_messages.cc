@@ -76,6 +76,7 @@ std::string EncodeReport(const ShardReport& r) {
                       {"anon_start_bytes", r.anon_start_bytes},
                       {"ramp_seconds", r.ramp_seconds},
                       {"opening_stopped", r.opening_stopped},
+                      {"answers", r.answers},
                       {"errors", errors}};
   if (r.connect_ns) j["connect_hist"] = ToHex(*r.connect_ns);
   if (r.rtt_ns) j["rtt_hist"] = ToHex(*r.rtt_ns);
@@ -118,6 +119,7 @@ Result<ShardReport> DecodeReport(std::string_view line) {
     r.anon_start_bytes = j.at("anon_start_bytes").get<uint64_t>();
     r.ramp_seconds = j.at("ramp_seconds").get<double>();
     r.opening_stopped = j.at("opening_stopped").get<bool>();
+    r.answers = j.at("answers").get<uint64_t>();
     for (const auto& e : j.at("errors")) r.errors.emplace_back(e.at(0).get<int>(), e.at(1).get<uint64_t>());
     for (const char* key : {"connect_hist", "rtt_hist"}) {
       if (!j.contains(key)) continue;
@@ -136,6 +138,7 @@ std::optional<ShardCommand> DecodeCommand(char byte) {
   switch (byte) {
     case static_cast<char>(ShardCommand::kStopOpening): return ShardCommand::kStopOpening;
     case static_cast<char>(ShardCommand::kStop): return ShardCommand::kStop;
+    case static_cast<char>(ShardCommand::kReport): return ShardCommand::kReport;
   }
   return std::nullopt;
 }

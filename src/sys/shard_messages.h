@@ -48,6 +48,7 @@ struct ShardReport {
   uint64_t anon_bytes = 0, anon_start_bytes = 0;  // anonymous part of it
   double ramp_seconds = 0;       // load: time until every attempt was answered
   bool opening_stopped = false;  // the shard obeyed kStopOpening
+  uint64_t answers = 0;          // kReport requests this report answers (all so far)
   std::vector<std::pair<int, uint64_t>> errors;  // errno -> count
   std::optional<Histogram> connect_ns;            // kFinal only
   std::optional<Histogram> rtt_ns;
@@ -58,6 +59,7 @@ struct ShardReport {
 enum class ShardCommand : uint8_t {
   kStopOpening = 'o',  // open no further connection; keep what is held
   kStop = 's',         // close everything, send kFinal, exit
+  kReport = 'r',       // send a kProgress report now, answering this request
 };
 
 // One line, without the trailing newline.

@@ -71,6 +71,33 @@ TEST(ShardSet, CommandsReachEveryChild) {
   EXPECT_EQ((*set)->LatestAll(ShardKind::kFinal).size(), 2u);
 }
 
+TEST(ShardSet, ReportRequestsAreAnsweredByEveryChild) {
+  auto set = ShardSet::Start(3, [](int index, ShardChannel& ch) {
+    uint64_t answered = 0;
+    while (!ch.stop().load()) {
+      uint64_t want = ch.report_requests().load();
+      if (want != answered) {
+        ShardReport r = Progress(100 + index, 1);
+        r.answers = answered = want;
+        ch.Send(r);
+      }
+      ::usleep(1000);
+    }
+    return 0;
+  });
+  ASSERT_TRUE(set.has_value());
+  uint64_t first = (*set)->RequestReports();
+  for (int i = 0; i < 200 && !(*set)->Answered(first); ++i) (*set)->Poll(50);
+  EXPECT_TRUE((*set)->Answered(first));
+  uint64_t second = (*set)->RequestReports();
+  EXPECT_FALSE((*set)->Answered(second)) << "an answer cannot come before the request is read";
+  for (int i = 0; i < 200 && !(*set)->Answered(second); ++i) (*set)->Poll(50);
+  EXPECT_TRUE((*set)->Answered(second));
+  EXPECT_EQ((*set)->Latest(2, ShardKind::kProgress)->answers, second);
+  (*set)->Command(ShardCommand::kStop);
+  EXPECT_EQ((*set)->Wait(10000), (std::vector<int>{0, 0, 0}));
+}
+
 TEST(ShardSet, SignalStopsChildrenAndWaitReportsIt) {
   auto set = ShardSet::Start(2, [](int, ShardChannel& ch) {
     ShardReport ready;
