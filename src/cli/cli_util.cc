@@ -1,8 +1,11 @@
 #include "cli/cli_util.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 
 namespace tcpmax::cli {
@@ -58,7 +61,20 @@ void Progress::Finish() {
 
 namespace {
 std::atomic<bool> g_stop_requested{false};
+int g_dev_null = -1;
+
 void OnStopSignal(int) { g_stop_requested.store(true); }
+
+// Async-signal-safe: poll(2) and dup2(2) only. A pipe whose reader is gone
+// polls POLLERR on the write end; a socket, POLLHUP.
+void OnSigpipe(int) {
+  int saved = errno;
+  for (int fd : {STDOUT_FILENO, STDERR_FILENO}) {
+    pollfd p{fd, 0, 0};
+    if (g_dev_null >= 0 && ::poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP))) ::dup2(g_dev_null, fd);
+  }
+  errno = saved;
+}
 }  // namespace
 
 const std::atomic<bool>& StopOnSignals() {
@@ -66,10 +82,26 @@ const std::atomic<bool>& StopOnSignals() {
   sa.sa_handler = OnStopSignal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = 0;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaction(sig, &sa, nullptr);
+  if (g_dev_null < 0) g_dev_null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  struct sigaction pipe_sa {};
+  pipe_sa.sa_handler = OnSigpipe;
+  sigemptyset(&pipe_sa.sa_mask);
+  sigaction(SIGPIPE, &pipe_sa, nullptr);
   return g_stop_requested;
+}
+
+void Notice(std::string_view line) {
+  std::string text = "tcpmax: ";
+  text.append(line);
+  text.push_back('\n');
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(STDERR_FILENO, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    done += size_t(n);
+  }
 }
 
 void ConfigureApp(CLI::App& app) {

@@ -43,10 +43,18 @@ class Progress {
   bool dirty_ = false;
 };
 
-// Installs SIGINT and SIGTERM handlers (without SA_RESTART, so blocking calls
-// return EINTR) that set the returned flag, and ignores SIGPIPE. Long-running
-// commands poll the flag, stop cleanly and print what they reached.
+// Installs SIGINT, SIGTERM, SIGHUP (the ssh session dropped) and SIGQUIT
+// handlers (without SA_RESTART, so blocking calls return EINTR) that set the
+// returned flag. Long-running commands poll the flag, stop cleanly, undo what
+// they changed and print what they reached. SIGPIPE no longer kills: its
+// handler points a stdout/stderr whose reader is gone at /dev/null, so the
+// write that failed throws once (main() catches it, after the stack unwound
+// and every guard restored) and later writes, e.g. from cleanup, succeed.
 const std::atomic<bool>& StopOnSignals();
+
+// Writes "tcpmax: <line>" to stderr with write(2); never throws, ignores
+// errors. For notices during cleanup, when stderr may be gone.
+void Notice(std::string_view line);
 
 // Makes the application's help show defaults and wrap nicely.
 void ConfigureApp(CLI::App& app);

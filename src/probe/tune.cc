@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "sys/file_nr.h"
+#include "sys/journal.h"
 #include "sys/reader.h"
 
 namespace tcpmax::probe {
@@ -26,6 +27,11 @@ Result<bool> RaiseTo(const sys::Reader& r, std::string_view name, uint64_t want,
 }  // namespace
 
 Result<Tuning> Tuning::Apply(uint64_t target) {
+  // Takes the run lock (refused, naming the holder, while another run changes
+  // the system) and undoes what an earlier run left changed, before reading
+  // the values this run will treat as the originals.
+  auto journal = sys::RunJournal(sys::LockMode::kExclusive);
+  if (!journal) return tl::unexpected(journal.error());
   sys::LiveReader r;
   Tuning t;
   uint64_t in_use = 0;

@@ -1,6 +1,10 @@
 // Tuning: the sysctls `tcpmax probe --tune` raises for a run, each printed by
 // the caller and restored when the Tuning is destroyed (or on Restore()),
 // including after an error or SIGINT, since the probe unwinds normally.
+// Apply() takes the run lock and journals every change first (sys/journal.h):
+// a second tuned run is refused naming this one, a value someone else changed
+// meanwhile is left alone, and after SIGKILL the next run (or `tcpmax
+// restore`) puts the originals back.
 // Thread-safety: one thread.
 #pragma once
 
@@ -23,7 +27,8 @@ class Tuning {
 
   // "fs.file-max: 2466170 -> 6600000" for each change made.
   const std::vector<std::string>& changes() const { return changes_; }
-  // Puts every value back; returns the lines "name: restored to X" or errors.
+  // Puts every value back; returns the lines "name: restored to X", or
+  // "name: NOT restored: ..." for a value someone else changed since.
   std::vector<std::string> Restore();
 
  private:

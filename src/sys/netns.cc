@@ -2,6 +2,11 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <charconv>
 
 #include <fmt/format.h>
 
@@ -17,6 +22,57 @@ Result<Fd> OpenNetns(std::string_view name) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoError(fmt::format("netns '{}': open {}", name, path));
   return Fd(fd);
+}
+
+std::string NetnsId::ToString() const { return fmt::format("{}:{}", dev, ino); }
+
+std::optional<NetnsId> NetnsId::Parse(std::string_view text) {
+  auto colon = text.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  NetnsId id;
+  auto a = std::from_chars(text.data(), text.data() + colon, id.dev);
+  auto b = std::from_chars(text.data() + colon + 1, text.data() + text.size(), id.ino);
+  if (a.ec != std::errc() || a.ptr != text.data() + colon || b.ec != std::errc() ||
+      b.ptr != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  return id;
+}
+
+Result<NetnsId> NetnsIdOf(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return ErrnoError("stat " + path);
+  return NetnsId{uint64_t(st.st_dev), uint64_t(st.st_ino)};
+}
+
+Result<NetnsId> NamedNetnsId(std::string_view name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) {
+    return ErrnoError(EINVAL, fmt::format("netns '{}': not a namespace name", name));
+  }
+  return NetnsIdOf(NetnsPath(name));
+}
+
+Result<void> RefuseHostNetns(std::string_view name) {
+  auto id = NamedNetnsId(name);
+  if (!id) return tl::unexpected(id.error());
+  for (const char* path : {"/proc/1/ns/net", "/proc/self/ns/net"}) {
+    auto other = NetnsIdOf(path);
+    if (!other) return tl::unexpected(other.error());
+    if (*other == *id) {
+      return ErrnoError(EPERM, fmt::format("netns '{}' is the same namespace as {} (the host's or tcpmax's own)",
+                                           name, path));
+    }
+  }
+  return {};
+}
+
+Result<void> RemoveNamedNetns(std::string_view name) {
+  auto id = NamedNetnsId(name);
+  if (!id) return tl::unexpected(id.error());
+  std::string path = NetnsPath(name);
+  if (::umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL) return ErrnoError("umount " + path);
+  if (::unlink(path.c_str()) != 0) return ErrnoError("unlink " + path);
+  return {};
 }
 
 Result<NetnsScope> NetnsScope::Enter(std::string_view name) {
