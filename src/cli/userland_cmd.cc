@@ -123,7 +123,7 @@ void PrintServe(const ServeReport& r) {
 
 int Serve(int argc, char** argv) {
   CLI::App app{"serve TCP from a user-space engine over TUN: SYN cookies, 16-byte connection slots, no fd per "
-               "connection. Creates netns NAME (if missing) with a TUN routed to the engine; removes them on exit.",
+               "connection. Creates netns NAME with a TUN routed to the engine; removes them on exit.",
                "serve"};
   ConfigureApp(app);
   std::string listen = "198.18.0.1:80", mode = "hold", reserve = "0", duration = "0";
@@ -131,7 +131,11 @@ int Serve(int argc, char** argv) {
   bool json = false;
   app.add_option("--listen", listen, "ADDRESS:PORTS the engine answers (198.18.0.0/15; ports '80,8080' or '7000-7009')");
   app.add_option("--mode", mode, "hold (ACK and discard data) or echo (send data back)");
-  app.add_option("--netns", o.netns, "network namespace (created if missing, removed on exit if created)");
+  auto* netns_flag = app.add_option("--netns", o.netns, "network namespace to create (refused if it exists); removed on exit");
+  std::string reuse;
+  app.add_option("--netns-reuse", reuse, "run in this existing namespace instead (never the host's); left in place on exit")
+      ->excludes(netns_flag)
+      ->type_name("NAME");
   app.add_option("--tun", o.tun, "TUN device name inside the namespace");
   app.add_option("--route", o.route, "range routed into the TUN (inside 198.18.0.0/15)");
   app.add_option("--reserve", reserve, "size the connection table for this many connections up front (10M)");
@@ -157,6 +161,7 @@ int Serve(int argc, char** argv) {
   auto d = ParseDuration(duration);
   if (!d) return UsageError("userland serve", "--duration " + d.error().context);
   o.duration_ns = uint64_t(d->count());
+  if (!reuse.empty()) o.netns = reuse, o.netns_reuse = true;
   if (!userland::link::ValidIfName(o.netns) || !userland::link::ValidIfName(o.tun)) {
     return UsageError("userland serve", "--netns/--tun: names are [A-Za-z0-9_.-]{1,15}");
   }
@@ -243,7 +248,7 @@ std::string_view PhaseName(userland::LoadPhase p) {
 
 int Load(int argc, char** argv) {
   CLI::App app{"open N connections from a stateless user-space client over TUN (one bit per tuple), optionally "
-               "verify K of them. Creates netns NAME (if missing) with a TUN for the source range.",
+               "verify K of them. Creates netns NAME (or runs in --netns-reuse NAME) with a TUN for the source range.",
                "load"};
   ConfigureApp(app);
   std::string target_text, connections, source = "198.19.0.0/16", sports = "1024-65535", rate = "200k/s",
@@ -262,7 +267,11 @@ int Load(int argc, char** argv) {
   app.add_option("--verify", verify, "probe this many random established connections");
   app.add_option("--hold", hold, "keep running this long after the handshakes (and verify)");
   app.add_option("--timeout", timeout, "give up after this long in all (0: none)");
-  app.add_option("--netns", o.netns, "network namespace (created if missing, removed on exit if created)");
+  auto* netns_flag = app.add_option("--netns", o.netns, "network namespace to create (refused if it exists); removed on exit");
+  std::string reuse;
+  app.add_option("--netns-reuse", reuse, "run in this existing namespace instead (never the host's); left in place on exit")
+      ->excludes(netns_flag)
+      ->type_name("NAME");
   app.add_option("--tun", o.tun, "TUN device name inside the namespace");
   app.add_flag("--json", json, "print the result as JSON");
   if (auto rc = ParseArgs(app, argc, argv)) return *rc;
@@ -301,6 +310,7 @@ int Load(int argc, char** argv) {
   auto t = ParseDuration(timeout);
   if (!t) return UsageError("userland load", "--timeout " + t.error().context);
   o.timeout_ns = uint64_t(t->count());
+  if (!reuse.empty()) o.netns = reuse, o.netns_reuse = true;
   if (!userland::link::ValidIfName(o.netns) || !userland::link::ValidIfName(o.tun)) {
     return UsageError("userland load", "--netns/--tun: names are [A-Za-z0-9_.-]{1,15}");
   }

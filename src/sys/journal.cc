@@ -327,8 +327,9 @@ std::optional<uint64_t> ProcessStartTicks(pid_t pid) {
   if (close == std::string::npos) return std::nullopt;
   std::string_view rest = std::string_view(*text).substr(close + 1);
   auto fields = SplitSpaces(Trim(rest));
-  // rest starts at field 3 (state); field 22 is starttime.
-  if (fields.size() < 20) return std::nullopt;
+  // rest starts at field 3 (state); field 22 is starttime. A zombie has
+  // closed its files and released its locks: it counts as gone.
+  if (fields.size() < 20 || fields[0] == "Z" || fields[0] == "X") return std::nullopt;
   uint64_t ticks = 0;
   if (!ParseUint(fields[19], &ticks)) return std::nullopt;
   return ticks;

@@ -115,7 +115,8 @@ std::string EncodeRecord(const std::vector<std::string>& fields);
 Result<JournalInfo> ParseJournal(std::string_view text);
 
 // Start time of `pid` in clock ticks since boot (/proc/PID/stat field 22);
-// with the pid it names one process for good. nullopt when there is none.
+// with the pid it names one process for good. nullopt when there is none or
+// it is a zombie (it has exited; only its parent has not reaped it yet).
 std::optional<uint64_t> ProcessStartTicks(pid_t pid);
 
 // Called with one line per event worth telling the user (stale journals

@@ -6,7 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
 #include <charconv>
+#include <cstdio>
 
 #include <fmt/format.h>
 
@@ -55,8 +61,11 @@ Result<NetnsId> NamedNetnsId(std::string_view name) {
 Result<void> RefuseHostNetns(std::string_view name) {
   auto id = NamedNetnsId(name);
   if (!id) return tl::unexpected(id.error());
-  for (const char* path : {"/proc/1/ns/net", "/proc/self/ns/net"}) {
+  for (const char* path : {"/proc/self/ns/net", "/proc/1/ns/net"}) {
     auto other = NetnsIdOf(path);
+    // pid 1 may be out of reach (a container without ptrace rights over its
+    // init); the uplink check (NetnsUplinks) still applies then.
+    if (!other && (other.error().code == EACCES || other.error().code == EPERM)) continue;
     if (!other) return tl::unexpected(other.error());
     if (*other == *id) {
       return ErrnoError(EPERM, fmt::format("netns '{}' is the same namespace as {} (the host's or tcpmax's own)",
@@ -64,6 +73,25 @@ Result<void> RefuseHostNetns(std::string_view name) {
     }
   }
   return {};
+}
+
+Result<std::vector<std::string>> NetnsUplinks(std::string_view name) {
+  auto scope = NetnsScope::Enter(name);
+  if (!scope) return tl::unexpected(scope.error());
+  Fd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!sock) return ErrnoError(fmt::format("socket in netns '{}'", name));
+  struct if_nameindex* list = ::if_nameindex();
+  if (list == nullptr) return ErrnoError(fmt::format("list interfaces of netns '{}'", name));
+  std::vector<std::string> out;
+  for (struct if_nameindex* i = list; i->if_index != 0; ++i) {
+    ifreq ifr{};
+    std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", i->if_name);
+    if (::ioctl(sock.get(), SIOCGIFHWADDR, &ifr) != 0) continue;
+    int type = ifr.ifr_hwaddr.sa_family;
+    if (type != ARPHRD_LOOPBACK && type != ARPHRD_NONE) out.emplace_back(i->if_name);
+  }
+  ::if_freenameindex(list);
+  return out;
 }
 
 Result<void> RemoveNamedNetns(std::string_view name) {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.h"
 #include "core/fd.h"
@@ -40,6 +41,9 @@ Result<NetnsId> NamedNetnsId(std::string_view name);
 // Fails (EPERM) when NAME is the host's namespace (that of pid 1) or the one
 // this process runs in: tcpmax must never treat those as its own.
 Result<void> RefuseHostNetns(std::string_view name);
+// Interfaces of namespace NAME other than loopback and TUN devices (by
+// hardware type): any of them (ethernet, veth, a bridge) may lead off the box.
+Result<std::vector<std::string>> NetnsUplinks(std::string_view name);
 // Removes the name NAME as `ip netns del` does (detach the bind mount,
 // unlink the file). The namespace itself lives on while something uses it.
 Result<void> RemoveNamedNetns(std::string_view name);

@@ -26,7 +26,7 @@ Result<void> SetUpServeLink(link::NetnsSetup& ns, const ServeOptions& o) {
 
 Result<ServeReport> RunServe(const ServeOptions& o, link::Notify notify, const std::atomic<bool>& stop,
                              ServeProgress progress) {
-  auto ns = link::NetnsSetup::Open(o.netns, notify);
+  auto ns = link::NetnsSetup::Open(o.netns, o.netns_reuse, notify);
   if (!ns) return tl::unexpected(ns.error());
   auto tun = (*ns)->CreateTun(o.tun);
   if (!tun) return tl::unexpected(tun.error());

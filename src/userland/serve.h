@@ -28,7 +28,8 @@ struct ServeOptions {
   uint32_t ip = 0xc6120001;            // 198.18.0.1
   std::vector<uint16_t> ports = {80};
   tcp::ServeMode mode = tcp::ServeMode::kHold;
-  std::string netns = "tcpmax-ul";
+  std::string netns = "tcpmax-ul";    // created by the run; refused if it exists
+  bool netns_reuse = false;           // use an existing netns (never the host's)
   std::string tun = "tmxs0";
   std::string route = "198.18.0.0/15";
   uint64_t reserve = 0;                // connections to size the table for
