@@ -42,19 +42,36 @@ Progress::Progress() : tty_(isatty(STDERR_FILENO) == 1) {}
 
 Progress::~Progress() { Finish(); }
 
+namespace {
+
+// write(2) until done or an error; false on error. Never throws: progress
+// and notices must not abort a run (and its cleanup) when stderr is gone.
+bool WriteAll(int fd, std::string_view text) {
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += size_t(n);
+  }
+  return true;
+}
+
+}  // namespace
+
 void Progress::Update(std::string_view line) {
+  std::fflush(stderr);  // keep order with earlier stdio output
   if (tty_) {
-    fmt::print(stderr, "\r\033[K{}", line);
+    (void)WriteAll(STDERR_FILENO, fmt::format("\r\033[K{}", line));
     dirty_ = true;
   } else {
-    fmt::print(stderr, "{}\n", line);
+    (void)WriteAll(STDERR_FILENO, fmt::format("{}\n", line));
   }
-  std::fflush(stderr);
 }
 
 void Progress::Finish() {
   if (tty_ && dirty_) {
-    std::fputc('\n', stderr);
+    (void)WriteAll(STDERR_FILENO, "\n");
     dirty_ = false;
   }
 }
@@ -95,13 +112,8 @@ void Notice(std::string_view line) {
   std::string text = "tcpmax: ";
   text.append(line);
   text.push_back('\n');
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(STDERR_FILENO, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    done += size_t(n);
-  }
+  std::fflush(stderr);
+  (void)WriteAll(STDERR_FILENO, text);
 }
 
 void ConfigureApp(CLI::App& app) {

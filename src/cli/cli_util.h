@@ -28,7 +28,8 @@ int UsageError(std::string_view command, std::string_view message);
 int RuntimeError(std::string_view command, const Error& error);
 
 // A status line on stderr. On a TTY it redraws in place; elsewhere each call
-// prints one line (callers throttle, e.g. once a second).
+// prints one line (callers throttle, e.g. once a second). Never throws: a
+// closed stderr loses the progress, not the run or its cleanup.
 class Progress {
  public:
   Progress();

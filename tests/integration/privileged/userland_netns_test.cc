@@ -109,3 +109,21 @@ TEST(UserlandNetns, SigkilledServeLeavesANamespaceThatRestoreRemoves) {
 
 }  // namespace
 }  // namespace tcpmax::testing
+
+namespace tcpmax::testing {
+namespace {
+
+TEST(UserlandNetns, ClosedOutputPipeStillRemovesTheNamespace) {
+  TCPMAX_REQUIRE_NET_ADMIN();
+  const std::string ns = "tmx-ul-pipe";
+  RunShell("ip netns del " + ns + " 2>/dev/null");
+  RunResult r = RunShell(std::string(TCPMAX_BINARY) + " userland serve --netns " + ns +
+                             " --duration 2s 2>&1 | head -1",
+                         60);
+  EXPECT_NE(r.out.find("created netns " + ns), std::string::npos) << r.out;
+  EXPECT_FALSE(NetnsExists(ns)) << "the namespace leaked after the output pipe closed";
+  RunShell("ip netns del " + ns + " 2>/dev/null");
+}
+
+}  // namespace
+}  // namespace tcpmax::testing
