@@ -28,13 +28,28 @@ std::optional<int> ParseArgs(CLI::App& app, int argc, char** argv) {
   return std::nullopt;
 }
 
+std::string TerminalSafe(std::string_view text, bool keep_lines) {
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    bool control = c < 0x20 || c == 0x7f;
+    if (control && !(keep_lines && (c == '\n' || c == '\t'))) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out.push_back(ch);
+    }
+  }
+  return out;
+}
+
 int UsageError(std::string_view command, std::string_view message) {
-  fmt::print(stderr, "tcpmax {}: {}\n", command, message);
+  fmt::print(stderr, "tcpmax {}: {}\n", command, TerminalSafe(message));
   return 2;
 }
 
 int RuntimeError(std::string_view command, const Error& error) {
-  fmt::print(stderr, "tcpmax {}: {}\n", command, error.ToString());
+  fmt::print(stderr, "tcpmax {}: {}\n", command, TerminalSafe(error.ToString()));
   return 1;
 }
 

@@ -22,9 +22,16 @@ inline constexpr int kExitHelp = 0;
 
 std::optional<int> ParseArgs(CLI::App& app, int argc, char** argv);
 
-// Prints "tcpmax <command>: <message>" on stderr and returns 2.
+// `text` with control bytes (ESC, BEL, CR...; and '\n' unless `keep_lines`)
+// shown as \xNN, so text that came from files (a snapshot someone sent) cannot
+// drive the terminal. Bytes >= 0x80 are kept (UTF-8).
+std::string TerminalSafe(std::string_view text, bool keep_lines = false);
+
+// Prints "tcpmax <command>: <message>" on stderr (one line, TerminalSafe)
+// and returns 2.
 int UsageError(std::string_view command, std::string_view message);
-// Prints "tcpmax <command>: <error>" on stderr and returns 1.
+// Prints "tcpmax <command>: <error>" on stderr (one line, TerminalSafe) and
+// returns 1.
 int RuntimeError(std::string_view command, const Error& error);
 
 // A status line on stderr. On a TTY it redraws in place; elsewhere each call

@@ -59,9 +59,12 @@ void AddFlags(CLI::App& app, Options& o) {
 // Parses a count flag; sets `error` on bad input.
 uint64_t Count(const char* flag, const std::string& text, bool allow_zero, std::string& error) {
   auto n = ParseCount(text);
-  if (!n || (!allow_zero && *n == 0)) {
-    if (error.empty()) error = fmt::format("{} '{}': expected a {}count like 4 or 10k", flag, text,
-                                           allow_zero ? "" : "positive ");
+  if (!n) {
+    if (error.empty()) error = fmt::format("{}: {}", flag, n.error().context);
+    return 1;
+  }
+  if (!allow_zero && *n == 0) {
+    if (error.empty()) error = fmt::format("{} '{}': expected a positive count like 4 or 10k", flag, text);
     return 1;
   }
   return *n;
@@ -70,7 +73,7 @@ uint64_t Count(const char* flag, const std::string& text, bool allow_zero, std::
 uint64_t Size(const char* flag, const std::string& text, std::string& error) {
   auto n = ParseBytes(text);
   if (!n) {
-    if (error.empty()) error = fmt::format("{} '{}': expected a size like 0, 512 or 4K", flag, text);
+    if (error.empty()) error = fmt::format("{}: {}", flag, n.error().context);
     return 0;
   }
   return *n;
@@ -148,11 +151,12 @@ int RunLimits(int argc, char** argv) {
 
   limits::Ceiling ceiling = limits::ComputeCeiling(snapshot, scenario);
   if (o.json) {
-    fmt::print("{}\n", limits::ToJson(ceiling).dump(2));
+    // replace: a cgroup path or a snapshot value that is not UTF-8 must not abort the dump.
+    fmt::print("{}\n", limits::ToJson(ceiling).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else if (o.explain) {
-    fmt::print("{}", limits::RenderExplain(ceiling));
+    fmt::print("{}", TerminalSafe(limits::RenderExplain(ceiling), true));
   } else {
-    fmt::print("{}", limits::RenderText(ceiling));
+    fmt::print("{}", TerminalSafe(limits::RenderText(ceiling), true));
   }
   return kExitOk;
 }

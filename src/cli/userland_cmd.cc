@@ -177,7 +177,7 @@ int Serve(int argc, char** argv) {
   progress.Finish();
   if (!report) return RuntimeError("userland serve", report.error());
   if (json) {
-    fmt::print("{}\n", ServeJson(*report).dump(2));
+    fmt::print("{}\n", ServeJson(*report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
     PrintServe(*report);
   }
@@ -326,7 +326,7 @@ int Load(int argc, char** argv) {
   progress.Finish();
   if (!report) return RuntimeError("userland load", report.error());
   if (json) {
-    fmt::print("{}\n", LoadJson(*report).dump(2));
+    fmt::print("{}\n", LoadJson(*report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
     PrintLoad(*report);
   }
