@@ -17,8 +17,8 @@ namespace {
 constexpr int kMaxDepth = 16;
 constexpr size_t kMaxEntries = 100'000;
 
-// "proc/sys/fs/file-max" -> {"proc", "sys", "fs", "file-max"}; nullopt-like
-// empty result for anything but plain components.
+// "proc/sys/fs/file-max" -> {"proc", "sys", "fs", "file-max"}; empty for a
+// path with "." or ".." or a leading '/'.
 std::vector<std::string> Components(std::string_view rel) {
   std::vector<std::string> out;
   if (rel.empty() || rel.front() == '/') return {};
@@ -27,8 +27,8 @@ std::vector<std::string> Components(std::string_view rel) {
     size_t e = rel.find('/', i);
     if (e == std::string_view::npos) e = rel.size();
     std::string_view c = rel.substr(i, e - i);
-    if (c.empty() || c == "." || c == "..") return {};
-    out.emplace_back(c);
+    if (c == "." || c == "..") return {};
+    if (!c.empty()) out.emplace_back(c);  // "a//b" is "a/b"
     i = e + 1;
   }
   return out;

@@ -23,7 +23,8 @@ inline constexpr size_t kMaxSnapshotFileBytes = 1 << 20;
 Result<Fd> OpenDirectory(const std::string& path);
 
 // Reads DIR/rel, a regular file of at most `cap` bytes. `rel` is a relative
-// path of plain components: "", ".", ".." and a leading '/' are refused (EINVAL).
+// path of plain components: ".", ".." and a leading '/' are refused (EINVAL);
+// "a//b" is "a/b".
 Result<std::string> ReadFileBeneath(int dirfd, std::string_view rel, size_t cap = kMaxSnapshotFileBytes);
 
 // Checks the whole tree below `dirfd`: only directories and regular files of
