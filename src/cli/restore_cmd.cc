@@ -50,13 +50,17 @@ int List(const Options& o) {
         changes.push_back(c);
       }
       out["journals"].push_back({{"path", j.path}, {"pid", j.pid}, {"command", j.command}, {"live", j.live},
-                                 {"changes", changes}});
+                                 {"error", j.error}, {"changes", changes}});
     }
     fmt::print("{}\n", Dump(out));
     return kExitOk;
   }
   if (journals->empty()) fmt::print("no journal in {}: nothing to restore\n", sys::kRunDir);
   for (const auto& j : *journals) {
+    if (!j.error.empty()) {
+      fmt::print("{}: UNREADABLE: {}\n", j.path, j.error);
+      continue;
+    }
     fmt::print("{}: pid {} ({}), '{}', {} pending\n", j.path, j.pid, j.live ? "running" : "gone", j.command,
                j.pending());
     for (const auto& e : j.entries) {

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "sys/reader.h"
+#include "sys/safe_file.h"
 #include "sys/undo.h"
 
 namespace tcpmax::sys {
@@ -167,9 +168,15 @@ Result<std::vector<JournalInfo>> ListIn(int dirfd, const std::string& dir) {
   std::vector<JournalInfo> out;
   for (const std::string& name : JournalNames(dirfd)) {
     auto text = ReadJournalFile(dirfd, dir, name);
-    if (!text) return tl::unexpected(text.error());
-    auto info = ParseJournal(*text);
-    if (!info) return PlainError(dir + "/" + name + ": " + info.error().context);
+    auto info = text ? ParseJournal(*text) : Result<JournalInfo>(tl::unexpected(text.error()));
+    if (!info) {
+      // Unreadable: listed with the reason, never replayed, left in place.
+      JournalInfo bad;
+      bad.path = dir + "/" + name;
+      bad.error = Printable(info.error().ToString(), 200);
+      out.push_back(std::move(bad));
+      continue;
+    }
     info->path = dir + "/" + name;
     auto ticks = ProcessStartTicks(info->pid);
     info->live = ticks && *ticks == info->start_ticks;
@@ -200,6 +207,10 @@ std::vector<UndoResult> ReplayStaleIn(int dirfd, const std::string& dir, const J
   }
   for (auto it = journals->rbegin(); it != journals->rend(); ++it) {
     JournalInfo& j = *it;
+    if (!j.error.empty()) {
+      if (notify) notify("cannot read " + j.path + " (" + j.error + "): left in place; see tcpmax restore --list");
+      continue;
+    }
     if (j.live || j.pid == ::getpid()) continue;
     std::string name = BaseName(j.path);
     if (j.pending() > 0 && notify) {

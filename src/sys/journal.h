@@ -106,6 +106,7 @@ struct JournalInfo {
   uint64_t start_ticks = 0;
   std::string command;
   bool live = false;  // its run is still going
+  std::string error;  // set when the file could not be read or parsed (then nothing else is)
   std::vector<JournalEntry> entries;
   size_t pending() const;
 };
