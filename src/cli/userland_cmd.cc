@@ -13,6 +13,8 @@
 #include "cli/cli_util.h"
 #include "core/address.h"
 #include "core/units.h"
+#include "sys/meminfo.h"
+#include "sys/reader.h"
 #include "userland/load.h"
 #include "userland/serve.h"
 
@@ -85,7 +87,9 @@ nlohmann::json ServeJson(const ServeReport& r) {
           {"dup_acks", s.dup_acks},
           {"bytes_in", s.bytes_in},
           {"bytes_echoed", s.bytes_echoed},
+          {"replies_limited", s.replies_limited},
           {"table_full", s.table_full},
+          {"max_connections", r.max_connections},
           {"window_limited", s.window_limited},
           {"not_ours", s.not_ours},
           {"packets_in", s.packets_in},
@@ -117,8 +121,20 @@ void PrintServe(const ServeReport& r) {
              FormatBytes(double(r.table_bytes)), FormatCount(r.table_capacity),
              r.established ? double(r.table_bytes) / double(r.established) : 0.0,
              FormatBytes(double(r.rss_now > r.rss_base ? r.rss_now - r.rss_base : 0)), r.RssBytesPerConnection());
-  fmt::print("  dropped:    {}; not ours {}; link tx errors {}; table full {}\n", DropsText(s.drops),
-             FormatCount(s.not_ours), FormatCount(r.link.tx_errors), FormatCount(s.table_full));
+  fmt::print("  dropped:    {}; not ours {}; link tx errors {}; table full {} (cap {}); replies rate-limited {}\n",
+             DropsText(s.drops), FormatCount(s.not_ours), FormatCount(r.link.tx_errors), FormatCount(s.table_full),
+             FormatCount(r.max_connections), FormatCount(s.replies_limited));
+}
+
+// Half of MemAvailable at 48 B per connection (a slot is 16 B; the table keeps
+// a load of 3/8 to 3/4 and doubles while it grows): growth must end in a
+// counted table_full, not in the OOM killer.
+uint64_t DefaultMaxConnections() {
+  sys::LiveReader reader;
+  auto mem = sys::ReadMeminfo(reader);
+  std::optional<uint64_t> avail = mem ? mem->mem_available() : std::nullopt;
+  if (!avail) return 10'000'000;
+  return std::max<uint64_t>(1'000, *avail / 2 / 48);
 }
 
 int Serve(int argc, char** argv) {
@@ -139,6 +155,10 @@ int Serve(int argc, char** argv) {
   app.add_option("--tun", o.tun, "TUN device name inside the namespace");
   app.add_option("--route", o.route, "range routed into the TUN (inside 198.18.0.0/15)");
   app.add_option("--reserve", reserve, "size the connection table for this many connections up front (10M)");
+  std::string max_conns;
+  app.add_option("--max-connections", max_conns,
+                 "cap the table; a final ACK past it is reset and counted as table_full (default: half of "
+                 "MemAvailable at 48 B per connection)");
   app.add_option("--duration", duration, "stop after this long (0: until SIGINT/SIGTERM)");
   app.add_flag("--json", json, "print the result as JSON");
   if (auto rc = ParseArgs(app, argc, argv)) return *rc;
@@ -158,6 +178,13 @@ int Serve(int argc, char** argv) {
   auto n = ParseCount(reserve);
   if (!n) return UsageError("userland serve", "--reserve " + n.error().context);
   o.reserve = *n;
+  if (!max_conns.empty()) {
+    auto m = ParseCount(max_conns);
+    if (!m || *m == 0) return UsageError("userland serve", "--max-connections: " + (m ? "must be at least 1" : m.error().context));
+    o.max_connections = *m;
+  } else {
+    o.max_connections = DefaultMaxConnections();
+  }
   auto d = ParseDuration(duration);
   if (!d) return UsageError("userland serve", "--duration " + d.error().context);
   o.duration_ns = uint64_t(d->count());
@@ -191,7 +218,7 @@ nlohmann::json LoadJson(const LoadReport& r) {
   return {{"connections", r.connections},
           {"established", s.established},
           {"refused", s.refused},
-          {"reset_established", s.reset_established},
+          {"rst_ignored", s.rst_ignored},
           {"syns_sent", s.syns_sent},
           {"syns_resent", s.syns_resent},
           {"synack_dups", s.synack_dups},
@@ -218,9 +245,9 @@ nlohmann::json LoadJson(const LoadReport& r) {
 
 void PrintLoad(const LoadReport& r) {
   const auto& s = r.stats;
-  fmt::print("userland load: {} of {} established in {:.2f} s ({}/s handshakes); {} refused, {} reset\n",
+  fmt::print("userland load: {} of {} established in {:.2f} s ({}/s handshakes); {} refused, {} unmatched RSTs ignored\n",
              FormatCount(s.established), FormatCount(r.connections), r.handshake_seconds,
-             FormatShort(r.HandshakesPerSecond()), FormatCount(s.refused), FormatCount(s.reset_established));
+             FormatShort(r.HandshakesPerSecond()), FormatCount(s.refused), FormatCount(s.rst_ignored));
   fmt::print("  SYNs:     {} sent, {} resent; {} duplicate SYN-ACKs, {} bad SYN-ACKs reset\n",
              FormatCount(s.syns_sent), FormatCount(s.syns_resent), FormatCount(s.synack_dups),
              FormatCount(s.bad_acks));

@@ -36,11 +36,13 @@ Result<ServeReport> RunServe(const ServeOptions& o, link::Notify notify, const s
   config.ip = o.ip;
   config.ports = o.ports;
   config.mode = o.mode;
+  config.max_connections = o.max_connections;
   tcp::ServerEngine engine(config, tcp::RandomSipKey(), tcp::RandomSipKey(), tcp::RandomSipKey().k0);
   if (o.reserve > 0) {
     if (auto r = engine.Reserve(o.reserve); !r) return tl::unexpected(r.error());
   }
   ServeReport report;
+  report.max_connections = o.max_connections;
   report.rss_base = ResidentBytes();
   double cpu_start = CpuSeconds();
   uint64_t start = MonotonicNanos();

@@ -33,6 +33,7 @@ struct ServeOptions {
   std::string tun = "tmxs0";
   std::string route = "198.18.0.0/15";
   uint64_t reserve = 0;                // connections to size the table for
+  uint64_t max_connections = 0;        // table cap (0: none); past it final ACKs are reset
   uint64_t duration_ns = 0;            // 0: until stopped
 };
 
@@ -42,6 +43,7 @@ struct ServeReport {
   uint64_t established = 0;
   uint64_t peak_established = 0;
   uint64_t table_capacity = 0;
+  uint64_t max_connections = 0;       // the cap in force (0: none)
   uint64_t table_bytes = 0;
   uint64_t rss_base = 0;               // after set-up, before any connection
   uint64_t rss_now = 0;
