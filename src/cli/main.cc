@@ -14,7 +14,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
-#include "sys/journal.h"
+#include "sys/run_journal.h"
 
 namespace tcpmax::cli {
 namespace {

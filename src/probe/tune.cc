@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "sys/file_nr.h"
-#include "sys/journal.h"
+#include "sys/run_journal.h"
 #include "sys/reader.h"
 
 namespace tcpmax::probe {

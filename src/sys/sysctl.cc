@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "core/fd.h"
-#include "sys/journal.h"
+#include "sys/run_journal.h"
 #include "sys/netns.h"
 
 namespace tcpmax::sys {

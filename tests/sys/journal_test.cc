@@ -104,7 +104,9 @@ TEST(Journal, StartTicksNameALiveProcessOnly) {
   EXPECT_FALSE(ProcessStartTicks(DeadPid()).has_value());
   pid_t zombie = fork();
   if (zombie == 0) _exit(0);
-  usleep(100000);
+  // Wait until it has exited (a zombie: not reaped yet), however busy the box.
+  siginfo_t info{};
+  ASSERT_EQ(waitid(P_PID, zombie, &info, WEXITED | WNOWAIT), 0);
   EXPECT_FALSE(ProcessStartTicks(zombie).has_value()) << "a zombie has exited: its journal is stale";
   waitpid(zombie, nullptr, 0);
 }

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "sys/command.h"
-#include "sys/journal.h"
+#include "sys/run_journal.h"
 
 namespace tcpmax::userland::link {
 namespace {
