@@ -86,10 +86,12 @@ bool SameSysctlValue(std::string_view a, std::string_view b) {
 }
 
 Result<SysctlGuard> SysctlGuard::Set(std::string_view name, std::string_view value, std::string_view netns) {
-  auto journal = RunJournal(LockMode::kExclusive);
-  if (!journal) return tl::unexpected(journal.error());
+  // A sysctl that does not exist (ENOENT) is an error before anything else.
   auto old = ReadLiveSysctl(name, netns);
   if (!old) return tl::unexpected(old.error());
+  auto journal = RunJournal(LockMode::kExclusive);
+  if (!journal) return tl::unexpected(journal.error());
+  if (auto again = ReadLiveSysctl(name, netns)) old = std::move(again);  // opening may have replayed a stale run
   auto id = (*journal)->Record(Change{ChangeKind::kSysctl, std::string(netns), std::string(name), *old,
                                       std::string(value)});
   if (!id) return tl::unexpected(id.error());
