@@ -213,5 +213,23 @@ TEST_F(TunedSysctls, SecondTunedRunRefusesNamingTheFirst) {
   EXPECT_EQ(Snapshot(), before_);
 }
 
+
+TEST_F(TunedSysctls, RestoreLeavesAValueSomeoneElseChangedAfterTheKill) {
+  Probe p("kill-other");
+  ASSERT_TRUE(p.WaitTuned()) << p.Err();
+  p.Stop(SIGKILL);
+  Write(kSomaxconn, "23456");  // an operator fixed it by hand meanwhile
+  RunResult list = RunTcpmax({"restore", "--list", "--json"}, 30);
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("\"net.core.somaxconn\""), std::string::npos) << list.out;
+  RunResult r = RunTcpmax({"restore", "--json"}, 30);
+  EXPECT_EQ(r.exit_code, 1) << "a change left alone is reported with exit 1";
+  EXPECT_NE(r.out.find("\"left_alone\""), std::string::npos) << r.out;
+  EXPECT_EQ(Read(kSomaxconn), "23456");
+  auto after = Snapshot();
+  after[kSomaxconn] = before_[kSomaxconn];
+  EXPECT_EQ(after, before_) << "every other value is restored";
+}
+
 }  // namespace
 }  // namespace tcpmax::testing
