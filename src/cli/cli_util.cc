@@ -107,9 +107,32 @@ void OnSigpipe(int) {
   }
   errno = saved;
 }
+
+// stderr through a stream whose writes never fail: a closed stderr (EPIPE,
+// or EIO after a hangup) loses the diagnostics, never the run or its
+// cleanup, whoever prints (fmt::print(stderr, ...) throws on a short write).
+// glibc lets a program assign stderr.
+ssize_t WriteStderrIgnoringErrors(void*, const char* buf, size_t n) {
+  (void)WriteAll(STDERR_FILENO, std::string_view(buf, n));
+  return ssize_t(n);
+}
+
+void MakeStderrNeverFail() {
+  static bool done = false;
+  if (done) return;
+  cookie_io_functions_t io{nullptr, WriteStderrIgnoringErrors, nullptr, nullptr};
+  FILE* f = ::fopencookie(nullptr, "w", io);
+  if (f == nullptr) return;
+  std::fflush(stderr);
+  ::setvbuf(f, nullptr, _IONBF, 0);
+  stderr = f;
+  done = true;
+}
+
 }  // namespace
 
 const std::atomic<bool>& StopOnSignals() {
+  MakeStderrNeverFail();
   struct sigaction sa {};
   sa.sa_handler = OnStopSignal;
   sigemptyset(&sa.sa_mask);

@@ -58,6 +58,8 @@ class Progress {
 // handler points a stdout/stderr whose reader is gone at /dev/null, so the
 // write that failed throws once (main() catches it, after the stack unwound
 // and every guard restored) and later writes, e.g. from cleanup, succeed.
+// stderr itself is made a stream whose writes never fail, so diagnostics
+// and progress can never stop a run; only stdout (the results) reports errors.
 const std::atomic<bool>& StopOnSignals();
 
 // Writes "tcpmax: <line>" to stderr with write(2); never throws, ignores

@@ -43,5 +43,16 @@ TEST(ExitPaths, LoadWithStdoutAndStderrIntoAClosedPipeDoesNotAbort) {
   EXPECT_LT(rc, 128) << "killed by signal " << rc - 128;
 }
 
+
+TEST(ExitPaths, LoadProgressJsonIntoAClosedPipeDoesNotAbort) {
+  // The JSON progress lines are printed from the sampling loop while worker
+  // threads run: an exception there would end in std::terminate.
+  std::string target = "127.0.0.1:" + std::to_string(UnusedLoopbackPort());
+  int rc = StatusWithClosedPipe("load " + target + " -n 1 --hold 2s --interval 200ms --engine epoll --progress-json",
+                                "2>&1 >/dev/null");
+  ASSERT_GE(rc, 0) << "no exit status recorded";
+  EXPECT_EQ(rc, 0) << "a closed stderr must not change how the run ends";
+}
+
 }  // namespace
 }  // namespace tcpmax::testing
