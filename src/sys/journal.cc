@@ -210,7 +210,7 @@ std::vector<UndoResult> ReplayStaleIn(int dirfd, const std::string& dir, const J
       if (notify) notify("cannot read " + j.path + " (" + j.error + "): left in place; see tcpmax restore --list");
       continue;
     }
-    if (j.live || j.pid == ::getpid()) continue;
+    if (j.live) continue;  // its run is going (this run has no journal yet)
     std::string name = BaseName(j.path);
     if (j.pending() > 0 && notify) {
       notify(fmt::format("found the journal of an earlier run that did not finish (pid {}, '{}', {}); undoing its "
