@@ -232,6 +232,18 @@ std::vector<UndoResult> ReplayStaleIn(int dirfd, const std::string& dir, const J
   return results;
 }
 
+// What a shared run, which may not replay, says about stale journals ("" if none).
+std::string StaleWhileShared(int dirfd, const std::string& dir) {
+  auto list = ListIn(dirfd, dir);
+  if (!list) return {};
+  size_t stale = 0;
+  for (const JournalInfo& j : *list) stale += (j.error.empty() && !j.live && j.pending() > 0) ? 1 : 0;
+  if (stale == 0) return {};
+  return fmt::format("{} journal(s) of earlier runs that did not finish are in {}; another tcpmax run is active, "
+                     "so they are left for now: run `tcpmax restore` when it has ended",
+                     stale, dir);
+}
+
 std::string DescribeHolders(int dirfd, const std::string& dir) {
   std::vector<std::string> who;
   std::string ex = ExclusiveHolder(dirfd);
@@ -358,7 +370,11 @@ Result<std::unique_ptr<Journal>> Journal::Open(const std::string& dir, LockMode 
   if (!lock && lock.error().code == EBUSY) return ErrnoError(EBUSY, DescribeHolders(dirfd->get(), dir));
   if (!lock) return tl::unexpected(lock.error());
   std::unique_ptr<Journal> j(new Journal(dir, std::move(*dirfd), std::move(*lock), std::move(notify)));
-  if (j->lock_.mode() == LockMode::kExclusive) j->replayed_ = ReplayStaleIn(j->dirfd_.get(), dir, j->notify_);
+  if (j->lock_.mode() == LockMode::kExclusive) {
+    j->replayed_ = ReplayStaleIn(j->dirfd_.get(), dir, j->notify_);
+  } else if (std::string note = StaleWhileShared(j->dirfd_.get(), dir); !note.empty() && j->notify_) {
+    j->notify_(note);
+  }
   if (mode == LockMode::kShared) {
     if (auto d = j->lock_.Downgrade(); !d) return ErrnoError(EBUSY, DescribeHolders(j->dirfd_.get(), dir));
   }
