@@ -217,5 +217,26 @@ TEST(Journal, AJournalFileThatIsALinkOrAFifoIsNotRead) {
   EXPECT_TRUE(fs::exists(s.dir() + "/journal.3")) << "left in place for a human";
 }
 
+
+TEST(Journal, ASharedRunThatMayNotReplaySaysStaleJournalsAreThere) {
+  ScratchDir s;
+  auto a = Journal::Open(s.dir(), LockMode::kShared, "userland serve", nullptr);
+  ASSERT_TRUE(a) << a.error().ToString();
+  pid_t dead = DeadPid();
+  std::string stale = s.dir() + "/journal." + std::to_string(dead);
+  std::ofstream(stale) << "tcpmax-journal 1 " << dead << " 12345 userland%20load\n"
+                       << EncodeRecord({"change", "1", "tun", "", "tmxnone7", "absent", "tun"});
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::string said;
+    auto b = Journal::Open(s.dir(), LockMode::kShared, "userland load", [&](const std::string& l) { said += l; });
+    bool ok = b && said.find("1 journal(s) of earlier runs") != std::string::npos && fs::exists(stale);
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 }  // namespace
 }  // namespace tcpmax::sys
