@@ -22,13 +22,21 @@ inline constexpr int kExitHelp = 0;
 
 std::optional<int> ParseArgs(CLI::App& app, int argc, char** argv);
 
-// Prints "tcpmax <command>: <message>" on stderr and returns 2.
+// `text` with control bytes (ESC, BEL, CR...; and '\n' unless `keep_lines`)
+// shown as \xNN, so text that came from files (a snapshot someone sent) cannot
+// drive the terminal. Bytes >= 0x80 are kept (UTF-8).
+std::string TerminalSafe(std::string_view text, bool keep_lines = false);
+
+// Prints "tcpmax <command>: <message>" on stderr (one line, TerminalSafe)
+// and returns 2.
 int UsageError(std::string_view command, std::string_view message);
-// Prints "tcpmax <command>: <error>" on stderr and returns 1.
+// Prints "tcpmax <command>: <error>" on stderr (one line, TerminalSafe) and
+// returns 1.
 int RuntimeError(std::string_view command, const Error& error);
 
 // A status line on stderr. On a TTY it redraws in place; elsewhere each call
-// prints one line (callers throttle, e.g. once a second).
+// prints one line (callers throttle, e.g. once a second). Never throws: a
+// closed stderr loses the progress, not the run or its cleanup.
 class Progress {
  public:
   Progress();
@@ -43,12 +51,22 @@ class Progress {
   bool dirty_ = false;
 };
 
-// Installs SIGINT and SIGTERM handlers (without SA_RESTART, so blocking calls
-// return EINTR) that set the returned flag, and ignores SIGPIPE. Long-running
-// commands poll the flag, stop cleanly and print what they reached.
+// Installs SIGINT, SIGTERM, SIGHUP (the ssh session dropped) and SIGQUIT
+// handlers (without SA_RESTART, so blocking calls return EINTR) that set the
+// returned flag. Long-running commands poll the flag, stop cleanly, undo what
+// they changed and print what they reached. SIGPIPE no longer kills: its
+// handler points a stdout/stderr whose reader is gone at /dev/null, so the
+// write that failed throws once (main() catches it, after the stack unwound
+// and every guard restored) and later writes, e.g. from cleanup, succeed.
+// stderr itself is made a stream whose writes never fail, so diagnostics
+// and progress can never stop a run; only stdout (the results) reports errors.
 const std::atomic<bool>& StopOnSignals();
 // "SIGINT" for the signal that set the flag; "" when none did.
 std::string StopSignalName();
+
+// Writes "tcpmax: <line>" to stderr with write(2); never throws, ignores
+// errors. For notices during cleanup, when stderr may be gone.
+void Notice(std::string_view line);
 
 // Makes the application's help show defaults and wrap nicely.
 void ConfigureApp(CLI::App& app);

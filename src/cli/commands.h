@@ -30,5 +30,6 @@ int RunServe(int argc, char** argv);
 int RunLoad(int argc, char** argv);
 int RunProbe(int argc, char** argv);
 int RunUserland(int argc, char** argv);
+int RunRestore(int argc, char** argv);
 
 }  // namespace tcpmax::cli

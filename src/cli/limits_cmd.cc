@@ -152,9 +152,10 @@ int RunLimits(int argc, char** argv) {
   if (!request) return UsageError(kName, request.error().ToString());
   auto ceiling = Compute(*request);
   if (!ceiling) return RuntimeError(kName, ceiling.error());
-  if (o.json) fmt::print("{}\n", report::LimitsJson(*ceiling).dump(2));
-  else if (o.explain) fmt::print("{}", report::LimitsExplain(*ceiling));
-  else fmt::print("{}", report::LimitsText(*ceiling));
+  // replace: a cgroup path or a snapshot value that is not UTF-8 must not abort the dump.
+  if (o.json) fmt::print("{}\n", report::LimitsJson(*ceiling).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  else if (o.explain) fmt::print("{}", TerminalSafe(report::LimitsExplain(*ceiling), true));
+  else fmt::print("{}", TerminalSafe(report::LimitsText(*ceiling), true));
   return kExitOk;
 }
 

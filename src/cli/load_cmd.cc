@@ -135,6 +135,8 @@ int RunLoad(int argc, char** argv) {
   Flags f;
   AddFlags(app, f);
   if (auto code = ParseArgs(app, argc, argv)) return *code;
+  // First: from here on a closed stdout or stderr must not kill the run.
+  const std::atomic<bool>& stop = StopOnSignals();
   auto opts = Validate(f);
   if (!opts) return UsageError(kName, opts.error().context);
   if (opts->sources.empty()) {
@@ -146,7 +148,6 @@ int RunLoad(int argc, char** argv) {
   if (!run) return RuntimeError(kName, run.error());
   if (!f.progress_json) fmt::print(stderr, "{}", report::LoadPlanText(*run));
 
-  const std::atomic<bool>& stop = StopOnSignals();
   Progress progress;
   load::LoadTick tick = [&](load::LoadEvent ev, const load::LoadStats& s, double rate) {
     if (f.progress_json) {

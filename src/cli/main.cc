@@ -1,14 +1,20 @@
 // tcpmax: the maximum number of open TCP connections this box can have, and
 // what stops it first. Dispatches `tcpmax <command>` through the table below.
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "sys/run_journal.h"
 
 namespace tcpmax::cli {
 namespace {
@@ -21,6 +27,7 @@ const std::vector<Command> kCommands = {
     {"load", "open and hold N outbound connections, paced, errors classified", RunLoad},
     {"probe", "the main job: climb to this box's real ceiling and report it", RunProbe},
     {"userland", "a TCP engine in user space over TUN: serve/load millions of connections, no fds", RunUserland},
+    {"restore", "undo what an earlier run changed and could not undo (from the journal)", RunRestore},
 };
 
 constexpr std::string_view kVersion = "tcpmax 0.1.0";
@@ -76,8 +83,10 @@ std::span<const Command> Commands() { return kCommands; }
 
 }  // namespace tcpmax::cli
 
-int main(int argc, char** argv) {
-  using namespace tcpmax::cli;
+namespace tcpmax::cli {
+namespace {
+
+int Dispatch(int argc, char** argv) {
   if (argc < 2) {
     PrintHelp(stderr);
     return kExitUsage;
@@ -105,4 +114,53 @@ int main(int argc, char** argv) {
     if (c.name == name) return c.run(argc - 1, argv + 1);
   }
   return Unknown(name);
+}
+
+// An exception that escaped a command (an output error such as EPIPE from
+// fmt, bad_alloc, a JSON type error): by the time it is caught here the stack
+// has unwound, so every guard below has restored what it changed.
+int Escaped(const char* what, bool output_error) {
+  if (!output_error) Notice(std::string("stopped by an internal error: ") + what);
+  return kExitFailure;
+}
+
+void OnTerminate() {
+  // No unwinding happened (an exception in a noexcept function or another
+  // thread): undo what the journal holds, then abort as terminate would.
+  Notice("fatal error: undoing the changes in the journal before aborting");
+  tcpmax::sys::EmergencyUndoRunJournal();
+  std::abort();
+}
+
+std::string CommandLine(int argc, char** argv) {
+  std::string line;
+  for (int i = 1; i < argc && line.size() < 400; ++i) {
+    if (!line.empty()) line.push_back(' ');
+    line += argv[i];
+  }
+  return line;
+}
+
+}  // namespace
+}  // namespace tcpmax::cli
+
+int main(int argc, char** argv) {
+  using namespace tcpmax::cli;
+  std::set_terminate(OnTerminate);
+  tcpmax::sys::ConfigureRunJournal(CommandLine(argc, argv), [](const std::string& line) { Notice(line); });
+  int code = kExitFailure;
+  try {
+    code = Dispatch(argc, argv);
+  } catch (const std::system_error& e) {
+    code = Escaped(e.what(), e.code().value() == EPIPE);
+  } catch (const std::exception& e) {
+    code = Escaped(e.what(), false);
+  } catch (...) {
+    code = Escaped("unknown exception", false);
+  }
+  // Whatever is still changed (a path that skipped its guard) is undone here.
+  for (const auto& r : tcpmax::sys::CloseRunJournal()) {
+    if (r.outcome == tcpmax::sys::Outcome::kUndone) Notice(r.Describe());
+  }
+  return code;
 }

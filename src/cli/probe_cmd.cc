@@ -14,6 +14,7 @@
 #include "report/text_report.h"
 #include "sys/reader.h"
 #include "sys/rlimit.h"
+#include "sys/run_journal.h"
 
 namespace tcpmax::cli {
 namespace {
@@ -121,14 +122,20 @@ int RunProbe(int argc, char** argv) {
   Options o;
   AddFlags(app, o);
   if (auto code = ParseArgs(app, argc, argv)) return *code;
+  // First: from here on a closed stdout or stderr must not kill the run.
+  const std::atomic<bool>& stop = StopOnSignals();
   auto opt = Validate(o);
   if (!opt) return UsageError(kName, opt.error().context);
   if (auto raised = sys::RaiseNofileToHard(); !raised) return RuntimeError(kName, raised.error());
+  if (opt->tune) {
+    // Takes the run lock and undoes what a killed run left changed before
+    // Prepare reads the values --tune starts from.
+    if (auto journal = sys::RunJournal(sys::LockMode::kExclusive); !journal) return RuntimeError(kName, journal.error());
+  }
   sys::LiveReader reader;
   auto setup = probe::Prepare(*opt, reader);
   if (!setup) return UsageError(kName, setup.error().context);
 
-  const std::atomic<bool>& stop = StopOnSignals();
   Progress progress;
   probe::ProbeObserver obs;
   obs.on_phase = [&](std::string_view p) {

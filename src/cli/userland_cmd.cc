@@ -13,6 +13,8 @@
 #include "core/address.h"
 #include "core/units.h"
 #include "report/userland.h"
+#include "sys/meminfo.h"
+#include "sys/reader.h"
 #include "userland/load.h"
 #include "userland/serve.h"
 
@@ -52,9 +54,20 @@ Result<std::pair<uint32_t, std::vector<uint16_t>>> ParseTarget(const std::string
 
 // ---- serve ----
 
+// Half of MemAvailable at 48 B per connection (a slot is 16 B; the table keeps
+// a load of 3/8 to 3/4 and doubles while it grows): growth must end in a
+// counted table_full, not in the OOM killer.
+uint64_t DefaultMaxConnections() {
+  sys::LiveReader reader;
+  auto mem = sys::ReadMeminfo(reader);
+  std::optional<uint64_t> avail = mem ? mem->mem_available() : std::nullopt;
+  if (!avail) return 10'000'000;
+  return std::max<uint64_t>(1'000, *avail / 2 / 48);
+}
+
 int Serve(int argc, char** argv) {
   CLI::App app{"serve TCP from a user-space engine over TUN: SYN cookies, 16-byte connection slots, no fd per "
-               "connection. Creates netns NAME (if missing) with a TUN routed to the engine; removes them on exit.",
+               "connection. Creates netns NAME with a TUN routed to the engine; removes them on exit.",
                "serve"};
   ConfigureApp(app);
   std::string listen = "198.18.0.1:80", mode = "hold", reserve = "0", duration = "0";
@@ -62,13 +75,29 @@ int Serve(int argc, char** argv) {
   bool json = false;
   app.add_option("--listen", listen, "ADDRESS:PORTS the engine answers (198.18.0.0/15; ports '80,8080' or '7000-7009')");
   app.add_option("--mode", mode, "hold (ACK and discard data) or echo (send data back)");
-  app.add_option("--netns", o.netns, "network namespace (created if missing, removed on exit if created)");
+  auto* netns_flag = app.add_option("--netns", o.netns, "network namespace to create (refused if it exists); removed on exit");
+  std::string reuse;
+  app.add_option("--netns-reuse", reuse, "run in this existing namespace instead (never the host's); left in place on exit")
+      ->excludes(netns_flag)
+      ->type_name("NAME");
   app.add_option("--tun", o.tun, "TUN device name inside the namespace");
   app.add_option("--route", o.route, "range routed into the TUN (inside 198.18.0.0/15)");
   app.add_option("--reserve", reserve, "size the connection table for this many connections up front (10M)");
   app.add_option("--duration", duration, "stop after this long (0: until SIGINT/SIGTERM)");
+  std::string max_conns;
+  app.add_option("--max-connections", max_conns,
+                 "cap the table; a final ACK past it is reset and counted as table_full (default: half of "
+                 "MemAvailable at 48 B per connection)");
   app.add_flag("--json", json, "print the result as JSON");
   if (auto rc = ParseArgs(app, argc, argv)) return *rc;
+  if (!max_conns.empty()) {
+    auto m = ParseCount(max_conns);
+    if (!m || *m == 0) return UsageError("userland serve", "--max-connections: " + (m ? "must be at least 1" : m.error().context));
+    o.max_connections = *m;
+  } else {
+    o.max_connections = DefaultMaxConnections();
+  }
+  if (!reuse.empty()) o.netns = reuse, o.netns_reuse = true;
   auto target = ParseTarget(listen);
   if (!target) return UsageError("userland serve", "--listen " + target.error().context);
   o.ip = target->first;
@@ -99,7 +128,7 @@ int Serve(int argc, char** argv) {
   progress.Finish();
   if (!report) return RuntimeError("userland serve", report.error());
   if (json) {
-    fmt::print("{}\n", report::UserlandServeJson(*report).dump(2));
+    fmt::print("{}\n", report::UserlandServeJson(*report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
     fmt::print("{}", report::UserlandServeText(*report));
   }
@@ -110,7 +139,7 @@ int Serve(int argc, char** argv) {
 
 int Load(int argc, char** argv) {
   CLI::App app{"open N connections from a stateless user-space client over TUN (one bit per tuple), optionally "
-               "verify K of them. Creates netns NAME (if missing) with a TUN for the source range.",
+               "verify K of them. Creates netns NAME (or runs in --netns-reuse NAME) with a TUN for the source range.",
                "load"};
   ConfigureApp(app);
   std::string target_text, connections, source = "198.19.0.0/16", sports = "1024-65535", rate = "200k/s",
@@ -129,10 +158,15 @@ int Load(int argc, char** argv) {
   app.add_option("--verify", verify, "probe this many random established connections");
   app.add_option("--hold", hold, "keep running this long after the handshakes (and verify)");
   app.add_option("--timeout", timeout, "give up after this long in all (0: none)");
-  app.add_option("--netns", o.netns, "network namespace (created if missing, removed on exit if created)");
+  auto* netns_flag = app.add_option("--netns", o.netns, "network namespace to create (refused if it exists); removed on exit");
+  std::string reuse;
+  app.add_option("--netns-reuse", reuse, "run in this existing namespace instead (never the host's); left in place on exit")
+      ->excludes(netns_flag)
+      ->type_name("NAME");
   app.add_option("--tun", o.tun, "TUN device name inside the namespace");
   app.add_flag("--json", json, "print the result as JSON");
   if (auto rc = ParseArgs(app, argc, argv)) return *rc;
+  if (!reuse.empty()) o.netns = reuse, o.netns_reuse = true;
   auto target = ParseTarget(target_text);
   if (!target) return UsageError("userland load", target.error().context);
   o.dst_ip = target->first;
@@ -179,7 +213,7 @@ int Load(int argc, char** argv) {
   progress.Finish();
   if (!report) return RuntimeError("userland load", report.error());
   if (json) {
-    fmt::print("{}\n", report::UserlandLoadJson(*report).dump(2));
+    fmt::print("{}\n", report::UserlandLoadJson(*report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
     fmt::print("{}", report::UserlandLoadText(*report));
   }

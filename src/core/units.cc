@@ -10,36 +10,91 @@
 namespace tcpmax {
 namespace {
 
-struct Split {
-  double value = 0;
-  std::string_view suffix;
-};
-
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return s;
 }
 
-// Splits "1.5M" into 1.5 and "M". Fails on an empty or negative number.
+// "1,234.5k" -> digits "1234", fraction "5", suffix "k".
+struct Split {
+  std::string digits;
+  std::string fraction;
+  std::string_view suffix;
+};
+
+// Counts and sizes stop at 2^63 - 1: beyond any real count, and safe for the
+// arithmetic callers do with them.
+constexpr uint64_t kMaxWhole = uint64_t(std::numeric_limits<int64_t>::max());
+
+tl::unexpected<Error> Not(std::string_view text, std::string_view what) {
+  return PlainError(fmt::format("'{}' is not {}", text, what));
+}
+
+// Thousands separators (',' or '_') are accepted between groups of exactly
+// three digits only: "1,000,000" and "1_000" yes, "1,5" and "10,00" no.
+bool GroupsOk(std::string_view part) {
+  size_t group = 0;
+  bool first = true, any_sep = false;
+  for (char c : part) {
+    if (c == ',' || c == '_') {
+      if (group == 0 || (!first && group != 3) || (first && group > 3)) return false;
+      first = false, any_sep = true, group = 0;
+    } else {
+      ++group;
+    }
+  }
+  return group > 0 && (!any_sep || group == 3);
+}
+
+// Splits "1.5M" into 1, 5 and "M". Fails on an empty or negative number and
+// on a stray separator.
 Result<Split> SplitNumber(std::string_view text, std::string_view what) {
   std::string_view s = Trim(text);
   size_t i = 0;
-  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.' || s[i] == '_' || s[i] == ',')) ++i;
-  std::string digits;
-  for (char c : s.substr(0, i)) {
-    if (c != '_' && c != ',') digits.push_back(c);
-  }
-  if (digits.empty()) {
-    return PlainError(fmt::format("'{}' is not {}", text, what));
-  }
+  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '_' || s[i] == ',')) ++i;
+  std::string_view whole = s.substr(0, i);
   Split out;
-  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out.value);
-  if (ec != std::errc() || p != digits.data() + digits.size() || !std::isfinite(out.value)) {
-    return PlainError(fmt::format("'{}' is not {}", text, what));
+  if (i < s.size() && s[i] == '.') {
+    size_t f = ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    out.fraction = std::string(s.substr(f, i - f));
+    if (out.fraction.empty()) return Not(text, what);
+  }
+  if (whole.empty() || !GroupsOk(whole)) return Not(text, what);
+  for (char c : whole) {
+    if (c != '_' && c != ',') out.digits.push_back(c);
   }
   out.suffix = Trim(s.substr(i));
   return out;
+}
+
+double ToDouble(const Split& n) {
+  std::string t = n.digits + (n.fraction.empty() ? "" : "." + n.fraction);
+  double v = 0;
+  std::from_chars(t.data(), t.data() + t.size(), v);
+  return v;
+}
+
+// The exact whole number n x mult: no rounding, no overflow.
+Result<uint64_t> Exact(const Split& n, uint64_t mult, std::string_view text, std::string_view what) {
+  using u128 = unsigned __int128;
+  u128 v = 0;
+  for (char c : n.digits) {
+    v = v * 10 + u128(c - '0');
+    if (v > kMaxWhole) return PlainError(fmt::format("'{}' is too large (at most {})", text, kMaxWhole));
+  }
+  v *= mult;
+  if (v > kMaxWhole) return PlainError(fmt::format("'{}' is too large (at most {})", text, kMaxWhole));
+  std::string_view frac = n.fraction;
+  while (!frac.empty() && frac.back() == '0') frac.remove_suffix(1);
+  if (frac.size() > 18) return Not(text, what);
+  u128 num = 0, den = 1;
+  for (char c : frac) num = num * 10 + u128(c - '0'), den *= 10;
+  if ((num * mult) % den != 0) return Not(text, what);  // not a whole number
+  v += num * mult / den;
+  if (v > kMaxWhole) return PlainError(fmt::format("'{}' is too large (at most {})", text, kMaxWhole));
+  return uint64_t(v);
 }
 
 bool IEquals(std::string_view a, std::string_view b) {
@@ -50,27 +105,20 @@ bool IEquals(std::string_view a, std::string_view b) {
   return true;
 }
 
-Result<uint64_t> ToInteger(double v, std::string_view text, std::string_view what) {
-  if (v < 0 || v > static_cast<double>(std::numeric_limits<uint64_t>::max()) || v != std::floor(v)) {
-    return PlainError(fmt::format("'{}' is not {}", text, what));
-  }
-  return static_cast<uint64_t>(v);
-}
-
 }  // namespace
 
 Result<uint64_t> ParseCount(std::string_view text) {
   constexpr std::string_view kWhat = "a count (e.g. 20000, 10k, 2M)";
   auto split = SplitNumber(text, kWhat);
   if (!split) return tl::unexpected(split.error());
-  double mult = 1;
+  uint64_t mult = 1;
   std::string_view sfx = split->suffix;
   if (sfx.empty()) mult = 1;
-  else if (sfx == "k" || sfx == "K") mult = 1e3;
-  else if (sfx == "m" || sfx == "M") mult = 1e6;
-  else if (sfx == "g" || sfx == "G") mult = 1e9;
-  else return PlainError(fmt::format("'{}' is not {}", text, kWhat));
-  return ToInteger(std::round(split->value * mult * 1e6) / 1e6, text, kWhat);
+  else if (sfx == "k" || sfx == "K") mult = 1'000;
+  else if (sfx == "m" || sfx == "M") mult = 1'000'000;
+  else if (sfx == "g" || sfx == "G") mult = 1'000'000'000;
+  else return Not(text, kWhat);
+  return Exact(*split, mult, text, kWhat);
 }
 
 Result<std::chrono::nanoseconds> ParseDuration(std::string_view text) {
@@ -86,7 +134,7 @@ Result<std::chrono::nanoseconds> ParseDuration(std::string_view text) {
   else if (sfx == "m" || sfx == "min") ns_per = 60e9;
   else if (sfx == "h") ns_per = 3600e9;
   else return PlainError(fmt::format("'{}' is not {}", text, kWhat));
-  double ns = split->value * ns_per;
+  double ns = ToDouble(*split) * ns_per;
   if (ns > 9e18) return PlainError(fmt::format("'{}' is too long a duration", text));
   return std::chrono::nanoseconds(static_cast<int64_t>(std::llround(ns)));
 }
@@ -96,16 +144,16 @@ Result<uint64_t> ParseBytes(std::string_view text) {
   auto split = SplitNumber(text, kWhat);
   if (!split) return tl::unexpected(split.error());
   std::string_view sfx = split->suffix;
-  double mult = 0;
+  uint64_t mult = 0;
   if (sfx.empty() || IEquals(sfx, "b")) mult = 1;
-  else if (sfx == "K" || sfx == "k" || IEquals(sfx, "KiB")) mult = 1024.0;
-  else if (sfx == "M" || IEquals(sfx, "MiB")) mult = 1024.0 * 1024;
-  else if (sfx == "G" || IEquals(sfx, "GiB")) mult = 1024.0 * 1024 * 1024;
-  else if (sfx == "kB" || sfx == "KB") mult = 1e3;
-  else if (sfx == "MB") mult = 1e6;
-  else if (sfx == "GB") mult = 1e9;
-  else return PlainError(fmt::format("'{}' is not {}", text, kWhat));
-  return ToInteger(std::round(split->value * mult), text, kWhat);
+  else if (sfx == "K" || sfx == "k" || IEquals(sfx, "KiB")) mult = 1ull << 10;
+  else if (sfx == "M" || IEquals(sfx, "MiB")) mult = 1ull << 20;
+  else if (sfx == "G" || IEquals(sfx, "GiB")) mult = 1ull << 30;
+  else if (sfx == "kB" || sfx == "KB") mult = 1'000;
+  else if (sfx == "MB") mult = 1'000'000;
+  else if (sfx == "GB") mult = 1'000'000'000;
+  else return Not(text, kWhat);
+  return Exact(*split, mult, text, kWhat);
 }
 
 Result<double> ParseRate(std::string_view text) {
@@ -115,7 +163,7 @@ Result<double> ParseRate(std::string_view text) {
   if (n) return static_cast<double>(*n);
   // Fractional rates such as "0.5/s".
   auto split = SplitNumber(s, "a rate (e.g. 5000/s, 50k/s)");
-  if (split && split->suffix.empty()) return split->value;
+  if (split && split->suffix.empty()) return ToDouble(*split);
   return PlainError(fmt::format("'{}' is not a rate (e.g. 5000/s, 50k/s)", text));
 }
 
@@ -123,10 +171,10 @@ Result<double> ParsePercent(std::string_view text) {
   std::string_view s = Trim(text);
   if (!s.empty() && s.back() == '%') s.remove_suffix(1);
   auto split = SplitNumber(s, "a percentage (e.g. 10%)");
-  if (!split || !split->suffix.empty() || split->value > 100) {
+  if (!split || !split->suffix.empty() || ToDouble(*split) > 100) {
     return PlainError(fmt::format("'{}' is not a percentage from 0 to 100 (e.g. 10%)", text));
   }
-  return split->value;
+  return ToDouble(*split);
 }
 
 std::string FormatCount(uint64_t n) {

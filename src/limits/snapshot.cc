@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/address.h"
+#include "limits/kernel_memory.h"
 #include "core/units.h"
 #include "sys/capabilities.h"
 #include "sys/meminfo.h"
@@ -227,11 +228,27 @@ Result<void> ApplyOther(Snapshot& s, std::string_view key, std::string_view valu
     return {};
   }
   if (key.starts_with("slab.") && key.size() > 5) {
+    // Only the caches the memory model adds up can take effect; any other
+    // name would be accepted and silently ignored.
+    std::string_view cache = key.substr(5);
+    std::string known;
+    bool used = false;
+    for (const FallbackSize& f : kFallbackSlabSizes) {
+      used |= std::string_view(f.cache) == cache;
+      if (!known.empty()) known += ", ";
+      known += f.cache;
+    }
+    if (!used) return Bad(key, value, "a cache the memory model uses (" + known + ")");
     auto n = Bytes(key, value);
     if (!n) return tl::unexpected(n.error());
+    if (*n == 0) return Bad(key, value, "a positive size in bytes per object");
     if (!s.slabinfo) s.slabinfo.emplace();
-    sys::SlabCache& c = (*s.slabinfo)[std::string(key.substr(5))];
+    sys::SlabCache& c = (*s.slabinfo)[std::string(cache)];
+    // The size given is the whole footprint per object: drop the recorded
+    // slab geometry, which SlabCache::footprint() would prefer over objsize.
     c.objsize = *n;
+    c.objperslab = 0;
+    c.pagesperslab = 0;
     s.unknown.erase("slabinfo");
     return {};
   }

@@ -32,8 +32,8 @@ std::optional<StopDecision> CheckStop(const ClimbRules& rules, ClimbState& state
   }
   if (now.usable_bytes < rules.reserve_bytes) {
     return StopDecision{StopReason::kMemoryReserve,
-                        fmt::format("usable memory (MemAvailable less the socket inodes and dentries it counts as "
-                                    "reclaimable) fell to {}, under the reserve of {}",
+                        fmt::format("usable memory (free memory and page cache; MemAvailable also counts the "
+                                    "sockets' pinned slab) fell to {}, under the reserve of {}",
                                     FormatBytes(double(now.usable_bytes)), FormatBytes(double(rules.reserve_bytes)))};
   }
   if (now.memory_pressure >= rules.max_pressure) {

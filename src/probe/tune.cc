@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "sys/file_nr.h"
+#include "sys/run_journal.h"
 
 namespace tcpmax::probe {
 
@@ -40,6 +41,10 @@ Result<std::vector<Setting>> Tuning::Wanted(uint64_t target, const sys::Reader& 
 }
 
 Result<Tuning> Tuning::Apply(const std::vector<Setting>& settings) {
+  // Takes the run lock (refused, naming the holder, while another run changes
+  // the system) and undoes what an earlier run left changed.
+  auto journal = sys::RunJournal(sys::LockMode::kExclusive);
+  if (!journal) return tl::unexpected(journal.error());
   Tuning t;
   for (const Setting& s : settings) {
     auto g = sys::SysctlGuard::Set(s.name, s.value);

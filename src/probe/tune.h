@@ -3,6 +3,10 @@
 // including after an error or SIGINT, since the probe unwinds normally.
 // Wanted() says what Apply() would set without changing anything, so the
 // prediction can be made under the settings the climb will run with.
+// Apply() takes the run lock and journals every change first (sys/journal.h):
+// a second tuned run is refused naming this one, a value someone else changed
+// meanwhile is left alone, and after SIGKILL the next run (or `tcpmax
+// restore`) puts the originals back.
 // Thread-safety: one thread.
 #pragma once
 
@@ -36,7 +40,8 @@ class Tuning {
 
   // "fs.file-max: 2466170 -> 6600000" for each change made.
   const std::vector<std::string>& changes() const { return changes_; }
-  // Puts every value back; returns the lines "name: restored to X" or errors.
+  // Puts every value back; returns the lines "name: restored to X", or
+  // "name: NOT restored: ..." for a value someone else changed since.
   std::vector<std::string> Restore();
 
  private:

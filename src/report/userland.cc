@@ -57,7 +57,9 @@ nlohmann::json UserlandServeJson(const ServeReport& r) {
           {"dup_acks", s.dup_acks},
           {"bytes_in", s.bytes_in},
           {"bytes_echoed", s.bytes_echoed},
+          {"replies_limited", s.replies_limited},
           {"table_full", s.table_full},
+          {"max_connections", r.max_connections},
           {"window_limited", s.window_limited},
           {"not_ours", s.not_ours},
           {"packets_in", s.packets_in},
@@ -90,8 +92,10 @@ std::string UserlandServeText(const ServeReport& r) {
              FormatBytes(double(r.table_bytes)), FormatCount(r.table_capacity),
              r.established ? double(r.table_bytes) / double(r.established) : 0.0,
              FormatBytes(double(r.rss_now > r.rss_base ? r.rss_now - r.rss_base : 0)), r.RssBytesPerConnection());
-  out += fmt::format("  dropped:    {}; not ours {}; link tx errors {}; table full {}\n", DropsText(s.drops),
-             FormatCount(s.not_ours), FormatCount(r.link.tx_errors), FormatCount(s.table_full));
+  out += fmt::format("  dropped:    {}; not ours {}; link tx errors {}; table full {} (cap {}); replies rate-limited {}\n",
+             DropsText(s.drops),
+             FormatCount(s.not_ours), FormatCount(r.link.tx_errors), FormatCount(s.table_full), FormatCount(r.max_connections),
+             FormatCount(s.replies_limited));
   return out;
 }
 
@@ -106,7 +110,7 @@ nlohmann::json UserlandLoadJson(const LoadReport& r) {
   return {{"connections", r.connections},
           {"established", s.established},
           {"refused", s.refused},
-          {"reset_established", s.reset_established},
+          {"rst_ignored", s.rst_ignored},
           {"syns_sent", s.syns_sent},
           {"syns_resent", s.syns_resent},
           {"synack_dups", s.synack_dups},
@@ -134,9 +138,9 @@ nlohmann::json UserlandLoadJson(const LoadReport& r) {
 std::string UserlandLoadText(const LoadReport& r) {
   const auto& s = r.stats;
   std::string out;
-  out += fmt::format("userland load: {} of {} established in {:.2f} s ({}/s handshakes); {} refused, {} reset\n",
+  out += fmt::format("userland load: {} of {} established in {:.2f} s ({}/s handshakes); {} refused, {} unmatched RSTs ignored\n",
              FormatCount(s.established), FormatCount(r.connections), r.handshake_seconds,
-             FormatShort(r.HandshakesPerSecond()), FormatCount(s.refused), FormatCount(s.reset_established));
+             FormatShort(r.HandshakesPerSecond()), FormatCount(s.refused), FormatCount(s.rst_ignored));
   out += fmt::format("  SYNs:     {} sent, {} resent; {} duplicate SYN-ACKs, {} bad SYN-ACKs reset\n",
              FormatCount(s.syns_sent), FormatCount(s.syns_resent), FormatCount(s.synack_dups),
              FormatCount(s.bad_acks));

@@ -13,7 +13,9 @@ std::vector<std::string> SelfAndAncestors(std::string path) {
   std::vector<std::string> out;
   while (!path.empty() && path != "/") {
     out.push_back(path);
-    path.resize(path.rfind('/'));
+    size_t slash = path.rfind('/');
+    if (slash == std::string::npos) break;
+    path.resize(slash);
   }
   out.push_back("");
   return out;
@@ -69,6 +71,9 @@ Groups ParseProcCgroup(std::string_view text) {
     auto b = a == std::string::npos ? a : line.find(':', a + 1);
     if (b == std::string::npos) continue;
     std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    // A group is an absolute path without "..": anything else (a corrupt or
+    // hostile snapshot) is no group at all.
+    if (path.empty() || path.front() != '/' || path.find("/..") != std::string::npos) continue;
     if (line.substr(0, a) == "0" && controllers.empty()) {
       g.v2 = path, g.has_v2 = true;
     }

@@ -13,6 +13,7 @@
 
 #include "core/fd.h"
 #include "sys/capabilities.h"
+#include "sys/safe_file.h"
 
 namespace tcpmax::sys {
 
@@ -56,7 +57,7 @@ Result<std::vector<uint64_t>> ParseNumbers(std::string_view text) {
     bool sep_ok = next == text.size() || text[next] == ' ' || text[next] == '\t' || text[next] == '\n' ||
                   text[next] == '\r';
     if (ec != std::errc() || !sep_ok) {
-      return PlainError(fmt::format("'{}': expected whitespace-separated unsigned integers", Trim(text)));
+      return PlainError(fmt::format("'{}': expected whitespace-separated unsigned integers", Printable(Trim(text), 40)));
     }
     out.push_back(v);
     i = next;

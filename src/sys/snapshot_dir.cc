@@ -3,13 +3,12 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "sys/capabilities.h"
+#include "sys/safe_file.h"
 
 namespace tcpmax::sys {
 namespace {
@@ -21,18 +20,21 @@ std::string FormatLimit(uint64_t v) { return v == kUnlimited ? "unlimited" : std
 Result<uint64_t> ParseLimit(const std::string& word) {
   if (word == "unlimited") return kUnlimited;
   auto nums = ParseNumbers(word);
-  if (!nums || nums->size() != 1) return PlainError("'" + word + "': expected a number or 'unlimited'");
+  if (!nums || nums->size() != 1) return PlainError(fmt::format("'{}': expected a number or 'unlimited'", Printable(word)));
   return (*nums)[0];
 }
 
 }  // namespace
 
 Result<SnapshotReader> SnapshotReader::Open(std::string dir) {
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0) return ErrnoError("snapshot directory " + dir);
-  if (!S_ISDIR(st.st_mode)) return ErrnoError(ENOTDIR, "snapshot directory " + dir);
-  auto text = ReadWholeFile(dir + "/process");
-  if (!text) return tl::unexpected(text.error());
+  std::string shown = Printable(dir, 200);
+  auto dirfd = OpenDirectory(dir);
+  if (!dirfd) return ErrnoError(dirfd.error().code, "snapshot directory " + shown);
+  if (auto tree = CheckTree(dirfd->get()); !tree) {
+    return ErrnoError(tree.error().code, "snapshot " + shown + ": " + tree.error().context);
+  }
+  auto text = ReadFileBeneath(dirfd->get(), "process");
+  if (!text) return ErrnoError(text.error().code, "snapshot " + shown + ": " + text.error().context);
   std::map<std::string, std::string> process;
   std::vector<LocalAddress> addrs;
   std::istringstream in(*text);
@@ -48,18 +50,23 @@ Result<SnapshotReader> SnapshotReader::Open(std::string dir) {
       std::istringstream a(rest);
       LocalAddress addr;
       std::string flag;
-      if (!(a >> addr.ifname >> addr.cidr)) return PlainError(dir + "/process: malformed line '" + line + "'");
+      if (!(a >> addr.ifname >> addr.cidr)) {
+        return PlainError(shown + "/process: malformed line '" + Printable(line) + "'");
+      }
       addr.loopback = (a >> flag) && flag == "loopback";
       addrs.push_back(addr);
     } else {
       process[key] = std::string(Trim(rest));
     }
   }
-  return SnapshotReader(std::move(dir), std::move(process), std::move(addrs));
+  return SnapshotReader(std::move(dir), std::move(*dirfd), std::move(process), std::move(addrs));
 }
 
 Result<std::string> SnapshotReader::ReadFile(std::string_view path) const {
-  return ReadWholeFile(dir_ + std::string(path));
+  if (path.empty() || path.front() != '/') return ErrnoError(EINVAL, fmt::format("'{}': not an absolute path", Printable(path)));
+  auto text = ReadFileBeneath(dirfd_.get(), path.substr(1));
+  if (!text) return ErrnoError(text.error().code, "snapshot " + Printable(dir_, 200) + ": " + text.error().context);
+  return text;
 }
 
 Result<std::string> SnapshotReader::ProcessLine(const std::string& key) const {
@@ -115,17 +122,15 @@ Result<std::vector<LocalAddress>> RecordingReader::LocalAddresses() const {
 }
 
 Result<void> RecordingReader::Save(const std::string& dir) const {
-  namespace fs = std::filesystem;
-  std::error_code ec;
+  auto dirfd = CreateFreshDirectory(dir);
+  if (!dirfd) return ErrnoError(dirfd.error().code, "--record: " + dirfd.error().context);
   for (const auto& [path, text] : files_) {
-    fs::path target = fs::path(dir) / fs::path(path).relative_path();
-    fs::create_directories(target.parent_path(), ec);
-    if (ec) return ErrnoError(ec.value(), "create directory " + target.parent_path().string());
-    std::ofstream out(target, std::ios::binary);
-    if (!(out << text)) return ErrnoError("write " + target.string());
+    std::string_view rel = path;
+    while (!rel.empty() && rel.front() == '/') rel.remove_prefix(1);
+    if (auto w = WriteNewFileBeneath(dirfd->get(), rel, text); !w) {
+      return ErrnoError(w.error().code, "--record " + Printable(dir, 200) + ": " + w.error().context);
+    }
   }
-  fs::create_directories(dir, ec);
-  if (ec) return ErrnoError(ec.value(), "create directory " + dir);
   std::ostringstream p;
   p << "# tcpmax snapshot: readings that are not files (see src/sys/snapshot_dir.h)\n";
   for (const auto& [kind, rl] : rlimits_) {
@@ -137,8 +142,9 @@ Result<void> RecordingReader::Save(const std::string& dir) const {
       p << "address " << a.ifname << ' ' << a.cidr << (a.loopback ? " loopback" : "") << '\n';
     }
   }
-  std::ofstream out(dir + "/process");
-  if (!(out << p.str())) return ErrnoError("write " + dir + "/process");
+  if (auto w = WriteNewFileBeneath(dirfd->get(), "process", p.str()); !w) {
+    return ErrnoError(w.error().code, "--record " + Printable(dir, 200) + ": " + w.error().context);
+  }
   return {};
 }
 

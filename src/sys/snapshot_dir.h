@@ -12,6 +12,13 @@
 // A file or line that is absent replays as ENOENT: a reading that was unknown
 // on the recorded box stays unknown.
 //
+// A snapshot directory is untrusted input (it may come in a bug report):
+// Open() refuses one holding anything but directories and regular files of
+// at most 1 MiB (a symlink to /dev/zero or to a secret, a FIFO, a device),
+// and every read goes through sys/safe_file.h (no link followed, no "..").
+// Save() writes only into a new or empty directory, creating every file with
+// O_CREAT|O_EXCL|O_NOFOLLOW, so links planted in DIR are never written through.
+//
 // RecordingReader wraps another Reader and remembers what was read; Save()
 // writes it as a snapshot directory (`tcpmax limits --record DIR`).
 // Thread-safety: SnapshotReader is immutable; RecordingReader is not
@@ -22,6 +29,7 @@
 #include <optional>
 #include <string>
 
+#include "core/fd.h"
 #include "sys/reader.h"
 
 namespace tcpmax::sys {
@@ -38,11 +46,13 @@ class SnapshotReader final : public Reader {
   std::string Describe() const override { return "snapshot " + dir_; }
 
  private:
-  SnapshotReader(std::string dir, std::map<std::string, std::string> process, std::vector<LocalAddress> addrs)
-      : dir_(std::move(dir)), process_(std::move(process)), addresses_(std::move(addrs)) {}
+  SnapshotReader(std::string dir, Fd dirfd, std::map<std::string, std::string> process,
+                 std::vector<LocalAddress> addrs)
+      : dir_(std::move(dir)), dirfd_(std::move(dirfd)), process_(std::move(process)), addresses_(std::move(addrs)) {}
   Result<std::string> ProcessLine(const std::string& key) const;
 
   std::string dir_;
+  Fd dirfd_;
   std::map<std::string, std::string> process_;  // key -> rest of the line
   std::vector<LocalAddress> addresses_;
 };
@@ -57,7 +67,8 @@ class RecordingReader final : public Reader {
   Result<std::vector<LocalAddress>> LocalAddresses() const override;
   std::string Describe() const override { return inner_.Describe(); }
 
-  // Writes every successful reading under `dir` (created if missing).
+  // Writes every successful reading under `dir`, which must not exist or be
+  // an empty directory of this user (refused otherwise).
   Result<void> Save(const std::string& dir) const;
   size_t files_recorded() const { return files_.size(); }
 

@@ -143,10 +143,10 @@ class LoadDriver {
 
 Result<LoadReport> RunLoad(const LoadOptions& o, link::Notify notify, const std::atomic<bool>& stop,
                            LoadProgress progress) {
-  auto ns = link::NetnsSetup::Open(o.netns, notify);
+  auto ns = link::NetnsSetup::Open(o.netns, o.netns_reuse, notify);
   if (!ns) return tl::unexpected(ns.error());
   // Forwarding lets the SYNs reach a userland server's TUN in the same namespace.
-  if (auto r = (*ns)->SetSysctl("net/ipv4/ip_forward", "1"); !r) return tl::unexpected(r.error());
+  if (auto r = (*ns)->SetSysctl("net.ipv4.ip_forward", "1"); !r) return tl::unexpected(r.error());
   auto tun = (*ns)->CreateTun(o.tun);
   if (!tun) return tl::unexpected(tun.error());
   if (auto r = SetUpLoadLink(**ns, o); !r) return tl::unexpected(r.error());

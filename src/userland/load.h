@@ -33,7 +33,8 @@ struct LoadOptions {
   uint64_t verify = 0;               // K random connections to probe
   uint64_t hold_ns = 0;              // keep the link up this long after the handshakes
   uint64_t timeout_ns = 0;           // 0: no overall limit beyond the passes
-  std::string netns = "tcpmax-ul";
+  std::string netns = "tcpmax-ul";    // created by the run; refused if it exists
+  bool netns_reuse = false;           // use an existing netns (never the host's)
   std::string tun = "tmxl0";
 };
 

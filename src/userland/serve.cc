@@ -28,7 +28,7 @@ Result<void> SetUpServeLink(link::NetnsSetup& ns, const ServeOptions& o) {
 
 Result<ServeReport> RunServe(const ServeOptions& o, link::Notify notify, const std::atomic<bool>& stop,
                              ServeProgress progress) {
-  auto ns = link::NetnsSetup::Open(o.netns, notify);
+  auto ns = link::NetnsSetup::Open(o.netns, o.netns_reuse, notify);
   if (!ns) return tl::unexpected(ns.error());
   auto tun = (*ns)->CreateTun(o.tun);
   if (!tun) return tl::unexpected(tun.error());
@@ -38,11 +38,13 @@ Result<ServeReport> RunServe(const ServeOptions& o, link::Notify notify, const s
   config.ip = o.ip;
   config.ports = o.ports;
   config.mode = o.mode;
+  config.max_connections = o.max_connections;
   tcp::ServerEngine engine(config, tcp::RandomSipKey(), tcp::RandomSipKey(), tcp::RandomSipKey().k0);
   if (o.reserve > 0) {
     if (auto r = engine.Reserve(o.reserve); !r) return tl::unexpected(r.error());
   }
   ServeReport report;
+  report.max_connections = o.max_connections;
   report.rss_base = sys::ResidentBytes().value_or(0);
   double cpu_start = CpuSeconds();
   uint64_t start = MonotonicNanos();

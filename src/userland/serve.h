@@ -28,10 +28,12 @@ struct ServeOptions {
   uint32_t ip = 0xc6120001;            // 198.18.0.1
   std::vector<uint16_t> ports = {80};
   tcp::ServeMode mode = tcp::ServeMode::kHold;
-  std::string netns = "tcpmax-ul";
+  std::string netns = "tcpmax-ul";    // created by the run; refused if it exists
+  bool netns_reuse = false;           // use an existing netns (never the host's)
   std::string tun = "tmxs0";
   std::string route = "198.18.0.0/15";
   uint64_t reserve = 0;                // connections to size the table for
+  uint64_t max_connections = 0;        // table cap (0: none); past it final ACKs are reset
   uint64_t duration_ns = 0;            // 0: until stopped
 };
 
@@ -41,6 +43,7 @@ struct ServeReport {
   uint64_t established = 0;
   uint64_t peak_established = 0;
   uint64_t table_capacity = 0;
+  uint64_t max_connections = 0;       // the cap in force (0: none)
   uint64_t table_bytes = 0;
   uint64_t rss_base = 0;               // after set-up, before any connection
   uint64_t rss_now = 0;

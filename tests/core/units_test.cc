@@ -75,3 +75,53 @@ TEST(Format, CountBytesDurationShort) {
 
 }  // namespace
 }  // namespace tcpmax
+
+namespace tcpmax {
+namespace {
+
+TEST(ParseCount, OverflowIsAnErrorNotZero) {
+  for (const char* t : {"18446744073709551615", "18446744073709551616", "99999999999999999999k", "9223372036854775808",
+                        "10000000000G", "9223372036854775807k"}) {
+    auto r = ParseCount(t);
+    ASSERT_FALSE(r) << t << " parsed as " << *r;
+    EXPECT_NE(r.error().context.find("too large"), std::string::npos) << r.error().context;
+  }
+  EXPECT_EQ(*ParseCount("9223372036854775807"), 9223372036854775807ull);  // the largest accepted
+  EXPECT_EQ(*ParseCount("9007199254740993"), 9007199254740993ull);        // exact beyond 2^53
+}
+
+TEST(ParseCount, SeparatorsOnlyBetweenGroupsOfThree) {
+  EXPECT_EQ(*ParseCount("1,000"), 1000u);
+  EXPECT_EQ(*ParseCount("10,000,000"), 10000000u);
+  EXPECT_EQ(*ParseCount("1,500k"), 1500000u);
+  for (const char* t : {"1,5k", "1,5", "10,00", "1,0000", ",100", "100,", "1__000", "1.5,000", "1,000.5,0"}) {
+    EXPECT_FALSE(ParseCount(t)) << t;
+  }
+}
+
+TEST(ParseCount, NegativesAndOddFormsAreErrors) {
+  for (const char* t : {"-1", "-0", "+5", "1e6", "0x10", "nan", "inf", "1.", ".5k", "1..5"}) {
+    EXPECT_FALSE(ParseCount(t)) << t;
+  }
+  EXPECT_EQ(*ParseCount("0.5k"), 500u);
+  EXPECT_EQ(*ParseCount("1.25M"), 1250000u);
+  EXPECT_FALSE(ParseCount("1.0005k"));  // 1000.5: not whole
+}
+
+TEST(ParseBytes, OverflowAndSeparators) {
+  EXPECT_FALSE(ParseBytes("18446744073709551615"));
+  EXPECT_FALSE(ParseBytes("99999999999G"));
+  EXPECT_FALSE(ParseBytes("1,5G"));
+  EXPECT_FALSE(ParseBytes("-4K"));
+  EXPECT_EQ(*ParseBytes("1.5K"), 1536u);
+  EXPECT_EQ(*ParseBytes("8,192"), 8192u);
+}
+
+TEST(ParseDuration, StraySeparatorsAreErrors) {
+  EXPECT_FALSE(ParseDuration("1,5s"));
+  EXPECT_FALSE(ParseDuration("-1s"));
+  EXPECT_FALSE(ParseDuration("99999999999999999999h"));
+}
+
+}  // namespace
+}  // namespace tcpmax

@@ -8,7 +8,12 @@
 // ESTABLISHED, LAST-ACK and the RFC 5961 paths without forging SipHash
 // cookies, the harness first completes one real handshake, and (mode bit 1)
 // rewrites every packet's addresses and ports to that connection's tuple and
-// parses without checksum verification.
+// parses without checksum verification. Mode bit 3 lets time advance: each
+// packet is then preceded by a 2-byte step in milliseconds, so cookie
+// expiry, the reply rate limits and the client's pass timing vary.
+// Invariants: no crash or UB; everything emitted parses back; a RST gets no
+// answer but at most one challenge ACK; one segment in causes a bounded
+// number out (echo pieces + 1); established <= accepted.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -91,7 +96,8 @@ void Retarget(std::vector<uint8_t>& p) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   uint8_t mode = data[0];
-  bool echo = mode & 1, retarget = mode & 2, client = mode & 4;
+  bool echo = mode & 1, retarget = mode & 2, client = mode & 4, clock = mode & 8;
+  uint64_t now = kNow;
   tcp::ServerEngine server = MakeServer(echo);
   tcp::ClientConfig cc;
   cc.src_base = kPeer;
@@ -110,6 +116,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   size_t i = 1;
   while (i + 2 <= size) {
+    if (clock) {
+      if (i + 4 > size) break;
+      now += ((uint64_t(data[i]) << 8) | data[i + 1]) * 1'000'000ull;
+      i += 2;
+    }
     size_t len = (size_t(data[i]) << 8) | data[i + 1];
     i += 2;
     if (len > size - i) len = size - i;
@@ -118,13 +129,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (retarget) Retarget(p);
     wire::Segment seg;
     wire::ParseResult r = wire::ParseSegment(p, &seg, /*verify_checksums=*/!retarget);
+    size_t before = sink.count;
     if (client) {
-      if (r.ok) cli.InputSegment(seg, kNow, sink);
-      cli.SendProbes(4, kNow + 2'000'000'000ull, sink);
+      if (r.ok) cli.InputSegment(seg, now, sink);
+      cli.SendProbes(4, now + 2'000'000'000ull, sink);
     } else if (r.ok) {
-      server.InputSegment(seg, kNow, sink);
+      server.InputSegment(seg, now, sink);
+      size_t out = sink.count - before;
+      // A RST is never answered, except by one challenge ACK (RFC 5961 3.2).
+      if (seg.Has(wire::kRst) && (out > 1 || (out == 1 && (sink.last.flags != wire::kAck || !sink.last.payload.empty())))) {
+        abort();
+      }
+      if (out > 2 + seg.payload.size() / 536) abort();       // no amplification beyond the echo
     } else {
-      server.Input(p, kNow, sink);  // the drop path counts the reason
+      server.Input(p, now, sink);  // the drop path counts the reason
     }
   }
   if (server.established() > server.stats().accepted) abort();

@@ -184,4 +184,41 @@ TEST(ClientTest, RandomVerifySampleIsDistinct) {
 }
 
 }  // namespace
+
+// RFC 5961 3.2 on the client: a RST counts only on an exact match.
+TEST(ClientTest, BlindRstForAnEstablishedTupleIsIgnoredAndAProbeRstMustMatch) {
+  ClientEngine e(Config(1), SipKey{5, 6});
+  RecordingSink out;
+  e.SendSyns(1, 0, out);
+  wire::Segment syn = out.Last();
+  wire::SegmentSpec sa;
+  sa.src_ip = kServer, sa.dst_ip = syn.src_ip, sa.src_port = syn.dst_port, sa.dst_port = syn.src_port;
+  sa.seq = 9000, sa.ack = syn.seq + 1, sa.flags = kSyn | kAck;
+  e.Input(Packet(sa), 0, out);
+  ASSERT_TRUE(e.IsEstablished(0));
+  wire::SegmentSpec rst = sa;
+  rst.flags = kRst;
+  for (uint32_t guess : {9001u, 9000u, 0u, 12345u}) {
+    rst.seq = guess;
+    e.Input(Packet(rst), 0, out);
+  }
+  EXPECT_TRUE(e.IsEstablished(0)) << "a blind RST tore down a connection";
+  EXPECT_EQ(e.stats().rst_ignored, 4u);
+  EXPECT_EQ(e.stats().established, 1u);
+  // Verification: the probe's SEG.ACK is what a peer that lost the
+  // connection echoes as SEG.SEQ of its RST; only that RST counts.
+  e.StartVerify(1, 1);
+  out.Clear();
+  e.SendProbes(1, 0, out);
+  ASSERT_EQ(out.size(), 1u);
+  uint32_t probe_ack = out.Last().ack;
+  EXPECT_EQ(probe_ack, e.ProbeAck(e.TupleAt(0)));
+  rst.seq = probe_ack + 1;
+  e.Input(Packet(rst), 0, out);
+  EXPECT_EQ(e.stats().verify_reset, 0u);
+  rst.seq = probe_ack;
+  e.Input(Packet(rst), 0, out);
+  EXPECT_EQ(e.stats().verify_reset, 1u);
+}
+
 }  // namespace tcpmax::userland::tcp

@@ -36,16 +36,5 @@ TEST(LinkTest, PacketBatchSlots) {
   EXPECT_EQ(b.size(), 0u);
 }
 
-TEST(LinkTest, RunCommandReportsOutputAndFailure) {
-  auto ok = RunCommand({"sh", "-c", "echo hi"});
-  ASSERT_TRUE(ok.has_value());
-  EXPECT_EQ(*ok, "hi\n");
-  auto bad = RunCommand({"sh", "-c", "echo oops >&2; exit 3"});
-  ASSERT_FALSE(bad.has_value());
-  EXPECT_NE(bad.error().context.find("oops"), std::string::npos);
-  auto missing = RunCommand({"/nonexistent/tcpmax-no-such-binary"});
-  EXPECT_FALSE(missing.has_value());
-}
-
 }  // namespace
 }  // namespace tcpmax::userland::link

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <string>
 
 #include "test_sink.h"
@@ -207,7 +209,8 @@ TEST_F(ServerTest, KeepaliveIsAcked) {
   EXPECT_EQ(sink_.Last().ack, 1001u);
   EXPECT_EQ(sink_.Last().seq, iss + 1);
   sink_.Clear();
-  Feed(From(1000, iss + 1, kAck, "z"));  // BSD style: one garbage byte
+  Feed(From(1000, iss + 1, kAck, "z"), kNow + 1'000'000'000ull);  // BSD style: one garbage byte, a probe later
+  ASSERT_EQ(sink_.size(), 1u);
   EXPECT_EQ(sink_.Last().ack, 1001u);
   EXPECT_EQ(engine_.established(), 1u);
 }
@@ -290,12 +293,66 @@ TEST_F(ServerTest, SynOnEstablishedGetsChallengeAck) {
   EXPECT_EQ(engine_.stats().challenge_acks, 1u);
 }
 
-TEST_F(ServerTest, ChallengeAcksAreRateLimited) {
+TEST_F(ServerTest, ChallengeAcksAreRateLimitedPerConnection) {
   Handshake();
   for (int i = 0; i < 10; ++i) Feed(From(1001, 0, kSyn));
-  EXPECT_EQ(sink_.size(), 3u);
-  Feed(From(1001, 0, kSyn), kNow + 2'000'000'000ull);  // a new second
-  EXPECT_EQ(sink_.size(), 4u);
+  EXPECT_EQ(sink_.size(), 1u);  // one per connection per 500 ms
+  EXPECT_EQ(engine_.stats().replies_limited, 9u);
+  Feed(From(1001, 0, kSyn), kNow + 600'000'000ull);
+  EXPECT_EQ(sink_.size(), 2u);
+}
+
+// Many connections: the global budget is drawn at random each second in
+// [limit/2, 3*limit/2), so counting one's own challenge ACKs says nothing
+// exact about other tuples (CVE-2016-5696).
+TEST(ServerChallengeBudget, GlobalBudgetIsBoundedAndRandomised) {
+  constexpr uint32_t kLimit = 100;
+  std::set<uint64_t> seen_budgets;
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    ServerConfig c;
+    c.ip = kServer;
+    c.ports = {80};
+    c.challenge_acks_per_s = kLimit;
+    ServerEngine engine(c, SipKey{seed, 2}, SipKey{3, seed}, seed);
+    RecordingSink sink;
+    // 1,000 connections, each then sent a SYN (a challenge ACK each, if allowed).
+    auto from = [&](uint16_t port, uint32_t seq, uint32_t ack, uint8_t flags) {
+      wire::SegmentSpec s;
+      s.src_ip = kPeer;
+      s.dst_ip = kServer;
+      s.src_port = port;
+      s.dst_port = 80;
+      s.seq = seq, s.ack = ack, s.flags = flags, s.window = 64000;
+      return s;
+    };
+    for (uint16_t p = 1000; p < 2000; ++p) {
+      engine.Input(Packet(from(p, 5000, 0, kSyn)), kNow, sink);
+      uint32_t iss = sink.Last().seq;
+      engine.Input(Packet(from(p, 5001, iss + 1, kAck)), kNow, sink);
+    }
+    ASSERT_EQ(engine.established(), 1000u);
+    sink.Clear();
+    for (uint16_t p = 1000; p < 2000; ++p) engine.Input(Packet(from(p, 5001, 0, kSyn)), kNow, sink);
+    uint64_t sent = engine.stats().challenge_acks;
+    EXPECT_GE(sent, kLimit / 2);
+    EXPECT_LT(sent, kLimit * 3 / 2);
+    EXPECT_EQ(sent + engine.stats().replies_limited, 1000u);
+    seen_budgets.insert(sent);
+  }
+  EXPECT_GT(seen_budgets.size(), 1u) << "the budget is the same every time";
+}
+
+TEST_F(ServerTest, OutOfWindowBurstIsAnsweredAtMostOncePerInterval) {
+  uint32_t iss = Handshake();
+  for (int i = 0; i < 1000; ++i) Feed(From(900'000 + i, iss + 1, kAck, "junk"), kNow + uint64_t(i) * 1'000'000);
+  // 1,000 segments over one second: at most one reply per 500 ms.
+  EXPECT_LE(sink_.size(), 2u);
+  EXPECT_GE(sink_.size(), 1u);
+  EXPECT_EQ(engine_.stats().dup_acks, 1000u);
+  EXPECT_EQ(engine_.stats().replies_limited, 1000u - sink_.size());
+  sink_.Clear();
+  for (int i = 0; i < 1000; ++i) Feed(From(1001, iss + 100 + i, kAck), kNow + 2'000'000'000ull);  // ACK > SND.NXT
+  EXPECT_EQ(sink_.size(), 1u);
 }
 
 TEST_F(ServerTest, AckCheck) {
@@ -305,7 +362,7 @@ TEST_F(ServerTest, AckCheck) {
   EXPECT_EQ(sink_.Last().ack, 1001u);
   EXPECT_EQ(engine_.stats().bytes_in, 0u);
   sink_.Clear();
-  Feed(From(1001, iss + 1 - (3u << 29), kAck, "x"));  // far too old: challenge ACK (RFC 5961 5.2)
+  Feed(From(1001, iss + 1 - (3u << 29), kAck, "x"), kNow + 1'000'000'000ull);  // far too old: challenge ACK (RFC 5961 5.2)
   EXPECT_EQ(engine_.stats().challenge_acks, 1u);
   EXPECT_EQ(engine_.stats().bytes_in, 0u);
   sink_.Clear();
@@ -331,7 +388,6 @@ TEST_F(ServerTest, WindowScaleRidesInTimestampThroughCookie) {
   Feed(syn);
   wire::Segment sa = sink_.Last();
   EXPECT_EQ(sa.options.ts_val & 0xf, 7u);
-  EXPECT_LE(sa.options.ts_val, TsClock(kNow));  // never ahead of our clock
   EXPECT_EQ(sa.options.wscale, 0);
   wire::SegmentSpec ack = From(1001, sa.seq + 1, kAck);
   ack.timestamps = true;
@@ -408,4 +464,40 @@ TEST_F(ServerTest, SecondPortIsSeparateConnection) {
 }
 
 }  // namespace
+
+TEST_F(ServerTest, TimestampsCarryAPerConnectionOffsetNotTheUptime) {
+  wire::SegmentSpec a = From(1000, 0, kSyn);
+  a.timestamps = true;
+  Feed(a);
+  uint32_t ts_a = sink_.Last().options.ts_val;
+  wire::SegmentSpec b = a;
+  b.src_port = 40001;
+  Feed(b);
+  uint32_t ts_b = sink_.Last().options.ts_val;
+  EXPECT_NE(ts_a >> 4, ts_b >> 4) << "two connections share one clock";
+  EXPECT_NE(ts_a >> 4, TsClock(kNow) >> 4) << "TSval reveals CLOCK_MONOTONIC";
+  Feed(a, kNow + 5'000'000'000ull);  // the same tuple later: the same offset, so 5,000 ms on
+  EXPECT_EQ((sink_.Last().options.ts_val - ts_a) >> 4, 5000u >> 4);
+}
+
+TEST(ServerTableCap, FinalAckPastTheCapIsResetAndCounted) {
+  ServerConfig c;
+  c.ip = kServer;
+  c.ports = {80};
+  c.max_connections = 3;
+  ServerEngine engine(c, SipKey{1, 2}, SipKey{3, 4}, 9);
+  RecordingSink sink;
+  for (uint16_t p = 1000; p < 1005; ++p) {
+    wire::SegmentSpec s;
+    s.src_ip = kPeer, s.dst_ip = kServer, s.src_port = p, s.dst_port = 80, s.seq = 7, s.flags = kSyn;
+    s.window = 1000;
+    engine.Input(Packet(s), kNow, sink);
+    s.seq = 8, s.ack = sink.Last().seq + 1, s.flags = kAck;
+    engine.Input(Packet(s), kNow, sink);
+  }
+  EXPECT_EQ(engine.established(), 3u);
+  EXPECT_EQ(engine.stats().table_full, 2u);
+  EXPECT_EQ(sink.Last().flags, kRst) << "the peer is told, not left half-open";
+}
+
 }  // namespace tcpmax::userland::tcp

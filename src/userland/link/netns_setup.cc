@@ -1,45 +1,14 @@
 #include "userland/link/netns_setup.h"
 
-#include <fcntl.h>
-#include <sched.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <fmt/format.h>
 
-#include <cerrno>
-
-extern char** environ;
+#include "sys/command.h"
+#include "sys/run_journal.h"
 
 namespace tcpmax::userland::link {
 namespace {
 
-std::string Join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& a : v) s += (s.empty() ? "" : " ") + a;
-  return s;
-}
-
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-Result<std::string> ReadFile(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return ErrnoError("open " + path);
-  char buf[256];
-  ssize_t n = ::read(fd.get(), buf, sizeof(buf));
-  if (n < 0) return ErrnoError("read " + path);
-  return Trim(std::string(buf, size_t(n)));
-}
-
-Result<void> WriteFile(const std::string& path, const std::string& value) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd) return ErrnoError("open " + path);
-  if (::write(fd.get(), value.data(), value.size()) < 0) return ErrnoError("write " + path);
-  return {};
-}
+sys::Journal* Journal() { return sys::CurrentRunJournal(); }
 
 }  // namespace
 
@@ -53,114 +22,140 @@ bool ValidIfName(const std::string& name) {
   return name != "." && name != "..";
 }
 
-Result<std::string> RunCommand(const std::vector<std::string>& argv) {
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoError("pipe for " + Join(argv));
-  Fd rd(pipe_fds[0]), wr(pipe_fds[1]);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, wr.get(), 1);
-  posix_spawn_file_actions_adddup2(&fa, wr.get(), 2);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return ErrnoError(rc, "spawn " + Join(argv));
-  wr.Reset();
-  std::string out;
-  char buf[512];
-  ssize_t n;
-  while ((n = ::read(rd.get(), buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
-    if (n > 0) out.append(buf, size_t(n));
+void NetnsSetup::Tell(const std::string& line) const {
+  if (!notify_) return;
+  try {
+    notify_(line);
+  } catch (...) {  // output gone: cleanup goes on
   }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return PlainError(Join(argv) + ": " + Trim(out));
-  return out;
 }
 
-Result<std::unique_ptr<NetnsSetup>> NetnsSetup::Open(const std::string& name, Notify notify) {
+Result<std::unique_ptr<NetnsSetup>> NetnsSetup::Open(const std::string& name, bool reuse, Notify notify) {
   if (!ValidIfName(name)) return PlainError("netns name '" + name + "' is not [A-Za-z0-9_.-]{1,15}");
+  auto journal = sys::RunJournal(sys::LockMode::kShared);
+  if (!journal) return tl::unexpected(journal.error());
   std::unique_ptr<NetnsSetup> ns(new NetnsSetup(name, std::move(notify)));
-  struct stat st;
-  if (::stat(("/run/netns/" + name).c_str(), &st) == 0) {
-    ns->notify_("using existing netns " + name);
+  auto existing = sys::NamedNetnsId(name);
+  if (existing) {
+    if (!reuse) {
+      return ErrnoError(EEXIST, fmt::format("netns {} already exists and this run did not create it; tcpmax "
+                                            "works only in a namespace it made (pass --netns-reuse {} to run in "
+                                            "that one)",
+                                            name, name));
+    }
+    if (auto host = sys::RefuseHostNetns(name); !host) return tl::unexpected(host.error());
+    auto uplinks = sys::NetnsUplinks(name);
+    if (!uplinks) return tl::unexpected(uplinks.error());
+    if (!uplinks->empty()) {
+      return ErrnoError(EPERM, fmt::format("netns {} has interface {} besides loopback and TUN devices: traffic could "
+                                           "leave the box; tcpmax runs only in an isolated namespace",
+                                           name, uplinks->front()));
+    }
+    ns->id_ = *existing;
+    ns->Tell("using existing netns " + name + " (--netns-reuse)");
     return ns;
   }
-  auto r = RunCommand({"ip", "netns", "add", name});
-  if (!r) return tl::unexpected(r.error());
+  if (existing.error().code != ENOENT) return tl::unexpected(existing.error());
+  if (reuse) return ErrnoError(ENOENT, "--netns-reuse " + name + ": no such namespace");
+  auto id = (*journal)->Record(sys::Change{sys::ChangeKind::kNetns, "", name, "absent", "created"});
+  if (!id) return tl::unexpected(id.error());
+  if (auto r = sys::RunCommand({"ip", "netns", "add", name}); !r) {
+    (*journal)->NeverMade(*id);
+    return tl::unexpected(r.error());
+  }
+  auto made = sys::NamedNetnsId(name);
+  if (!made) return tl::unexpected(made.error());
+  if (auto a = (*journal)->Applied(*id, made->ToString()); !a) return tl::unexpected(a.error());
   ns->created_ = true;
-  ns->notify_("created netns " + name);
+  ns->netns_change_ = *id;
+  ns->id_ = *made;
+  ns->Tell("created netns " + name);
   if (auto up = ns->Ip({"link", "set", "lo", "up"}); !up) return tl::unexpected(up.error());
   return ns;
 }
 
 NetnsSetup::~NetnsSetup() {
-  for (auto it = saved_sysctls_.rbegin(); it != saved_sysctls_.rend(); ++it) {
-    if (created_) break;  // the namespace goes away with its settings
-    auto r = InNamespace([&]() { return WriteFile("/proc/sys/" + it->first, it->second); });
-    notify_(r ? "restored " + it->first + "=" + it->second + " in netns " + name_
-              : "could not restore " + it->first + ": " + r.error().ToString());
+  sys::Journal* journal = Journal();
+  if (journal == nullptr) return;  // closed already: it undid everything
+  for (auto it = link_changes_.rbegin(); it != link_changes_.rend(); ++it) {
+    sys::UndoResult r = journal->Undo(*it);
+    if (r.outcome != sys::Outcome::kAlready) Tell(r.Describe());
+  }
+  for (auto it = sysctls_.rbegin(); it != sysctls_.rend(); ++it) {
+    auto r = it->Restore();
+    Tell(r ? fmt::format("restored {}={} in netns {}", it->name(), it->old_value(), name_)
+           : "could not restore " + it->name() + ": " + r.error().ToString());
   }
   if (created_) {
-    auto r = RunCommand({"ip", "netns", "del", name_});
-    notify_(r ? "removed netns " + name_ : "could not remove netns " + name_ + ": " + r.error().ToString());
+    sys::UndoResult r = journal->Undo(netns_change_);
+    Tell(r.outcome == sys::Outcome::kUndone ? "removed netns " + name_
+                                            : "could not remove netns " + name_ + ": " + r.Describe());
   }
 }
 
-Result<void> NetnsSetup::InNamespace(const std::function<Result<void>()>& fn) {
-  Fd self(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-  if (!self) return ErrnoError("open /proc/thread-self/ns/net");
-  std::string path = "/run/netns/" + name_;
-  Fd target(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!target) return ErrnoError("open " + path);
-  if (::setns(target.get(), CLONE_NEWNET) != 0) return ErrnoError("setns " + path);
-  Result<void> r = fn();
-  if (::setns(self.get(), CLONE_NEWNET) != 0) return ErrnoError("setns back from " + path);
-  return r;
+Result<void> NetnsSetup::CheckSame() const {
+  auto now = sys::NamedNetnsId(name_);
+  if (!now) return tl::unexpected(now.error());
+  if (!(*now == id_)) return ErrnoError(ESTALE, "netns " + name_ + " was replaced by another namespace of that name");
+  return {};
 }
 
 Result<std::unique_ptr<TunLink>> NetnsSetup::CreateTun(const std::string& dev) {
   if (!ValidIfName(dev)) return PlainError("tun name '" + dev + "' is not [A-Za-z0-9_.-]{1,15}");
-  std::unique_ptr<TunLink> link;
-  auto r = InNamespace([&]() -> Result<void> {
-    auto t = TunLink::Create(dev);
-    if (!t) return tl::unexpected(t.error());
-    link = std::move(*t);
-    return {};
-  });
-  if (!r) return tl::unexpected(r.error());
-  notify_("created tun " + dev + " in netns " + name_ + " (removed when the engine exits)");
-  return link;
+  if (auto same = CheckSame(); !same) return tl::unexpected(same.error());
+  if (Journal() == nullptr) return PlainError("the run journal is closed");
+  auto id = Journal()->Record(sys::Change{sys::ChangeKind::kTun, name_, dev, "absent", "tun"});
+  if (!id) return tl::unexpected(id.error());
+  auto scope = sys::NetnsScope::Enter(name_);
+  if (!scope) return tl::unexpected(scope.error());
+  auto link = TunLink::Create(dev);
+  if (!link) {
+    Journal()->NeverMade(*id);
+    return tl::unexpected(link.error());
+  }
+  (void)Journal()->Applied(*id, "tun");
+  link_changes_.push_back(*id);
+  Tell("created tun " + dev + " in netns " + name_ + " (removed when the engine exits)");
+  return std::move(*link);
 }
 
 Result<void> NetnsSetup::Ip(const std::vector<std::string>& args) {
+  if (auto same = CheckSame(); !same) return tl::unexpected(same.error());
   std::vector<std::string> argv = {"ip", "-n", name_};
   argv.insert(argv.end(), args.begin(), args.end());
-  auto r = RunCommand(argv);
-  if (!r) return tl::unexpected(r.error());
-  notify_(Join(argv));
+  bool route_add = args.size() > 2 && args[0] == "route" && args[1] == "add";
+  uint64_t id = 0;
+  if (route_add && Journal() == nullptr) return PlainError("the run journal is closed");
+  if (route_add) {
+    std::vector<std::string> spec(args.begin() + 2, args.end());
+    auto rec = Journal()->Record(sys::Change{sys::ChangeKind::kRoute, name_, sys::JoinArgs(spec), "absent", "added"});
+    if (!rec) return tl::unexpected(rec.error());
+    id = *rec;
+  }
+  auto r = sys::RunCommand(argv);
+  if (!r) {
+    if (route_add) Journal()->NeverMade(id);
+    return tl::unexpected(r.error());
+  }
+  if (route_add) {
+    (void)Journal()->Applied(id, "added");
+    link_changes_.push_back(id);
+  }
+  Tell(sys::JoinArgs(argv));
   return {};
 }
 
-Result<void> NetnsSetup::SetSysctl(const std::string& key, const std::string& value) {
-  std::string path = "/proc/sys/" + key;
-  std::string old;
-  auto r = InNamespace([&]() -> Result<void> {
-    auto cur = ReadFile(path);
-    if (!cur) return tl::unexpected(cur.error());
-    old = *cur;
-    if (old == value) return {};
-    return WriteFile(path, value);
-  });
-  if (!r) return tl::unexpected(r.error());
-  if (old != value) {
-    saved_sysctls_.emplace_back(key, old);
-    notify_("set " + key + "=" + value + " in netns " + name_ + " (was " + old + ")");
-  }
+Result<void> NetnsSetup::SetSysctl(const std::string& name, const std::string& value) {
+  if (auto same = CheckSame(); !same) return tl::unexpected(same.error());
+  // The host's namespace is never ours, even when reused by name.
+  if (auto host = sys::RefuseHostNetns(name_); !host) return tl::unexpected(host.error());
+  auto now = sys::ReadLiveSysctl(name, name_);
+  if (!now) return tl::unexpected(now.error());
+  if (sys::SameSysctlValue(*now, value)) return {};
+  auto g = sys::SysctlGuard::Set(name, value, name_);
+  if (!g) return tl::unexpected(g.error());
+  Tell("set " + name + "=" + value + " in netns " + name_ + " (was " + *now + ")");
+  sysctls_.push_back(std::move(*g));
   return {};
 }
 

@@ -17,7 +17,8 @@ Result<std::unique_ptr<TunLink>> TunLink::Create(const std::string& name) {
   Fd fd(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
   if (!fd) return ErrnoError("open /dev/net/tun");
   ifreq ifr{};
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  // IFF_TUN_EXCL: never attach to an existing (persistent) device of another program.
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL;
   std::memcpy(ifr.ifr_name, name.data(), name.size());
   if (::ioctl(fd.get(), TUNSETIFF, &ifr) != 0) return ErrnoError("TUNSETIFF " + name);
   return std::unique_ptr<TunLink>(new TunLink(std::move(fd), name));

@@ -18,7 +18,10 @@ uint64_t SplitMix64(uint64_t& s) {
 
 }  // namespace
 
-ClientEngine::ClientEngine(ClientConfig config, SipKey isn_key) : config_(std::move(config)), isn_key_(isn_key) {
+ClientEngine::ClientEngine(ClientConfig config, SipKey isn_key)
+    : config_(std::move(config)),
+      isn_key_(isn_key),
+      probe_key_{SipHash24Words(isn_key, 0x70726f6265ull, 0), SipHash24Words(isn_key, 0x70726f6265ull, 1)} {
   size_t words = size_t((config_.connections + 63) / 64);
   established_.assign(words, 0);
   done_.assign(words, 0);
@@ -48,6 +51,12 @@ uint32_t ClientEngine::Isn(const Tuple& t) const {
   uint64_t m0 = (uint64_t(t.src_ip) << 32) | config_.dst_ip;
   uint64_t m1 = (uint64_t(t.src_port) << 16) | t.dst_port;
   return uint32_t(SipHash24Words(isn_key_, m0, m1));
+}
+
+uint32_t ClientEngine::ProbeAck(const Tuple& t) const {
+  uint64_t m0 = (uint64_t(t.src_ip) << 32) | config_.dst_ip;
+  uint64_t m1 = (uint64_t(t.src_port) << 16) | t.dst_port;
+  return uint32_t(SipHash24Words(probe_key_, m0, m1));
 }
 
 void ClientEngine::Emit(const wire::SegmentSpec& s, PacketSink& out) {
@@ -129,18 +138,15 @@ void ClientEngine::Input(std::span<const uint8_t> packet, uint64_t now_ns, Packe
 }
 
 void ClientEngine::OnRst(uint64_t i, const Tuple& t, const wire::Segment& seg) {
-  if (Get(probed_, i)) {  // the peer no longer knows a verified connection
+  if (Get(probed_, i) && seg.seq == ProbeAck(t)) {  // the peer no longer knows a verified connection
     Clear(probed_, i);
     ++stats_.verify_reset;
     return;
   }
   if (Get(established_, i)) {
-    // RFC 5961 3.2 would want SEG.SEQ == RCV.NXT; we keep no RCV.NXT, so any
-    // RST for an established tuple counts as a reset.
-    Clear(established_, i);
-    Clear(done_, i);
-    --stats_.established;
-    ++stats_.reset_established;
+    // RFC 5961 3.2 accepts only SEG.SEQ == RCV.NXT, which we do not keep: a
+    // RST we cannot match exactly is ignored (a blind RST must not count).
+    ++stats_.rst_ignored;
     return;
   }
   // SYN-SENT (RFC 9293 3.10.7.3): a RST is acceptable if it acks our SYN.
@@ -232,7 +238,7 @@ void ClientEngine::SendProbe(uint64_t i, PacketSink& out) {
   s.src_port = t.src_port;
   s.dst_port = t.dst_port;
   s.seq = Isn(t);  // SND.NXT - 1: outside the peer's window, so it must be ACKed
-  s.ack = 0;       // unknown to us; the peer checks the sequence number first
+  s.ack = ProbeAck(t);  // the peer checks the sequence number first; a RST must echo this
   s.flags = kAck;
   s.window = config_.window;
   ++stats_.probes_sent;

@@ -9,9 +9,15 @@
 // probed tuple). SYNs for tuples not yet answered are resent in later passes.
 //
 // Verification: K random established tuples get a keepalive-style probe
-// (SEG.SEQ = SND.NXT - 1, no data). A live peer must answer with an ACK of
-// RCV.NXT (RFC 9293 3.10.7.4: an unacceptable segment is ACKed); a peer that
-// lost the connection answers RST.
+// (SEG.SEQ = SND.NXT - 1, no data, SEG.ACK a keyed hash of the tuple). A live
+// peer must answer with an ACK of RCV.NXT (RFC 9293 3.10.7.4: an unacceptable
+// segment is ACKed); a peer that lost the connection answers
+// <SEQ=SEG.ACK><CTL=RST> (3.10.7.2), which is matched exactly.
+// RSTs (RFC 5961 3.2): only an exact match is accepted: for a SYN, SEG.ACK ==
+// ISS + 1; for a probe, SEG.SEQ == the probe's SEG.ACK. RCV.NXT of an
+// established tuple is not kept (one bit per tuple), so any other RST for it
+// cannot be checked and is ignored (rst_ignored); verification finds lost
+// connections instead.
 // Thread-safety: none; one thread owns an engine.
 #pragma once
 
@@ -56,7 +62,7 @@ struct ClientStats {
   uint64_t synack_dups = 0;       // a SYN-ACK for a tuple already established: ACKed again
   uint64_t bad_acks = 0;          // SYN-ACKs with the wrong ack number: reset
   uint64_t refused = 0;           // RST in answer to our SYN
-  uint64_t reset_established = 0; // RST for an established tuple (outside verification)
+  uint64_t rst_ignored = 0;       // RSTs that could not be matched exactly (RFC 5961 3.2): ignored
   uint64_t other = 0;             // anything else (data, FIN): counted, not answered
   uint64_t probes_sent = 0;
   uint64_t verify_answered = 0;
@@ -100,6 +106,8 @@ class ClientEngine {
   Tuple TupleAt(uint64_t i) const;
   bool IndexOf(uint32_t src_ip, uint16_t src_port, uint16_t dst_port, uint64_t* i) const;
   uint32_t Isn(const Tuple& t) const;
+  // The SEG.ACK of our probes for `t`: unpredictable without the key.
+  uint32_t ProbeAck(const Tuple& t) const;
   bool IsEstablished(uint64_t i) const { return Get(established_, i); }
 
  private:
@@ -113,6 +121,7 @@ class ClientEngine {
 
   ClientConfig config_;
   SipKey isn_key_;
+  SipKey probe_key_;
   ClientStats stats_;
   std::vector<uint64_t> established_, done_, probed_;
   uint64_t cursor_ = 0;

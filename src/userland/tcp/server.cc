@@ -17,18 +17,26 @@ using wire::kSyn;
 // so we allow the largest window a peer can advertise, 2^30).
 constexpr uint32_t kMaxSndWnd = 1u << 30;
 
-// Linux's cookie_init_timestamp: our clock with the low bits replaced by the
-// options to remember, never ahead of the clock.
-uint32_t CookieTsVal(uint64_t now_ns, uint32_t options) {
-  uint32_t now = TsClock(now_ns);
+// Linux's cookie_init_timestamp: our clock (`now`, offset included) with the
+// low bits replaced by the options to remember, never ahead of the clock.
+uint32_t CookieTsVal(uint32_t now, uint32_t options) {
   uint32_t ts = (now & ~0xfu) | options;
-  return ts > now ? ts - 16 : ts;
+  return Seq(ts) > Seq(now) ? ts - 16 : ts;
+}
+
+SipKey DeriveKey(const SipKey& from, uint64_t label) {
+  return SipKey{SipHash24Words(from, label, 0), SipHash24Words(from, label, 1)};
 }
 
 }  // namespace
 
 ServerEngine::ServerEngine(ServerConfig config, SipKey cookie_key0, SipKey cookie_key1, uint64_t table_seed)
-    : config_(std::move(config)), cookies_(cookie_key0, cookie_key1), table_(table_seed), port_index_(65536, 0) {
+    : config_(std::move(config)),
+      cookies_(cookie_key0, cookie_key1),
+      table_(table_seed),
+      port_index_(65536, 0),
+      limiter_(config_.challenge_acks_per_s, config_.invalid_reply_interval_ns, table_seed ^ cookie_key1.k0),
+      ts_key_(DeriveKey(cookie_key1, 0x7473'6f66'6673'6574ull)) {
   size_t n = std::min<size_t>(config_.ports.size(), ConnTable::kMaxLocalIndex);
   for (size_t i = 0; i < n; ++i) port_index_[config_.ports[i]] = uint16_t(i + 1);
 }
@@ -61,6 +69,12 @@ void ServerEngine::InputSegment(const wire::Segment& seg, uint64_t now_ns, Packe
   } else {
     OnListen(seg, key.local_index, now_ns, out);
   }
+}
+
+uint32_t ServerEngine::TsVal(const wire::Segment& seg, uint64_t now_ns) const {
+  uint64_t m0 = (uint64_t(seg.src_ip) << 32) | seg.dst_ip;
+  uint64_t m1 = (uint64_t(seg.src_port) << 16) | seg.dst_port;
+  return TsClock(now_ns) + uint32_t(SipHash24Words(ts_key_, m0, m1));
 }
 
 wire::SegmentSpec ServerEngine::ReplyTo(const wire::Segment& seg) const {
@@ -111,9 +125,13 @@ void ServerEngine::OnListen(const wire::Segment& seg, uint16_t local_index, uint
       SendReset(seg, out);
       return;
     }
-    auto inserted = table_.Insert(ConnKey{seg.src_ip, seg.src_port, local_index});
+    bool full = config_.max_connections != 0 && table_.size() >= config_.max_connections;
+    auto inserted = full ? Result<Conn*>(PlainError("full")) : table_.Insert(ConnKey{seg.src_ip, seg.src_port, local_index});
     if (!inserted) {
+      // As Linux with tcp_abort_on_overflow: reset, so the peer does not hold
+      // a connection we never stored.
       ++stats_.table_full;
+      SendReset(seg, out);
       return;
     }
     Conn* c = *inserted;
@@ -145,7 +163,7 @@ void ServerEngine::OnListen(const wire::Segment& seg, uint16_t local_index, uint
     bool ws = seg.options.wscale >= 0;
     if (ws) s.wscale = 0;  // our window is never scaled
     s.timestamps = true;
-    s.ts_val = CookieTsVal(now_ns, ws ? uint32_t(seg.options.wscale) : Conn::kNoWindowScale);
+    s.ts_val = CookieTsVal(TsVal(seg, now_ns), ws ? uint32_t(seg.options.wscale) : Conn::kNoWindowScale);
     s.ts_ecr = seg.options.ts_val;
   }
   Emit(s, out);
@@ -169,20 +187,19 @@ void ServerEngine::SendAck(const Conn& c, const wire::Segment& seg, uint64_t now
   s.flags = kAck | extra_flags;
   if (c.ts_ok()) {
     s.timestamps = true;
-    s.ts_val = TsClock(now_ns);
+    s.ts_val = TsVal(seg, now_ns);
     s.ts_ecr = seg.options.ts_val;
   }
   Emit(s, out);
 }
 
-// RFC 5961 section 7: challenge ACKs are rate limited (per engine, per second).
+// RFC 5961 section 7: challenge ACKs are rate limited, per connection and by
+// a randomised global budget (reply_limit.h).
 void ServerEngine::SendChallengeAck(const Conn& c, const wire::Segment& seg, uint64_t now_ns, PacketSink& out) {
-  if (now_ns - challenge_window_start_ >= 1'000'000'000ull) {
-    challenge_window_start_ = now_ns;
-    challenge_in_window_ = 0;
+  if (!limiter_.AllowChallenge(c.key(), now_ns)) {
+    ++stats_.replies_limited;
+    return;
   }
-  if (challenge_in_window_ >= config_.challenge_acks_per_s) return;
-  ++challenge_in_window_;
   ++stats_.challenge_acks;
   SendAck(c, seg, now_ns, out);
 }
@@ -201,7 +218,7 @@ void ServerEngine::SendEcho(const Conn& c, const wire::Segment& seg, uint32_t of
     s.flags = kAck | wire::kPsh;
     if (c.ts_ok()) {
       s.timestamps = true;
-      s.ts_val = TsClock(now_ns);
+      s.ts_val = TsVal(seg, now_ns);
       s.ts_ecr = seg.options.ts_val;
     }
     s.payload = seg.payload.subspan(done, n);
@@ -217,6 +234,12 @@ void ServerEngine::OnSynchronized(Conn* c, const wire::Segment& seg, uint64_t no
     // <ACK=RCV.NXT><CTL=ACK> (unless RST) and drop. This answers keepalives.
     if (seg.Has(kRst)) return;
     ++stats_.dup_acks;
+    // Replies to unacceptable segments are rate limited per connection (Linux
+    // tcp_oow_rate_limited): a flood of them is not reflected 1:1.
+    if (!limiter_.AllowOutOfWindow(c->key(), now_ns)) {
+      ++stats_.replies_limited;
+      return;
+    }
     bool old_data = !seg.payload.empty() && Seq(seg.seq + uint32_t(seg.payload.size())) <= Seq(c->rcv_nxt);
     if (config_.mode == ServeMode::kEcho && old_data && seg.payload.size() > 1) {
       SendEcho(*c, seg, c->snd_nxt - c->rcv_nxt, now_ns, out);  // a retransmission: the same echo again
@@ -244,7 +267,12 @@ void ServerEngine::OnSynchronized(Conn* c, const wire::Segment& seg, uint64_t no
   if (!seg.Has(kAck)) return;  // RFC 9293 3.10.7.4 fifth: no ACK, drop
   Seq ack(seg.ack), snd_nxt(c->snd_nxt);
   if (ack > snd_nxt) {
-    SendAck(*c, seg, now_ns, out);  // acks something not yet sent: ACK, drop
+    // Acks something not yet sent: ACK (rate limited, as above), drop.
+    if (limiter_.AllowOutOfWindow(c->key(), now_ns)) {
+      SendAck(*c, seg, now_ns, out);
+    } else {
+      ++stats_.replies_limited;
+    }
     return;
   }
   if (ack < snd_nxt - kMaxSndWnd) {

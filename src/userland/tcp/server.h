@@ -8,6 +8,13 @@
 // segment regenerates exactly the same echo and nothing needs buffering.
 // The server closes as soon as the peer's FIN arrives (FIN+ACK, LAST-ACK).
 //
+// Unexpected segments get replies under rate limits (reply_limit.h: per
+// connection, and a randomised global budget for RFC 5961 challenge ACKs).
+// TSval carries a per-connection random offset, as Linux's secure_tcp_ts_off,
+// so timestamps do not reveal the host's uptime (RFC 7323 7.1). The table is
+// capped at max_connections: a final ACK beyond it is counted (table_full)
+// and reset, so the peer does not hold a half-open connection.
+//
 // Input() takes raw IPv4 packets; replies go to a PacketSink.
 // Thread-safety: none; one thread owns an engine.
 #pragma once
@@ -20,6 +27,7 @@
 #include "core/error.h"
 #include "userland/tcp/conn_table.h"
 #include "userland/tcp/packet_sink.h"
+#include "userland/tcp/reply_limit.h"
 #include "userland/tcp/syn_cookie.h"
 #include "userland/wire/segment.h"
 
@@ -33,7 +41,9 @@ struct ServerConfig {
   ServeMode mode = ServeMode::kHold;
   uint16_t mss = 1460;             // advertised MSS (TUN MTU 1500)
   uint16_t window = 65535;         // RCV.WND, never scaled (we send window scale 0)
-  uint32_t challenge_acks_per_s = 1000;  // RFC 5961 section 7 (Linux tcp_challenge_ack_limit)
+  uint32_t challenge_acks_per_s = 1000;  // RFC 5961 section 7: a randomised budget around this (reply_limit.h)
+  uint64_t invalid_reply_interval_ns = 500'000'000;  // per connection (Linux tcp_invalid_ratelimit)
+  uint64_t max_connections = 0;    // table cap: the final ACK past it is reset (0: no cap)
 };
 
 struct ServerStats {
@@ -48,9 +58,10 @@ struct ServerStats {
   uint64_t rst_sent = 0;          // RSTs for segments naming no connection
   uint64_t challenge_acks = 0;    // RFC 5961 challenge ACKs sent
   uint64_t dup_acks = 0;          // ACKs for unacceptable segments (keepalives, old data)
+  uint64_t replies_limited = 0;   // replies to unexpected segments not sent (rate limits)
   uint64_t bytes_in = 0;          // new payload bytes
   uint64_t bytes_echoed = 0;      // payload bytes sent back (echo mode, regenerations included)
-  uint64_t table_full = 0;        // final ACKs dropped because the table could not grow
+  uint64_t table_full = 0;        // final ACKs reset: the table is at --max-connections or could not grow
   uint64_t window_limited = 0;    // echo mode: data left unacknowledged to fit the peer's window
 
   uint64_t drops_total() const {
@@ -90,12 +101,15 @@ class ServerEngine {
   void Emit(const wire::SegmentSpec& spec, PacketSink& out);
 
   ServerConfig config_;
+  // Our TSval for the connection of `seg`: the clock plus a per-tuple offset.
+  uint32_t TsVal(const wire::Segment& seg, uint64_t now_ns) const;
+
   SynCookies cookies_;
   ConnTable table_;
   ServerStats stats_;
   std::vector<uint16_t> port_index_;  // port -> index + 1; 0: not listening
-  uint64_t challenge_window_start_ = 0;
-  uint32_t challenge_in_window_ = 0;
+  ReplyLimiter limiter_;
+  SipKey ts_key_;                     // per-tuple timestamp offsets
 };
 
 // Our TCP timestamp clock: milliseconds (RFC 7323 5.4 allows 1 ms - 1 s ticks).

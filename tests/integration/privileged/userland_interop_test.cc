@@ -195,7 +195,7 @@ TEST(UserlandInteropTest, UserlandClientAgainstKernelServer) {
                     "kserve");
   ASSERT_TRUE(WaitFor("ip netns exec " + ns + " ss -Htln | grep -q 198.18.0.1:80"));
   RunResult load = RunTcpmax({"userland", "load", "198.18.0.1:80", "--connections", "3000", "--source",
-                              "198.19.0.0/24", "--netns", ns, "--verify", "500", "--json"},
+                              "198.19.0.0/24", "--netns-reuse", ns, "--verify", "500", "--json"},
                              60);
   ASSERT_EQ(load.exit_code, 0) << load.err;
   auto j = nlohmann::json::parse(load.out);
@@ -219,7 +219,7 @@ TEST(UserlandInteropTest, UserlandClientAgainstUserlandServer) {
   Background serve = StartUserlandServe(ns, "hold");
   ASSERT_TRUE(ServeReady(ns)) << serve.Err();
   RunResult load = RunTcpmax({"userland", "load", "198.18.0.1:80,8080", "--connections", "20k", "--source",
-                              "198.19.0.0/20", "--netns", ns, "--verify", "2000", "--rate", "20k/s", "--json"},
+                              "198.19.0.0/20", "--netns-reuse", ns, "--verify", "2000", "--rate", "20k/s", "--json"},
                              90);
   ASSERT_EQ(load.exit_code, 0) << load.err;
   auto j = nlohmann::json::parse(load.out);
@@ -244,13 +244,18 @@ TEST(UserlandInteropTest, SetupErrorsUndoWhatWasDone) {
   EXPECT_NE(r.err.find("TUNSETIFF lo"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("removed netns " + ns), std::string::npos) << r.err;
   EXPECT_FALSE(NetnsExists(ns));
-  // A second engine with the same TUN name in a namespace someone else owns
-  // fails and leaves that namespace alone.
+  // A second engine in a namespace another run made is refused without
+  // --netns-reuse; with it, the same TUN name fails; both leave it alone.
   Background first = StartUserlandServe(ns, "hold");
   ASSERT_TRUE(ServeReady(ns)) << first.Err();
   RunResult second = RunTcpmax({"userland", "serve", "--netns", ns, "--duration", "5s"}, 30);
   EXPECT_EQ(second.exit_code, 1);
-  EXPECT_NE(second.err.find("using existing netns " + ns), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("netns " + ns + " already exists and this run did not create it"), std::string::npos)
+      << second.err;
+  EXPECT_TRUE(NetnsExists(ns));
+  RunResult third = RunTcpmax({"userland", "serve", "--netns-reuse", ns, "--duration", "5s"}, 30);
+  EXPECT_EQ(third.exit_code, 1);
+  EXPECT_NE(third.err.find("using existing netns " + ns), std::string::npos) << third.err;
   EXPECT_TRUE(NetnsExists(ns));
   EXPECT_EQ(first.Stop(SIGTERM), 0) << first.Err();
   EXPECT_FALSE(NetnsExists(ns)) << "SIGTERM must remove the namespace too";

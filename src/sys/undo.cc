@@ -1,0 +1,95 @@
+#include "sys/undo.h"
+
+#include <net/if.h>
+#include <sys/socket.h>
+
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "sys/command.h"
+#include "sys/netns.h"
+#include "sys/sysctl.h"
+
+namespace tcpmax::sys {
+namespace {
+
+UndoResult Make(const Change& c, Outcome o, std::string note) { return UndoResult{c, o, std::move(note)}; }
+
+// True when the named namespace the change lives in is gone (with it, the change).
+bool NamespaceGone(const Change& c) {
+  if (c.netns.empty()) return false;
+  auto id = NamedNetnsId(c.netns);
+  return !id && id.error().code == ENOENT;
+}
+
+UndoResult UndoSysctl(const Change& c, const std::optional<std::string>& applied) {
+  auto now = ReadLiveSysctl(c.key, c.netns);
+  if (!now) return Make(c, Outcome::kFailed, now.error().ToString());
+  if (SameSysctlValue(*now, c.before)) return Make(c, Outcome::kAlready, "holds " + c.before);
+  std::string ours = applied.value_or(c.after);
+  if (!SameSysctlValue(*now, ours)) {
+    return Make(c, Outcome::kLeftAlone,
+                fmt::format("changed by someone else since (now '{}', tcpmax set '{}'): left as it is; it was '{}'",
+                            *now, ours, c.before));
+  }
+  if (auto w = WriteLiveSysctl(c.key, c.before, c.netns); !w) return Make(c, Outcome::kFailed, w.error().ToString());
+  return Make(c, Outcome::kUndone, c.before);
+}
+
+UndoResult UndoNetns(const Change& c, const std::optional<std::string>& applied) {
+  auto id = NamedNetnsId(c.key);
+  if (!id) {
+    if (id.error().code == ENOENT) return Make(c, Outcome::kAlready, "already removed");
+    return Make(c, Outcome::kFailed, id.error().ToString());
+  }
+  auto ours = applied ? NetnsId::Parse(*applied) : std::nullopt;
+  if (!ours) {
+    return Make(c, Outcome::kLeftAlone,
+                "the run ended while creating it, so it may not be tcpmax's: left as it is (ip netns del " + c.key +
+                    " removes it)");
+  }
+  if (!(*ours == *id)) return Make(c, Outcome::kLeftAlone, "a different namespace has that name now: left as it is");
+  if (auto r = RemoveNamedNetns(c.key); !r) return Make(c, Outcome::kFailed, r.error().ToString());
+  return Make(c, Outcome::kUndone, "removed");
+}
+
+std::vector<std::string> Words(const std::string& s) {
+  std::istringstream in(s);
+  std::vector<std::string> out;
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+UndoResult UndoRoute(const Change& c) {
+  std::vector<std::string> show = {"ip", "-n", c.netns, "route", "show"};
+  std::vector<std::string> del = {"ip", "-n", c.netns, "route", "del"};
+  for (const auto& w : Words(c.key)) show.push_back(w), del.push_back(w);
+  if (c.netns.empty()) show.erase(show.begin() + 1, show.begin() + 3), del.erase(del.begin() + 1, del.begin() + 3);
+  auto listed = RunCommand(show);
+  if (!listed || std::string(Trim(*listed)).empty()) return Make(c, Outcome::kAlready, "already gone");
+  if (auto r = RunCommand(del); !r) return Make(c, Outcome::kFailed, r.error().ToString());
+  return Make(c, Outcome::kUndone, "deleted");
+}
+
+UndoResult UndoTun(const Change& c) {
+  auto scope = NetnsScope::Enter(c.netns);
+  if (!scope) return Make(c, Outcome::kFailed, scope.error().ToString());
+  if (::if_nametoindex(c.key.c_str()) == 0) return Make(c, Outcome::kAlready, "gone with its file descriptor");
+  return Make(c, Outcome::kLeftAlone, "a device of that name exists (not tcpmax's any more): left as it is");
+}
+
+}  // namespace
+
+UndoResult UndoChange(const Change& c, const std::optional<std::string>& applied) {
+  if (NamespaceGone(c)) return Make(c, Outcome::kAlready, "gone with netns " + c.netns);
+  switch (c.kind) {
+    case ChangeKind::kSysctl: return UndoSysctl(c, applied);
+    case ChangeKind::kNetns: return UndoNetns(c, applied);
+    case ChangeKind::kRoute: return UndoRoute(c);
+    case ChangeKind::kTun: return UndoTun(c);
+  }
+  return Make(c, Outcome::kFailed, "unknown kind");
+}
+
+}  // namespace tcpmax::sys
