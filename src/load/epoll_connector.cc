@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/fd.h"
 #include "load/connector.h"
+#include "load/connector_core.h"
 #include "sys/process.h"
 #include "core/token_bucket.h"
 
@@ -21,16 +22,12 @@ namespace {
 
 constexpr uint64_t kFree = 0;
 constexpr uint64_t kHeld = 1;  // any larger value: connecting since that time
-constexpr uint64_t kOpenBatch = 256;
-constexpr uint64_t kPublishNs = 50'000'000;
 
-class EpollWorker {
+class EpollWorker : public ConnectorCore<EpollWorker> {
  public:
   EpollWorker(const WorkerPlan& plan, const std::atomic<bool>& stop, WorkerReport& report)
-      : plan_(plan), stop_(stop), report_(report), bucket_(plan.rate, std::max(1.0, plan.rate / 100), MonotonicNanos()) {
+      : ConnectorCore(plan, stop, report) {
     state_.reserve(std::min<uint64_t>(sys::SoftNofile().value_or(1024), 1u << 20));
-    stats_.target = plan.count;
-    start_ns_ = MonotonicNanos();
   }
 
   void Run() {
@@ -52,19 +49,18 @@ class EpollWorker {
       int n = ::epoll_pwait2(ep_.get(), events, 512, &wait, nullptr);
       now = MonotonicNanos();
       for (int i = 0; i < n; ++i) HandleEvent(events[i].data.fd, events[i].events, now);
-      if (stats_.ramp_done() && stats_.ramp_seconds == 0) stats_.ramp_seconds = SecondsSince(start_ns_);
-      if (now - last_publish_ >= kPublishNs) Publish(now);
+      NoteRamp();
+      MaybePublish(now);
     }
     CloseAll();
     Publish(MonotonicNanos());
   }
 
  private:
+  friend class ConnectorCore<EpollWorker>;  // calls OpenOne
   timespec WaitTime(uint64_t now, uint64_t ping_wait) {
     uint64_t wait = kPublishNs;
-    if (opened_index_ < plan_.count && stats_.inflight < plan_.max_inflight) {
-      wait = std::min(wait, bucket_.NanosUntilToken(now));
-    }
+    if (WantsToken()) wait = std::min(wait, bucket_.NanosUntilToken(now));
     if (!connecting_.empty()) {
       uint64_t deadline = connecting_.front().second + plan_.connect_timeout_ns;
       wait = std::min(wait, deadline > now ? deadline - now : 0);
@@ -76,28 +72,6 @@ class EpollWorker {
   uint64_t& Slot(int fd) {
     if (static_cast<size_t>(fd) >= state_.size()) state_.resize(std::max<size_t>(fd + 1, state_.size() * 2), kFree);
     return state_[fd];
-  }
-
-  void Fail(int code) {
-    ++stats_.failed;
-    stats_.errors.Record(code);
-  }
-
-  void FailRest(int code) {
-    while (opened_index_ < plan_.count) {
-      ++opened_index_;
-      ++stats_.attempted;
-      Fail(code);
-    }
-  }
-
-  void OpenSome(uint64_t now) {
-    if (plan_.stop_opening != nullptr && plan_.stop_opening->load(std::memory_order_relaxed)) return;
-    uint64_t room = std::min(kOpenBatch, plan_.max_inflight - std::min(plan_.max_inflight, stats_.inflight));
-    uint64_t want = std::min(room, plan_.count - opened_index_);
-    if (want == 0) return;
-    uint64_t tokens = bucket_.Take(now, want);
-    for (uint64_t k = 0; k < tokens; ++k) OpenOne(plan_.first + plan_.stride * opened_index_++);
   }
 
   void OpenOne(uint64_t index) {
@@ -227,23 +201,9 @@ class EpollWorker {
     }
   }
 
-  void Publish(uint64_t now) {
-    stats_.t = static_cast<double>(now - start_ns_) / 1e9;
-    last_publish_ = now;
-    report_.Publish(stats_);
-  }
-
-  const WorkerPlan& plan_;
-  const std::atomic<bool>& stop_;
-  WorkerReport& report_;
-  tcpmax::TokenBucket bucket_;
   Fd ep_;
-  LoadStats stats_;
   std::vector<uint64_t> state_;  // per fd: kFree, kHeld, or connect start time
   std::deque<std::pair<int, uint64_t>> connecting_;  // (fd, start) in start order
-  uint64_t opened_index_ = 0;
-  uint64_t start_ns_ = 0;
-  uint64_t last_publish_ = 0;
   uint8_t buf_[16 * 1024];
 };
 

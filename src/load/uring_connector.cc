@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/fd.h"
 #include "load/connector.h"
+#include "load/connector_core.h"
 #include "sys/process.h"
 #include "core/token_bucket.h"
 
@@ -29,8 +30,6 @@ constexpr uint64_t kHeld = 1;
 constexpr uint64_t kClosing = 2;  // larger values (bit 2 set): connecting since then
 constexpr unsigned kSqEntries = 1024;
 constexpr unsigned kCqEntries = 8192;
-constexpr uint64_t kOpenBatch = 256;
-constexpr uint64_t kPublishNs = 50'000'000;
 
 enum Op : uint64_t { kConnect = 1, kLinkTimeout, kRecv, kSend, kClose, kSetup };
 constexpr uint64_t kSetupFailed = 3;
@@ -136,13 +135,11 @@ io_uring_sqe* GetSqe(Ring& r) {
   return sqe;
 }
 
-class UringWorker {
+class UringWorker : public ConnectorCore<UringWorker> {
  public:
   UringWorker(const WorkerPlan& plan, const std::atomic<bool>& stop, WorkerReport& report)
-      : plan_(plan), stop_(stop), report_(report), bucket_(plan.rate, std::max(1.0, plan.rate / 100), MonotonicNanos()) {
+      : ConnectorCore(plan, stop, report) {
     slots_per_ring_ = static_cast<unsigned>(std::min<uint64_t>(sys::SoftNofile().value_or(1024), 1u << 20));
-    stats_.target = plan.count;
-    start_ns_ = MonotonicNanos();
     timeout_.tv_sec = static_cast<int64_t>(plan.connect_timeout_ns / 1'000'000'000ull);
     timeout_.tv_nsec = static_cast<long long>(plan.connect_timeout_ns % 1'000'000'000ull);
   }
@@ -165,8 +162,8 @@ class UringWorker {
       SubmitAll();
       size_t done = DrainAll();
       now = MonotonicNanos();
-      if (stats_.ramp_done() && stats_.ramp_seconds == 0) stats_.ramp_seconds = SecondsSince(start_ns_);
-      if (now - last_publish_ >= kPublishNs) Publish(now);
+      NoteRamp();
+      MaybePublish(now);
       if (done == 0) Wait(now, pings.WaitHint(now));
     }
     rings_.clear();  // io_uring_queue_exit closes every direct descriptor (RST: SO_LINGER 0)
@@ -175,9 +172,10 @@ class UringWorker {
   }
 
  private:
+  friend class ConnectorCore<UringWorker>;  // calls OpenOne
   void Wait(uint64_t now, uint64_t ping_wait) {
     uint64_t wait = kPublishNs;
-    if (opened_index_ < plan_.count && stats_.inflight < plan_.max_inflight) wait = std::min(wait, bucket_.NanosUntilToken(now));
+    if (WantsToken()) wait = std::min(wait, bucket_.NanosUntilToken(now));
     wait = std::min(wait, ping_wait);
     if (wait == 0) return;
     pollfd pfd{efd_.get(), POLLIN, 0};
@@ -186,19 +184,6 @@ class UringWorker {
       uint64_t v;
       ssize_t n = ::read(efd_.get(), &v, sizeof v);
       (void)n;
-    }
-  }
-
-  void Fail(int code) {
-    ++stats_.failed;
-    stats_.errors.Record(code);
-  }
-
-  void FailRest(int code) {
-    while (opened_index_ < plan_.count) {
-      ++opened_index_;
-      ++stats_.attempted;
-      Fail(code);
     }
   }
 
@@ -221,15 +206,6 @@ class UringWorker {
     rings_.push_back(std::move(*ring));
     current_ = rings_.size() - 1;
     return rings_.back().get();
-  }
-
-  void OpenSome(uint64_t now) {
-    if (plan_.stop_opening != nullptr && plan_.stop_opening->load(std::memory_order_relaxed)) return;
-    uint64_t room = std::min(kOpenBatch, plan_.max_inflight - std::min(plan_.max_inflight, stats_.inflight));
-    uint64_t want = std::min(room, plan_.count - opened_index_);
-    if (want == 0) return;
-    uint64_t tokens = bucket_.Take(now, want);
-    for (uint64_t k = 0; k < tokens; ++k) OpenOne(plan_.first + plan_.stride * opened_index_++);
   }
 
   void OpenOne(uint64_t index) {
@@ -426,16 +402,6 @@ class UringWorker {
     }
   }
 
-  void Publish(uint64_t now) {
-    stats_.t = static_cast<double>(now - start_ns_) / 1e9;
-    last_publish_ = now;
-    report_.Publish(stats_);
-  }
-
-  const WorkerPlan& plan_;
-  const std::atomic<bool>& stop_;
-  WorkerReport& report_;
-  tcpmax::TokenBucket bucket_;
   Fd efd_;
   std::vector<std::unique_ptr<Ring>> rings_;
   size_t current_ = 0;
@@ -449,10 +415,6 @@ class UringWorker {
   // round-robin, one entry per batch of sends.
   std::vector<std::array<uint64_t, 2>> ping_pool_;  // sized on the first ping
   size_t pool_next_ = 0;
-  LoadStats stats_;
-  uint64_t opened_index_ = 0;
-  uint64_t start_ns_ = 0;
-  uint64_t last_publish_ = 0;
 };
 
 }  // namespace
