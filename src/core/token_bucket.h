@@ -32,6 +32,17 @@ class TokenBucket {
     return static_cast<uint64_t>((1.0 - tokens_) / rate_ * 1e9) + 1;
   }
 
+  // Tokens available now, at most `cap`, without taking them: for callers
+  // that learn only afterwards how many they used (Spend takes those).
+  uint64_t Available(uint64_t now_ns, uint64_t cap) {
+    if (rate_ <= 0) return cap;
+    Refill(now_ns);
+    return static_cast<uint64_t>(std::min<double>(tokens_, static_cast<double>(cap)));
+  }
+  void Spend(uint64_t n) {
+    if (rate_ > 0) tokens_ -= static_cast<double>(n);
+  }
+
   double rate() const { return rate_; }
 
  private:

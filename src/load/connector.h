@@ -76,9 +76,6 @@ class WorkerReport {
 void RunEpollWorker(const WorkerPlan& plan, const std::atomic<bool>& stop, WorkerReport& report);
 void RunUringWorker(const WorkerPlan& plan, const std::atomic<bool>& stop, WorkerReport& report);
 
-// Whether io_uring with direct descriptors, IORING_OP_CONNECT and linked
-// timeouts works here; the error says why not (e.g. io_uring_disabled).
-Result<void> UringConnectSupported();
 
 // The 16-byte ping probe: magic then the send time (MonotonicNanos).
 inline constexpr uint64_t kPingMagic = 0x31506d7870637474ull;  // "ttcpmxP1"

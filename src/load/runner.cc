@@ -11,6 +11,7 @@
 #include "load/connector.h"
 #include "sys/process.h"
 #include "sys/rlimit.h"
+#include "sys/uring_support.h"
 
 namespace tcpmax::load {
 namespace {
@@ -216,12 +217,12 @@ Result<LoadRun> PlanLoad(LoadOptions o) {
   if (!raised) return tl::unexpected(raised.error());
   run.soft_nofile = raised->soft;
   if (o.engine == Engine::kAuto || o.engine == Engine::kUring) {
-    auto ok = UringConnectSupported();
-    if (!ok && o.engine == Engine::kUring) {
-      return PlainError("io_uring cannot be used here: " + ok.error().ToString());
+    sys::UringSupport uring = sys::DetectUringConnect();
+    if (!uring.connect_ok() && o.engine == Engine::kUring) {
+      return PlainError("io_uring cannot be used here: " + uring.reason);
     }
-    if (!ok) run.engine_note = "io_uring unavailable (" + ok.error().ToString() + "); using epoll";
-    o.engine = ok ? Engine::kUring : Engine::kEpoll;
+    if (!uring.connect_ok()) run.engine_note = "io_uring unavailable (" + uring.reason + "); using epoll";
+    o.engine = uring.connect_ok() ? Engine::kUring : Engine::kEpoll;
   }
   run.processes = PlanProcesses(o, run.soft_nofile);
   if (run.processes > kMaxProcesses) {

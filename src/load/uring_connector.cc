@@ -423,38 +423,4 @@ void RunUringWorker(const WorkerPlan& plan, const std::atomic<bool>& stop, Worke
   UringWorker(plan, stop, report).Run();
 }
 
-Result<void> UringConnectSupported() {
-  // Listen on an ephemeral loopback port and connect to it through a direct
-  // descriptor: the exact path the engine takes.
-  Fd lst(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!lst) return ErrnoError("socket");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t alen = sizeof a;
-  if (::bind(lst.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(lst.get(), 4) != 0 ||
-      ::getsockname(lst.get(), reinterpret_cast<sockaddr*>(&a), &alen) != 0) {
-    return ErrnoError("listen on 127.0.0.1 for the io_uring check");
-  }
-  auto ring = MakeRing(4, -1);
-  if (!ring) return tl::unexpected(ring.error());
-  int fd = OpenBoundSocket(AF_INET, IpAddress::V4(0x7f000001), false);
-  if (fd < 0) return ErrnoError(-fd, "socket for the io_uring check");
-  int rc = io_uring_register_files_update(&(*ring)->ring, 0, &fd, 1);
-  ::close(fd);
-  if (rc < 0) return ErrnoError(-rc, "io_uring direct descriptor update");
-  io_uring_sqe* sqe = io_uring_get_sqe(&(*ring)->ring);
-  io_uring_prep_connect(sqe, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  sqe->flags |= IOSQE_FIXED_FILE;
-  io_uring_submit(&(*ring)->ring);
-  io_uring_cqe* cqe = nullptr;
-  __kernel_timespec ts{2, 0};
-  rc = io_uring_wait_cqe_timeout(&(*ring)->ring, &cqe, &ts);
-  if (rc < 0) return ErrnoError(-rc, "io_uring connect check: no completion");
-  int res = cqe->res;
-  io_uring_cqe_seen(&(*ring)->ring, cqe);
-  if (res < 0) return ErrnoError(-res, "io_uring connect on a direct descriptor");
-  return {};
-}
-
 }  // namespace tcpmax::load

@@ -62,9 +62,55 @@ Result<LoopbackPair> MakeLoopbackPair() {
       getsockname(p.listener.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0)
     return ErrnoError("listen 127.0.0.1:0");
   p.client = Fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  // Closed with RST: the check must not leave a port in TIME_WAIT (a box, or a
+  // test namespace, may have only a few ephemeral ports).
+  linger lg{1, 0};
+  if (p.client) setsockopt(p.client.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   if (!p.client || connect(p.client.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
     return ErrnoError("connect to the probe listener");
   return p;
+}
+
+// Connects a fresh socket, installed in slot 15 of the table, to `listener`
+// with IORING_OP_CONNECT on the direct descriptor: the load engine's path.
+bool ProbeConnectDirect(io_uring* ring, int listener, std::string* reason) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  if (getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    *reason = Error{errno, "getsockname for the io_uring connect check"}.ToString();
+    return false;
+  }
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *reason = Error{errno, "socket for the io_uring connect check"}.ToString();
+    return false;
+  }
+  linger lg{1, 0};  // closed with RST, no TIME_WAIT
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  int rc = io_uring_register_files_update(ring, 15, &fd, 1);
+  ::close(fd);  // the table holds its own reference
+  if (rc < 0) {
+    *reason = Error{-rc, "io_uring direct descriptor update"}.ToString();
+    return false;
+  }
+  io_uring_sqe* sqe = io_uring_get_sqe(ring);
+  io_uring_prep_connect(sqe, 15, reinterpret_cast<sockaddr*>(&a), len);
+  sqe->flags |= IOSQE_FIXED_FILE;
+  io_uring_submit(ring);
+  io_uring_cqe* cqe = nullptr;
+  __kernel_timespec ts{2, 0};
+  rc = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
+  if (rc < 0) {
+    *reason = Error{-rc, "io_uring connect check: no completion"}.ToString();
+    return false;
+  }
+  int res = cqe->res;
+  io_uring_cqe_seen(ring, cqe);
+  if (res < 0) {
+    *reason = Error{-res, "IORING_OP_CONNECT on a direct descriptor"}.ToString();
+    return false;
+  }
+  return true;
 }
 
 // Accepts the client into the table with multishot accept; returns the slot.
@@ -151,6 +197,39 @@ UringSupport DetectUring() {
       } else if ((s.accept_direct = ProbeAcceptDirect(&ring, pair->listener.get(), &slot, &s.reason))) {
         s.recv_multishot = ProbeRecvMultishot(&ring, slot, pair->client.get(), &s.reason);
       }
+    }
+  }
+  io_uring_queue_exit(&ring);
+  return s;
+}
+
+UringSupport DetectUringConnect() {
+  UringSupport s;
+  utsname u{};
+  if (uname(&u) == 0) s.kernel = u.release;
+  io_uring ring;
+  int rc = io_uring_queue_init(8, &ring, 0);
+  if (rc < 0) {
+    s.reason = SetupFailure(-rc);
+    return s;
+  }
+  s.rings = true;
+  rc = io_uring_register_files_sparse(&ring, 16);
+  if (rc < 0) {
+    s.reason = Error{-rc, "io_uring_register_files_sparse"}.ToString() + ": the kernel is older than 5.19";
+  } else {
+    s.direct_descriptors = true;
+    // A listener and nothing else: no accepted socket stays in the table, so
+    // no port is still taken when the caller starts connecting.
+    Fd listener(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (!listener || bind(listener.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        listen(listener.get(), 4) != 0) {
+      s.reason = Error{errno, "listen on 127.0.0.1 for the io_uring connect check"}.ToString();
+    } else {
+      s.connect_direct = ProbeConnectDirect(&ring, listener.get(), &s.reason);
     }
   }
   io_uring_queue_exit(&ring);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/clock.h"
+#include "core/token_bucket.h"
 #include "userland/engine_loop.h"
 
 namespace tcpmax::userland {
@@ -12,24 +13,6 @@ double LoadReport::HandshakesPerSecond() const {
 }
 
 namespace {
-
-// Token bucket: `rate` tokens per second, at most 10 ms worth banked.
-class Pacer {
- public:
-  explicit Pacer(double rate) : rate_(rate) {}
-  uint64_t Budget(uint64_t now) {
-    if (last_ == 0) last_ = now;
-    tokens_ = std::min(tokens_ + rate_ * double(now - last_) / 1e9, std::max(64.0, rate_ / 100));
-    last_ = now;
-    return uint64_t(std::min(tokens_, 256.0));
-  }
-  void Spend(uint64_t n) { tokens_ -= double(n); }
-
- private:
-  double rate_;
-  double tokens_ = 0;
-  uint64_t last_ = 0;
-};
 
 Result<void> SetUpLoadLink(link::NetnsSetup& ns, const LoadOptions& o) {
   // No IPv6 link-local address: the kernel would send router solicitations into the TUN.
@@ -56,7 +39,7 @@ tcp::ClientConfig ClientConfigOf(const LoadOptions& o) {
 class LoadDriver {
  public:
   LoadDriver(const LoadOptions& o, const link::PacketLink& link)
-      : o_(o), link_(link), engine_(ClientConfigOf(o), tcp::RandomSipKey()), pacer_(o.rate) {
+      : o_(o), link_(link), engine_(ClientConfigOf(o), tcp::RandomSipKey()), pacer_(o.rate, std::max(64.0, o.rate / 100), MonotonicNanos()) {
     report_.connections = o.connections;
     report_.state_bytes = engine_.bitmap_bytes();
     cpu_start_ = CpuSeconds();
@@ -104,7 +87,7 @@ class LoadDriver {
   uint64_t Tick(uint64_t now, tcp::PacketSink& out) {
     uint64_t sent = 0;
     if (report_.phase == LoadPhase::kHandshakes) {
-      sent = engine_.SendSyns(pacer_.Budget(now), now, out);
+      sent = engine_.SendSyns(pacer_.Available(now, 256), now, out);
       pacer_.Spend(sent);
       if (engine_.HandshakesDone(now)) {
         Fill(now);  // freezes handshake_seconds
@@ -116,7 +99,7 @@ class LoadDriver {
         }
       }
     } else if (report_.phase == LoadPhase::kVerify) {
-      sent = engine_.SendProbes(pacer_.Budget(now), now, out);
+      sent = engine_.SendProbes(pacer_.Available(now, 256), now, out);
       pacer_.Spend(sent);
       if (engine_.VerifyDone(now)) AfterVerify(now);
     } else if (report_.phase == LoadPhase::kHold && now >= hold_end_) {
@@ -133,7 +116,7 @@ class LoadDriver {
   const LoadOptions& o_;
   const link::PacketLink& link_;
   tcp::ClientEngine engine_;
-  Pacer pacer_;
+  TokenBucket pacer_;  // SYNs and probes: `rate` per second, at most 10 ms worth banked
   LoadReport report_;
   double cpu_start_ = 0;
   uint64_t start_ = 0, last_established_ns_ = 0, hold_end_ = 0, seen_established_ = 0;

@@ -33,5 +33,16 @@ TEST(TokenBucket, TellsWhenTheNextTokenComes) {
   EXPECT_EQ(b.Take(wait, 1), 1u);
 }
 
+TEST(TokenBucket, AvailableDoesNotTakeAndSpendDoes) {
+  TokenBucket b(1000, 64, 0);
+  EXPECT_EQ(b.Available(kSec, 256), 64u) << "at most the burst is banked";
+  EXPECT_EQ(b.Available(kSec, 10), 10u) << "capped by the caller";
+  EXPECT_EQ(b.Available(kSec, 256), 64u) << "looking takes nothing";
+  b.Spend(60);
+  EXPECT_EQ(b.Available(kSec, 256), 4u);
+  TokenBucket unlimited(0, 1, 0);
+  EXPECT_EQ(unlimited.Available(0, 256), 256u);
+}
+
 }  // namespace
 }  // namespace tcpmax

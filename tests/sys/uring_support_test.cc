@@ -24,6 +24,9 @@ TEST(UringSupport, WorksOnProjectMachines) {
   EXPECT_TRUE(s.accept_direct);
   EXPECT_TRUE(s.buf_ring);
   EXPECT_TRUE(s.recv_multishot);
+  sys::UringSupport c = DetectUringConnect();
+  EXPECT_TRUE(c.connect_direct) << c.reason;
+  EXPECT_TRUE(c.connect_ok());
   EXPECT_TRUE(s.ok()) << s.reason;
 }
 
