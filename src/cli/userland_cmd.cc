@@ -147,9 +147,11 @@ int Serve(int argc, char** argv) {
   bool json = false;
   app.add_option("--listen", listen, "ADDRESS:PORTS the engine answers (198.18.0.0/15; ports '80,8080' or '7000-7009')");
   app.add_option("--mode", mode, "hold (ACK and discard data) or echo (send data back)");
-  auto* netns_flag = app.add_option("--netns", o.netns, "network namespace to create (refused if it exists); removed on exit");
+  auto* netns_flag =
+      app.add_option("--netns", o.netns, "network namespace to create (refused if it exists); removed on exit");
   std::string reuse;
-  app.add_option("--netns-reuse", reuse, "run in this existing namespace instead (never the host's); left in place on exit")
+  app.add_option("--netns-reuse", reuse,
+                 "run in this existing namespace instead (never the host's); left in place on exit")
       ->excludes(netns_flag)
       ->type_name("NAME");
   app.add_option("--tun", o.tun, "TUN device name inside the namespace");
@@ -180,7 +182,9 @@ int Serve(int argc, char** argv) {
   o.reserve = *n;
   if (!max_conns.empty()) {
     auto m = ParseCount(max_conns);
-    if (!m || *m == 0) return UsageError("userland serve", "--max-connections: " + (m ? "must be at least 1" : m.error().context));
+    if (!m || *m == 0) {
+      return UsageError("userland serve", "--max-connections: " + (m ? "must be at least 1" : m.error().context));
+    }
     o.max_connections = *m;
   } else {
     o.max_connections = DefaultMaxConnections();
@@ -294,9 +298,11 @@ int Load(int argc, char** argv) {
   app.add_option("--verify", verify, "probe this many random established connections");
   app.add_option("--hold", hold, "keep running this long after the handshakes (and verify)");
   app.add_option("--timeout", timeout, "give up after this long in all (0: none)");
-  auto* netns_flag = app.add_option("--netns", o.netns, "network namespace to create (refused if it exists); removed on exit");
+  auto* netns_flag =
+      app.add_option("--netns", o.netns, "network namespace to create (refused if it exists); removed on exit");
   std::string reuse;
-  app.add_option("--netns-reuse", reuse, "run in this existing namespace instead (never the host's); left in place on exit")
+  app.add_option("--netns-reuse", reuse,
+                 "run in this existing namespace instead (never the host's); left in place on exit")
       ->excludes(netns_flag)
       ->type_name("NAME");
   app.add_option("--tun", o.tun, "TUN device name inside the namespace");
