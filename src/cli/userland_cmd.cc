@@ -129,10 +129,14 @@ void PrintServe(const ServeReport& r) {
 // Half of MemAvailable at 48 B per connection (a slot is 16 B; the table keeps
 // a load of 3/8 to 3/4 and doubles while it grows): growth must end in a
 // counted table_full, not in the OOM killer.
-uint64_t DefaultMaxConnections() {
+std::optional<uint64_t> MemAvailableBytes() {
   sys::LiveReader reader;
   auto mem = sys::ReadMeminfo(reader);
-  std::optional<uint64_t> avail = mem ? mem->mem_available() : std::nullopt;
+  return mem ? mem->mem_available() : std::nullopt;
+}
+
+uint64_t DefaultMaxConnections() {
+  std::optional<uint64_t> avail = MemAvailableBytes();
   if (!avail) return 10'000'000;
   return std::max<uint64_t>(1'000, *avail / 2 / 48);
 }
@@ -330,6 +334,14 @@ int Load(int argc, char** argv) {
   if (o.connections > space) {
     return UsageError("userland load", fmt::format("--connections {} exceeds the {} tuples of --source x --source-ports x target ports",
                                                    FormatCount(o.connections), FormatCount(space)));
+  }
+  // Three bits per connection, zero-filled up front: refuse before any
+  // namespace is made rather than fail (or meet the OOM killer) after.
+  if (auto avail = MemAvailableBytes(); avail && o.connections / 8 * 3 > *avail / 2) {
+    return UsageError("userland load", fmt::format("--connections {} needs {} of bitmaps, more than half of "
+                                                   "MemAvailable ({})",
+                                                   FormatCount(o.connections), FormatBytes(double(o.connections / 8 * 3)),
+                                                   FormatBytes(double(*avail))));
   }
   auto r = ParseRate(rate);
   if (!r || *r <= 0) return UsageError("userland load", "--rate '" + rate + "': a positive rate, e.g. 50k/s");
