@@ -3,6 +3,7 @@
 // every system change), prints progress on stderr and the result on stdout.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <string>
 #include <vector>
@@ -45,6 +46,10 @@ Result<std::pair<uint32_t, std::vector<uint16_t>>> ParseTarget(const std::string
     for (uint32_t p = r.lo; p <= r.hi; ++p) {
       if (ports.size() >= userland::tcp::ConnTable::kMaxLocalIndex) {
         return PlainError("'" + text + "': at most 128 ports");
+      }
+      // Port 0 is no port; a port twice would give one tuple two indexes.
+      if (p == 0 || std::find(ports.begin(), ports.end(), uint16_t(p)) != ports.end()) {
+        return PlainError(fmt::format("'{}': port {} is {}", text, p, p == 0 ? "not a port" : "given twice"));
       }
       ports.push_back(uint16_t(p));
     }
