@@ -3,6 +3,7 @@
 // every system change), prints progress on stderr and the result on stdout.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <string>
 #include <vector>
@@ -46,6 +47,10 @@ Result<std::pair<uint32_t, std::vector<uint16_t>>> ParseTarget(const std::string
       if (ports.size() >= userland::tcp::ConnTable::kMaxLocalIndex) {
         return PlainError("'" + text + "': at most 128 ports");
       }
+      // Port 0 is no port; a port twice would give one tuple two indexes.
+      if (p == 0 || std::find(ports.begin(), ports.end(), uint16_t(p)) != ports.end()) {
+        return PlainError(fmt::format("'{}': port {} is {}", text, p, p == 0 ? "not a port" : "given twice"));
+      }
       ports.push_back(uint16_t(p));
     }
   }
@@ -57,10 +62,14 @@ Result<std::pair<uint32_t, std::vector<uint16_t>>> ParseTarget(const std::string
 // Half of MemAvailable at 48 B per connection (a slot is 16 B; the table keeps
 // a load of 3/8 to 3/4 and doubles while it grows): growth must end in a
 // counted table_full, not in the OOM killer.
-uint64_t DefaultMaxConnections() {
+std::optional<uint64_t> MemAvailableBytes() {
   sys::LiveReader reader;
   auto mem = sys::ReadMeminfo(reader);
-  std::optional<uint64_t> avail = mem ? mem->mem_available() : std::nullopt;
+  return mem ? mem->mem_available() : std::nullopt;
+}
+
+uint64_t DefaultMaxConnections() {
+  std::optional<uint64_t> avail = MemAvailableBytes();
   if (!avail) return 10'000'000;
   return std::max<uint64_t>(1'000, *avail / 2 / 48);
 }
@@ -75,9 +84,11 @@ int Serve(int argc, char** argv) {
   bool json = false;
   app.add_option("--listen", listen, "ADDRESS:PORTS the engine answers (198.18.0.0/15; ports '80,8080' or '7000-7009')");
   app.add_option("--mode", mode, "hold (ACK and discard data) or echo (send data back)");
-  auto* netns_flag = app.add_option("--netns", o.netns, "network namespace to create (refused if it exists); removed on exit");
+  auto* netns_flag =
+      app.add_option("--netns", o.netns, "network namespace to create (refused if it exists); removed on exit");
   std::string reuse;
-  app.add_option("--netns-reuse", reuse, "run in this existing namespace instead (never the host's); left in place on exit")
+  app.add_option("--netns-reuse", reuse,
+                 "run in this existing namespace instead (never the host's); left in place on exit")
       ->excludes(netns_flag)
       ->type_name("NAME");
   app.add_option("--tun", o.tun, "TUN device name inside the namespace");
@@ -158,9 +169,11 @@ int Load(int argc, char** argv) {
   app.add_option("--verify", verify, "probe this many random established connections");
   app.add_option("--hold", hold, "keep running this long after the handshakes (and verify)");
   app.add_option("--timeout", timeout, "give up after this long in all (0: none)");
-  auto* netns_flag = app.add_option("--netns", o.netns, "network namespace to create (refused if it exists); removed on exit");
+  auto* netns_flag =
+      app.add_option("--netns", o.netns, "network namespace to create (refused if it exists); removed on exit");
   std::string reuse;
-  app.add_option("--netns-reuse", reuse, "run in this existing namespace instead (never the host's); left in place on exit")
+  app.add_option("--netns-reuse", reuse,
+                 "run in this existing namespace instead (never the host's); left in place on exit")
       ->excludes(netns_flag)
       ->type_name("NAME");
   app.add_option("--tun", o.tun, "TUN device name inside the namespace");
@@ -189,6 +202,14 @@ int Load(int argc, char** argv) {
   if (o.connections > space) {
     return UsageError("userland load", fmt::format("--connections {} exceeds the {} tuples of --source x --source-ports x target ports",
                                                    FormatCount(o.connections), FormatCount(space)));
+  }
+  // Three bits per connection, zero-filled up front: refuse before any
+  // namespace is made rather than fail (or meet the OOM killer) after.
+  if (auto avail = MemAvailableBytes(); avail && o.connections / 8 * 3 > *avail / 2) {
+    return UsageError("userland load", fmt::format("--connections {} needs {} of bitmaps, more than half of "
+                                                   "MemAvailable ({})",
+                                                   FormatCount(o.connections), FormatBytes(double(o.connections / 8 * 3)),
+                                                   FormatBytes(double(*avail))));
   }
   auto r = ParseRate(rate);
   if (!r || *r <= 0) return UsageError("userland load", "--rate '" + rate + "': a positive rate, e.g. 50k/s");

@@ -221,7 +221,8 @@ std::vector<UndoResult> ReplayStaleIn(int dirfd, const std::string& dir, const J
     for (auto e = j.entries.rbegin(); e != j.entries.rend(); ++e) {
       if (!e->pending()) continue;
       UndoResult r = UndoChange(e->change, e->applied);
-      AppendTo(dirfd, name, EncodeRecord({"settled", std::to_string(e->id), std::string(OutcomeName(r.outcome)), r.note}));
+      std::string record = EncodeRecord({"settled", std::to_string(e->id), std::string(OutcomeName(r.outcome)), r.note});
+      AppendTo(dirfd, name, record);
       if (r.outcome == Outcome::kFailed) ++left;
       if (notify) notify("earlier run pid " + std::to_string(j.pid) + ": " + r.Describe());
       results.push_back(std::move(r));
@@ -471,7 +472,9 @@ UndoResult Journal::Undo(uint64_t id) {
   std::lock_guard<std::mutex> g(mu_);
   for (auto& e : entries_) {
     if (e.id != id) continue;
-    if (!e.pending() || ::getpid() != owner_) return UndoResult{e.change, e.settled.value_or(Outcome::kAlready), e.note};
+    if (!e.pending() || ::getpid() != owner_) {
+      return UndoResult{e.change, e.settled.value_or(Outcome::kAlready), e.note};
+    }
     return UndoLocked(e);
   }
   return UndoResult{Change{}, Outcome::kFailed, fmt::format("no change {} in {}", id, path_)};

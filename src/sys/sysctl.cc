@@ -124,7 +124,7 @@ Result<void> SysctlGuard::Restore() {
     case Outcome::kUndone:
     case Outcome::kAlready:
     case Outcome::kNeverMade: return {};
-    case Outcome::kLeftAlone: return ErrnoError(EBUSY, name_ + ": " + r.note);
+    case Outcome::kLeftAlone: return ErrnoError(EBUSY, r.note);
     case Outcome::kFailed: break;
   }
   return PlainError(name_ + ": restoring '" + old_ + "' failed: " + r.note);

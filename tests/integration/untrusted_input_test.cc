@@ -133,5 +133,18 @@ TEST(UntrustedInput, SnapshotWithOddContentNeverAbortsOrPrintsControlBytes) {
   }
 }
 
+
+TEST(UntrustedInput, UserlandLoadTooBigForMemoryIsRefusedBeforeAnyChange) {
+  // 500G connections need ~175 GiB of bitmaps: refused up front (exit 2), not
+  // after the namespace was made.
+  RunResult r = RunTcpmax({"userland", "load", "198.18.0.1:1-128", "-n", "500G", "--source", "198.19.0.0/16",
+                           "--netns", "tmx-ul-toobig"},
+                          30);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(OneLine(r.err)) << r.err;
+  EXPECT_NE(r.err.find("of bitmaps, more than half of MemAvailable"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists("/run/netns/tmx-ul-toobig"));
+}
+
 }  // namespace
 }  // namespace tcpmax::testing

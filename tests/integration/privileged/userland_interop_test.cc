@@ -277,6 +277,8 @@ TEST(UserlandInteropTest, BadFlagsAreOneLineUsageErrors) {
       {{"userland", "load", "198.18.0.1:80", "-n", "1M", "--source", "198.19.0.0/30", "--source-ports", "1000-1999"},
        "exceeds"},
       {{"userland", "load", "198.18.0.1:80", "-n", "10", "--rate", "fast"}, "--rate"},
+      {{"userland", "load", "198.18.0.1:80,80", "-n", "10"}, "given twice"},
+      {{"userland", "serve", "--listen", "198.18.0.1:0-5"}, "not a port"},
   };
   for (const Case& c : cases) {
     RunResult r = RunTcpmax(c.args, 10);

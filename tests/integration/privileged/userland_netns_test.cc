@@ -127,3 +127,54 @@ TEST(UserlandNetns, ClosedOutputPipeStillRemovesTheNamespace) {
 
 }  // namespace
 }  // namespace tcpmax::testing
+
+namespace tcpmax::testing {
+namespace {
+
+std::string NetnsIpForward(const std::string& ns) {
+  return RunShell("ip netns exec " + ns + " cat /proc/sys/net/ipv4/ip_forward").out;
+}
+
+// --netns-reuse: ip_forward is set only inside that namespace, journalled, and
+// put back on exit; after SIGKILL `tcpmax restore` puts it back and leaves the
+// namespace (tcpmax did not create it) in place.
+TEST(UserlandNetns, ReusedNamespaceGetsItsIpForwardBackEvenAfterSigkill) {
+  TCPMAX_REQUIRE_NET_ADMIN();
+  const std::string ns = "tmx-ul-reuse";
+  RunShell("ip netns del " + ns + " 2>/dev/null");
+  ASSERT_EQ(RunShell("ip netns add " + ns + " && ip -n " + ns + " link set lo up").exit_code, 0);
+  std::string host_forward = HostIpForward();
+  RunResult r = RunTcpmax({"userland", "load", "198.18.0.1:80", "-n", "10", "--source", "198.19.0.0/24",
+                           "--netns-reuse", ns, "--timeout", "2s"},
+                          30);
+  EXPECT_NE(r.err.find("set net.ipv4.ip_forward=1 in netns " + ns), std::string::npos) << r.err;
+  EXPECT_EQ(NetnsIpForward(ns), "0\n") << "not put back on a normal exit";
+  EXPECT_TRUE(NetnsExists(ns));
+
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::string cmd = std::string("exec ") + TCPMAX_BINARY + " userland load 198.18.0.1:80 -n 100k --rate 10/s " +
+                      "--source 198.19.0.0/16 --netns-reuse " + ns + " --timeout 60s >/dev/null 2>&1";
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
+    _exit(127);
+  }
+  bool on = false;
+  for (int i = 0; i < 100 && !on; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    on = NetnsIpForward(ns) == "1\n";
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  ASSERT_TRUE(on) << "userland load never turned ip_forward on in its namespace";
+  RunResult restore = RunTcpmax({"restore"}, 30);
+  EXPECT_EQ(restore.exit_code, 0) << restore.out << restore.err;
+  EXPECT_NE(restore.out.find("sysctl net.ipv4.ip_forward in netns " + ns + ": restored to 0"), std::string::npos)
+      << restore.out;
+  EXPECT_EQ(NetnsIpForward(ns), "0\n");
+  EXPECT_TRUE(NetnsExists(ns)) << "a namespace tcpmax did not create was removed";
+  EXPECT_EQ(HostIpForward(), host_forward) << "the host's ip_forward changed";
+  RunShell("ip netns del " + ns);
+}
+
+}  // namespace
+}  // namespace tcpmax::testing
