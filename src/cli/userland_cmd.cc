@@ -74,63 +74,73 @@ uint64_t DefaultMaxConnections() {
   return std::max<uint64_t>(1'000, *avail / 2 / 48);
 }
 
-int Serve(int argc, char** argv) {
-  CLI::App app{"serve TCP from a user-space engine over TUN: SYN cookies, 16-byte connection slots, no fd per "
-               "connection. Creates netns NAME with a TUN routed to the engine; removes them on exit.",
-               "serve"};
-  ConfigureApp(app);
-  std::string listen = "198.18.0.1:80", mode = "hold", reserve = "0", duration = "0";
-  ServeOptions o;
+struct ServeFlags {
+  std::string listen = "198.18.0.1:80", mode = "hold", reserve = "0", duration = "0", reuse, max_conns;
   bool json = false;
-  app.add_option("--listen", listen, "ADDRESS:PORTS the engine answers (198.18.0.0/15; ports '80,8080' or '7000-7009')");
-  app.add_option("--mode", mode, "hold (ACK and discard data) or echo (send data back)");
+};
+
+void AddServeFlags(CLI::App& app, ServeFlags& f, ServeOptions& o) {
+  app.add_option("--listen", f.listen, "ADDRESS:PORTS the engine answers (198.18.0.0/15; ports '80,8080' or '7000-7009')");
+  app.add_option("--mode", f.mode, "hold (ACK and discard data) or echo (send data back)");
   auto* netns_flag =
       app.add_option("--netns", o.netns, "network namespace to create (refused if it exists); removed on exit");
-  std::string reuse;
-  app.add_option("--netns-reuse", reuse,
+  app.add_option("--netns-reuse", f.reuse,
                  "run in this existing namespace instead (never the host's); left in place on exit")
       ->excludes(netns_flag)
       ->type_name("NAME");
   app.add_option("--tun", o.tun, "TUN device name inside the namespace");
   app.add_option("--route", o.route, "range routed into the TUN (inside 198.18.0.0/15)");
-  app.add_option("--reserve", reserve, "size the connection table for this many connections up front (10M)");
-  app.add_option("--duration", duration, "stop after this long (0: until SIGINT/SIGTERM)");
-  std::string max_conns;
-  app.add_option("--max-connections", max_conns,
+  app.add_option("--reserve", f.reserve, "size the connection table for this many connections up front (10M)");
+  app.add_option("--duration", f.duration, "stop after this long (0: until SIGINT/SIGTERM)");
+  app.add_option("--max-connections", f.max_conns,
                  "cap the table; a final ACK past it is reset and counted as table_full (default: half of "
                  "MemAvailable at 48 B per connection)");
-  app.add_flag("--json", json, "print the result as JSON");
-  if (auto rc = ParseArgs(app, argc, argv)) return *rc;
-  if (!max_conns.empty()) {
-    auto m = ParseCount(max_conns);
-    if (!m || *m == 0) return UsageError("userland serve", "--max-connections: " + (m ? "must be at least 1" : m.error().context));
+  app.add_flag("--json", f.json, "print the result as JSON");
+}
+
+// Flags into ServeOptions; an error is a usage error.
+Result<void> ValidateServe(const ServeFlags& f, ServeOptions& o) {
+  if (!f.max_conns.empty()) {
+    auto m = ParseCount(f.max_conns);
+    if (!m || *m == 0) return PlainError("--max-connections: " + (m ? "must be at least 1" : m.error().context));
     o.max_connections = *m;
   } else {
     o.max_connections = DefaultMaxConnections();
   }
-  if (!reuse.empty()) o.netns = reuse, o.netns_reuse = true;
-  auto target = ParseTarget(listen);
-  if (!target) return UsageError("userland serve", "--listen " + target.error().context);
+  if (!f.reuse.empty()) o.netns = f.reuse, o.netns_reuse = true;
+  auto target = ParseTarget(f.listen);
+  if (!target) return PlainError("--listen " + target.error().context);
   o.ip = target->first;
   o.ports = target->second;
-  if (mode != "hold" && mode != "echo") return UsageError("userland serve", "--mode '" + mode + "': use hold or echo");
-  o.mode = mode == "echo" ? userland::tcp::ServeMode::kEcho : userland::tcp::ServeMode::kHold;
+  if (f.mode != "hold" && f.mode != "echo") return PlainError("--mode '" + f.mode + "': use hold or echo");
+  o.mode = f.mode == "echo" ? userland::tcp::ServeMode::kEcho : userland::tcp::ServeMode::kHold;
   auto route = ParseCidr(o.route);
   if (!route || route->base.is_v6() || !userland::InBenchRange(route->base.v4()) || route->prefix < 15) {
-    return UsageError("userland serve", "--route '" + o.route + "': must be a range inside 198.18.0.0/15");
+    return PlainError("--route '" + o.route + "': must be a range inside 198.18.0.0/15");
   }
-  if (!route->Contains(IpAddress::V4(o.ip))) {
-    return UsageError("userland serve", "--route '" + o.route + "' does not contain the --listen address");
-  }
-  auto n = ParseCount(reserve);
-  if (!n) return UsageError("userland serve", "--reserve " + n.error().context);
+  if (!route->Contains(IpAddress::V4(o.ip))) return PlainError("--route '" + o.route + "' does not contain the --listen address");
+  auto n = ParseCount(f.reserve);
+  if (!n) return PlainError("--reserve " + n.error().context);
   o.reserve = *n;
-  auto d = ParseDuration(duration);
-  if (!d) return UsageError("userland serve", "--duration " + d.error().context);
+  auto d = ParseDuration(f.duration);
+  if (!d) return PlainError("--duration " + d.error().context);
   o.duration_ns = uint64_t(d->count());
   if (!userland::link::ValidIfName(o.netns) || !userland::link::ValidIfName(o.tun)) {
-    return UsageError("userland serve", "--netns/--tun: names are [A-Za-z0-9_.-]{1,15}");
+    return PlainError("--netns/--tun: names are [A-Za-z0-9_.-]{1,15}");
   }
+  return {};
+}
+
+int Serve(int argc, char** argv) {
+  CLI::App app{"serve TCP from a user-space engine over TUN: SYN cookies, 16-byte connection slots, no fd per "
+               "connection. Creates netns NAME with a TUN routed to the engine; removes them on exit.",
+               "serve"};
+  ConfigureApp(app);
+  ServeFlags f;
+  ServeOptions o;
+  AddServeFlags(app, f, o);
+  if (auto rc = ParseArgs(app, argc, argv)) return *rc;
+  if (auto v = ValidateServe(f, o); !v) return UsageError("userland serve", v.error().context);
 
   const std::atomic<bool>& stop = StopOnSignals();
   Progress progress;
@@ -138,7 +148,7 @@ int Serve(int argc, char** argv) {
                                    [&](const ServeReport& r) { progress.Update(report::UserlandServeProgress(r)); });
   progress.Finish();
   if (!report) return RuntimeError("userland serve", report.error());
-  if (json) {
+  if (f.json) {
     fmt::print("{}\n", report::UserlandServeJson(*report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
     fmt::print("{}", report::UserlandServeText(*report));
@@ -148,84 +158,102 @@ int Serve(int argc, char** argv) {
 
 // ---- load ----
 
+struct LoadFlags {
+  std::string target, connections, source = "198.19.0.0/16", sports = "1024-65535", rate = "200k/s", verify = "0",
+                                   hold = "0", timeout = "0", reuse;
+  bool json = false;
+};
+
+void AddLoadFlags(CLI::App& app, LoadFlags& f, LoadOptions& o) {
+  app.add_option("target", f.target, "ADDRESS:PORTS to connect to (198.18.0.0/15)")->required();
+  app.add_option("--connections,-n", f.connections, "how many connections (10k, 10M)")->required();
+  app.add_option("--source", f.source, "source address range (inside 198.18.0.0/15)");
+  app.add_option("--source-ports", f.sports, "source port range");
+  app.add_option("--rate", f.rate, "SYNs (and probes) per second");
+  app.add_option("--passes", o.max_passes, "SYN passes: the first plus resends to unanswered tuples")
+      ->check(CLI::Range(1, 100));
+  app.add_option("--in-flight", o.in_flight, "at most this many SYNs/probes unanswered at a time (flow control)")
+      ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--verify", f.verify, "probe this many random established connections");
+  app.add_option("--hold", f.hold, "keep running this long after the handshakes (and verify)");
+  app.add_option("--timeout", f.timeout, "give up after this long in all (0: none)");
+  auto* netns_flag =
+      app.add_option("--netns", o.netns, "network namespace to create (refused if it exists); removed on exit");
+  app.add_option("--netns-reuse", f.reuse,
+                 "run in this existing namespace instead (never the host's); left in place on exit")
+      ->excludes(netns_flag)
+      ->type_name("NAME");
+  app.add_option("--tun", o.tun, "TUN device name inside the namespace");
+  app.add_flag("--json", f.json, "print the result as JSON");
+}
+
+// The tuple space and memory checks of a load: refused before any namespace
+// is made rather than failing (or meeting the OOM killer) after.
+Result<void> ValidateLoadSize(const LoadOptions& o) {
+  uint64_t space = o.source.Size() * o.source_ports.Size() * o.dst_ports.size();
+  if (o.connections > space) {
+    return PlainError(fmt::format("--connections {} exceeds the {} tuples of --source x --source-ports x target ports",
+                                  FormatCount(o.connections), FormatCount(space)));
+  }
+  // Three bits per connection, zero-filled up front.
+  if (auto avail = MemAvailableBytes(); avail && o.connections / 8 * 3 > *avail / 2) {
+    return PlainError(fmt::format("--connections {} needs {} of bitmaps, more than half of MemAvailable ({})",
+                                  FormatCount(o.connections), FormatBytes(double(o.connections / 8 * 3)),
+                                  FormatBytes(double(*avail))));
+  }
+  return {};
+}
+
+// Flags into LoadOptions; an error is a usage error.
+Result<void> ValidateLoad(const LoadFlags& f, LoadOptions& o) {
+  if (!f.reuse.empty()) o.netns = f.reuse, o.netns_reuse = true;
+  auto target = ParseTarget(f.target);
+  if (!target) return tl::unexpected(target.error());
+  o.dst_ip = target->first;
+  o.dst_ports = target->second;
+  auto cidr = ParseCidr(f.source);
+  if (!cidr || cidr->base.is_v6() || !userland::InBenchRange(cidr->base.v4()) || cidr->prefix < 15) {
+    return PlainError("--source '" + f.source + "': must be an IPv4 range inside 198.18.0.0/15");
+  }
+  if (cidr->Contains(IpAddress::V4(o.dst_ip)) || cidr->Contains(IpAddress::V4(userland::kKernelClientAddr))) {
+    return PlainError("--source '" + f.source + "' must not contain the target or 198.18.255.254");
+  }
+  o.source = *cidr;
+  auto ports = ParsePortRanges(f.sports);
+  if (!ports || ports->size() != 1) return PlainError("--source-ports '" + f.sports + "': one range, e.g. 1024-65535");
+  o.source_ports = ports->front();
+  auto n = ParseCount(f.connections);
+  if (!n || *n == 0) return PlainError("--connections '" + f.connections + "': a positive count");
+  o.connections = *n;
+  if (auto size = ValidateLoadSize(o); !size) return size;
+  auto r = ParseRate(f.rate);
+  if (!r || *r <= 0) return PlainError("--rate '" + f.rate + "': a positive rate, e.g. 50k/s");
+  o.rate = *r;
+  auto k = ParseCount(f.verify);
+  if (!k) return PlainError("--verify " + k.error().context);
+  o.verify = *k;
+  auto h = ParseDuration(f.hold);
+  if (!h) return PlainError("--hold " + h.error().context);
+  o.hold_ns = uint64_t(h->count());
+  auto t = ParseDuration(f.timeout);
+  if (!t) return PlainError("--timeout " + t.error().context);
+  o.timeout_ns = uint64_t(t->count());
+  if (!userland::link::ValidIfName(o.netns) || !userland::link::ValidIfName(o.tun)) {
+    return PlainError("--netns/--tun: names are [A-Za-z0-9_.-]{1,15}");
+  }
+  return {};
+}
+
 int Load(int argc, char** argv) {
   CLI::App app{"open N connections from a stateless user-space client over TUN (one bit per tuple), optionally "
                "verify K of them. Creates netns NAME (or runs in --netns-reuse NAME) with a TUN for the source range.",
                "load"};
   ConfigureApp(app);
-  std::string target_text, connections, source = "198.19.0.0/16", sports = "1024-65535", rate = "200k/s",
-                                        verify = "0", hold = "0", timeout = "0";
+  LoadFlags f;
   LoadOptions o;
-  bool json = false;
-  app.add_option("target", target_text, "ADDRESS:PORTS to connect to (198.18.0.0/15)")->required();
-  app.add_option("--connections,-n", connections, "how many connections (10k, 10M)")->required();
-  app.add_option("--source", source, "source address range (inside 198.18.0.0/15)");
-  app.add_option("--source-ports", sports, "source port range");
-  app.add_option("--rate", rate, "SYNs (and probes) per second");
-  app.add_option("--passes", o.max_passes, "SYN passes: the first plus resends to unanswered tuples")
-      ->check(CLI::Range(1, 100));
-  app.add_option("--in-flight", o.in_flight, "at most this many SYNs/probes unanswered at a time (flow control)")
-      ->check(CLI::Range(1, 1 << 20));
-  app.add_option("--verify", verify, "probe this many random established connections");
-  app.add_option("--hold", hold, "keep running this long after the handshakes (and verify)");
-  app.add_option("--timeout", timeout, "give up after this long in all (0: none)");
-  auto* netns_flag =
-      app.add_option("--netns", o.netns, "network namespace to create (refused if it exists); removed on exit");
-  std::string reuse;
-  app.add_option("--netns-reuse", reuse,
-                 "run in this existing namespace instead (never the host's); left in place on exit")
-      ->excludes(netns_flag)
-      ->type_name("NAME");
-  app.add_option("--tun", o.tun, "TUN device name inside the namespace");
-  app.add_flag("--json", json, "print the result as JSON");
+  AddLoadFlags(app, f, o);
   if (auto rc = ParseArgs(app, argc, argv)) return *rc;
-  if (!reuse.empty()) o.netns = reuse, o.netns_reuse = true;
-  auto target = ParseTarget(target_text);
-  if (!target) return UsageError("userland load", target.error().context);
-  o.dst_ip = target->first;
-  o.dst_ports = target->second;
-  auto cidr = ParseCidr(source);
-  if (!cidr || cidr->base.is_v6() || !userland::InBenchRange(cidr->base.v4()) || cidr->prefix < 15) {
-    return UsageError("userland load", "--source '" + source + "': must be an IPv4 range inside 198.18.0.0/15");
-  }
-  if (cidr->Contains(IpAddress::V4(o.dst_ip)) || cidr->Contains(IpAddress::V4(userland::kKernelClientAddr))) {
-    return UsageError("userland load", "--source '" + source + "' must not contain the target or 198.18.255.254");
-  }
-  o.source = *cidr;
-  auto ports = ParsePortRanges(sports);
-  if (!ports || ports->size() != 1) return UsageError("userland load", "--source-ports '" + sports + "': one range, e.g. 1024-65535");
-  o.source_ports = ports->front();
-  auto n = ParseCount(connections);
-  if (!n || *n == 0) return UsageError("userland load", "--connections '" + connections + "': a positive count");
-  o.connections = *n;
-  uint64_t space = o.source.Size() * o.source_ports.Size() * o.dst_ports.size();
-  if (o.connections > space) {
-    return UsageError("userland load", fmt::format("--connections {} exceeds the {} tuples of --source x --source-ports x target ports",
-                                                   FormatCount(o.connections), FormatCount(space)));
-  }
-  // Three bits per connection, zero-filled up front: refuse before any
-  // namespace is made rather than fail (or meet the OOM killer) after.
-  if (auto avail = MemAvailableBytes(); avail && o.connections / 8 * 3 > *avail / 2) {
-    return UsageError("userland load", fmt::format("--connections {} needs {} of bitmaps, more than half of "
-                                                   "MemAvailable ({})",
-                                                   FormatCount(o.connections), FormatBytes(double(o.connections / 8 * 3)),
-                                                   FormatBytes(double(*avail))));
-  }
-  auto r = ParseRate(rate);
-  if (!r || *r <= 0) return UsageError("userland load", "--rate '" + rate + "': a positive rate, e.g. 50k/s");
-  o.rate = *r;
-  auto k = ParseCount(verify);
-  if (!k) return UsageError("userland load", "--verify " + k.error().context);
-  o.verify = *k;
-  auto h = ParseDuration(hold);
-  if (!h) return UsageError("userland load", "--hold " + h.error().context);
-  o.hold_ns = uint64_t(h->count());
-  auto t = ParseDuration(timeout);
-  if (!t) return UsageError("userland load", "--timeout " + t.error().context);
-  o.timeout_ns = uint64_t(t->count());
-  if (!userland::link::ValidIfName(o.netns) || !userland::link::ValidIfName(o.tun)) {
-    return UsageError("userland load", "--netns/--tun: names are [A-Za-z0-9_.-]{1,15}");
-  }
+  if (auto v = ValidateLoad(f, o); !v) return UsageError("userland load", v.error().context);
 
   const std::atomic<bool>& stop = StopOnSignals();
   Progress progress;
@@ -233,7 +261,7 @@ int Load(int argc, char** argv) {
                                   [&](const LoadReport& r) { progress.Update(report::UserlandLoadProgress(r)); });
   progress.Finish();
   if (!report) return RuntimeError("userland load", report.error());
-  if (json) {
+  if (f.json) {
     fmt::print("{}\n", report::UserlandLoadJson(*report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
     fmt::print("{}", report::UserlandLoadText(*report));

@@ -32,7 +32,7 @@ TEST(ProbeCli, ATargetThisBoxCannotHostIsRefusedBeforeAnythingStarts) {
   // 20M at 19,900 descriptors a process would fork about 1,000 serve shards.
   ExpectUsage({"probe", "--target", "20M", "--engine", "epoll"}, "processes per side");
   // 5M is plannable, but 24 GiB at ~8 KB per connection holds about 2.8M.
-  ExpectUsage({"probe", "--target", "5M", "--tune"}, "--target 5,000,000: this box holds about");
+  ExpectUsage({"probe", "--target", "5M"}, "--target 5,000,000: this box holds about");
   ExpectUsage({"probe", "--reserve", "100%"}, "--reserve");
 }
 
