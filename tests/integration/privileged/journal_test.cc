@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.h"
+#include "run_lock_wait.h"
 
 namespace tcpmax::testing {
 namespace {
@@ -59,6 +60,7 @@ class TunedSysctls : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!HaveNetAdmin()) GTEST_SKIP() << "SKIPPED (privileged): needs root with CAP_NET_ADMIN";
+    ASSERT_TRUE(WaitForRunLock()) << "another tcpmax run kept the run lock for 10 minutes";
     original_ = Snapshot();
     Write(kSomaxconn, "1024");
     before_ = Snapshot();

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.h"
+#include "run_lock_wait.h"
 #include "sys/sysctl.h"
 
 namespace tcpmax::sys {
@@ -13,6 +14,7 @@ namespace {
 
 TEST(SysctlGuard, SetsAndRestores) {
   TCPMAX_REQUIRE_NET_ADMIN();
+  ASSERT_TRUE(::tcpmax::testing::WaitForRunLock());
   const char* name = "net.ipv4.tcp_max_tw_buckets";
   LiveReader live;
   auto before = ReadSysctlU64(live, name);
@@ -36,6 +38,7 @@ TEST(SysctlGuard, UnknownSysctlIsAnErrorWithErrno) {
 
 TEST(SysctlGuard, RestoreLeavesAValueChangedSinceAlone) {
   TCPMAX_REQUIRE_NET_ADMIN();
+  ASSERT_TRUE(::tcpmax::testing::WaitForRunLock());
   const char* name = "net.ipv4.tcp_max_tw_buckets";
   LiveReader live;
   auto before = ReadSysctlU64(live, name);

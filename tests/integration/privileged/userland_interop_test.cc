@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness.h"
+#include "run_lock_wait.h"
 
 namespace tcpmax::testing {
 namespace {
@@ -127,6 +128,7 @@ print("ok", ok)
 
 TEST(UserlandInteropTest, KernelClientsEchoAndCloseCleanly) {
   TCPMAX_REQUIRE_NET_ADMIN();
+  ASSERT_TRUE(WaitForRunLock());
   const std::string ns = "tmx-ul-echo";
   RunShell("ip netns del " + ns + " 2>/dev/null");
   Background serve = StartUserlandServe(ns, "echo");
@@ -153,6 +155,7 @@ TEST(UserlandInteropTest, KernelClientsEchoAndCloseCleanly) {
 
 TEST(UserlandInteropTest, TsharkSeesNoMalformedPacketsOrAnalysisFlags) {
   TCPMAX_REQUIRE_NET_ADMIN();
+  ASSERT_TRUE(WaitForRunLock());
   const std::string ns = "tmx-ul-shark";
   const std::string pcap = "/tmp/tcpmax-ul-shark.pcap";
   RunShell("ip netns del " + ns + " 2>/dev/null; rm -f " + pcap);
@@ -186,6 +189,7 @@ for i in range(3):
 
 TEST(UserlandInteropTest, UserlandClientAgainstKernelServer) {
   TCPMAX_REQUIRE_NET_ADMIN();
+  ASSERT_TRUE(WaitForRunLock());
   const std::string ns = "tmx-ul-kern";
   RunShell("ip netns del " + ns + " 2>/dev/null");
   ASSERT_EQ(RunShell("ip netns add " + ns + " && ip -n " + ns + " link set lo up && ip -n " + ns +
@@ -214,6 +218,7 @@ TEST(UserlandInteropTest, UserlandClientAgainstKernelServer) {
 
 TEST(UserlandInteropTest, UserlandClientAgainstUserlandServer) {
   TCPMAX_REQUIRE_NET_ADMIN();
+  ASSERT_TRUE(WaitForRunLock());
   const std::string ns = "tmx-ul-both";
   RunShell("ip netns del " + ns + " 2>/dev/null");
   Background serve = StartUserlandServe(ns, "hold");
@@ -236,6 +241,7 @@ TEST(UserlandInteropTest, UserlandClientAgainstUserlandServer) {
 
 TEST(UserlandInteropTest, SetupErrorsUndoWhatWasDone) {
   TCPMAX_REQUIRE_NET_ADMIN();
+  ASSERT_TRUE(WaitForRunLock());
   const std::string ns = "tmx-ul-err";
   RunShell("ip netns del " + ns + " 2>/dev/null");
   // `lo` exists in every new namespace: the TUN cannot take its name.

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "harness.h"
+#include "run_lock_wait.h"
 
 namespace tcpmax::testing {
 namespace {
@@ -32,6 +33,7 @@ std::string HostIpForward() {
 
 TEST(UserlandNetns, ExistingNamespaceItDidNotCreateIsRefused) {
   TCPMAX_REQUIRE_NET_ADMIN();
+  ASSERT_TRUE(WaitForRunLock());
   const std::string ns = "tmx-ul-foreign";
   RunShell("ip netns del " + ns + " 2>/dev/null");
   ASSERT_EQ(RunShell("ip netns add " + ns).exit_code, 0);
@@ -51,6 +53,7 @@ TEST(UserlandNetns, ExistingNamespaceItDidNotCreateIsRefused) {
 
 TEST(UserlandNetns, ReuseRefusesTheHostsNamespace) {
   TCPMAX_REQUIRE_NET_ADMIN();
+  ASSERT_TRUE(WaitForRunLock());
   const std::string ns = "tmx-ul-hostns";
   RunShell("ip netns del " + ns + " 2>/dev/null");
   // A name for this process's namespace, as `ip netns attach NAME PID` makes.
@@ -68,6 +71,7 @@ TEST(UserlandNetns, ReuseRefusesTheHostsNamespace) {
 
 TEST(UserlandNetns, ReuseRefusesANamespaceWithAnUplink) {
   TCPMAX_REQUIRE_NET_ADMIN();
+  ASSERT_TRUE(WaitForRunLock());
   const std::string ns = "tmx-ul-uplink";
   RunShell("ip netns del " + ns + " 2>/dev/null");
   ASSERT_EQ(RunShell("ip netns add " + ns + " && ip -n " + ns + " link add tmxv0 type veth peer name tmxv1").exit_code, 0);
@@ -82,6 +86,7 @@ TEST(UserlandNetns, ReuseRefusesANamespaceWithAnUplink) {
 
 TEST(UserlandNetns, SigkilledServeLeavesANamespaceThatRestoreRemoves) {
   TCPMAX_REQUIRE_NET_ADMIN();
+  ASSERT_TRUE(WaitForRunLock());
   const std::string ns = "tmx-ul-killed";
   RunShell("ip netns del " + ns + " 2>/dev/null");
   pid_t pid = fork();
@@ -115,6 +120,7 @@ namespace {
 
 TEST(UserlandNetns, ClosedOutputPipeStillRemovesTheNamespace) {
   TCPMAX_REQUIRE_NET_ADMIN();
+  ASSERT_TRUE(WaitForRunLock());
   const std::string ns = "tmx-ul-pipe";
   RunShell("ip netns del " + ns + " 2>/dev/null");
   RunResult r = RunShell(std::string(TCPMAX_BINARY) + " userland serve --netns " + ns +
@@ -140,6 +146,7 @@ std::string NetnsIpForward(const std::string& ns) {
 // namespace (tcpmax did not create it) in place.
 TEST(UserlandNetns, ReusedNamespaceGetsItsIpForwardBackEvenAfterSigkill) {
   TCPMAX_REQUIRE_NET_ADMIN();
+  ASSERT_TRUE(WaitForRunLock());
   const std::string ns = "tmx-ul-reuse";
   RunShell("ip netns del " + ns + " 2>/dev/null");
   ASSERT_EQ(RunShell("ip netns add " + ns + " && ip -n " + ns + " link set lo up").exit_code, 0);
