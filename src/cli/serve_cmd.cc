@@ -97,6 +97,8 @@ int RunServe(int argc, char** argv) {
   Options f;
   AddFlags(app, f);
   if (auto code = ParseArgs(app, argc, argv)) return *code;
+  // First: from here on a closed stdout or stderr must not kill the run.
+  const std::atomic<bool>& stop = StopOnSignals();
   auto run = Validate(f);
   if (!run) return UsageError(kName, run.error().context);
   if (auto raised = sys::RaiseNofileToHard(); !raised) return RuntimeError(kName, raised.error());
@@ -106,7 +108,6 @@ int RunServe(int argc, char** argv) {
   run->server.engine = *engine;
   info.options = run->server;
 
-  const std::atomic<bool>& stop = StopOnSignals();
   Progress progress;
   serve::ServeObserver obs;
   obs.on_ready = [&](const serve::Server& s) {

@@ -112,6 +112,17 @@ LoadStats RunLocal(const LoadRun& run, int shard, const std::atomic<bool>& stop,
   LocalRun local(run, shard, stop_opening);
   std::atomic<bool> worker_stop{false};
   std::vector<std::thread> threads;
+  // Joined on every way out, an exception included (a joinable thread's
+  // destructor would call std::terminate).
+  struct JoinOnExit {
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& threads;
+    ~JoinOnExit() {
+      stop = true;
+      for (std::thread& t : threads)
+        if (t.joinable()) t.join();
+    }
+  } join_on_exit{worker_stop, threads};
   auto work = run.options.engine == Engine::kUring ? RunUringWorker : RunEpollWorker;
   {
     sys::BlockStopSignals block;  // the workers inherit it
