@@ -1,5 +1,7 @@
 #include "diag/netlink_dump.h"
 
+#include "diag/tcp_state.h"
+
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -84,6 +86,12 @@ Result<bool> ParseDatagram(std::span<const uint8_t> data, int family, Tally& tal
     }
     if ((nlh.nlmsg_type == SOCK_DIAG_BY_FAMILY || nlh.nlmsg_type == TCPDIAG_GETSOCK) && nlh.nlmsg_len >= NLMSG_LENGTH(sizeof(inet_diag_msg))) {
       const auto* m = reinterpret_cast<const inet_diag_msg*>(payload);
+      // A kernel sends only these; a corrupt recording must not index the
+      // state tables out of bounds or count another family as IPv6.
+      if (m->idiag_state > kMaxTcpState || (m->idiag_family != AF_INET && m->idiag_family != AF_INET6)) {
+        return ErrnoError(EBADMSG, fmt::format("inet_diag dump ({}): socket message with state {} family {} at byte {}",
+                                               FamilyName(family), m->idiag_state, m->idiag_family, at));
+      }
       SockView v;
       v.family = m->idiag_family;
       v.state = m->idiag_state;

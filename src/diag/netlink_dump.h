@@ -34,7 +34,9 @@ struct DumpStats {
 std::vector<uint8_t> BuildRequest(int family, uint32_t states, std::span<const uint8_t> bytecode, uint32_t seq,
                                   uint16_t sport = 0, uint16_t dport = 0);
 
-// Parses one datagram. Returns true once NLMSG_DONE is seen.
+// Parses one datagram. Returns true once NLMSG_DONE is seen; malformed
+// input is an Error. REQUIRES: `data` starts 4-byte aligned (NLMSG_ALIGN), as
+// a recv() buffer or a replayed frame's vector does.
 Result<bool> ParseDatagram(std::span<const uint8_t> data, int family, Tally& tally, DumpStats& stats);
 
 // Runs a whole dump of `family` (AF_INET, AF_INET6, or AF_UNSPEC for both).

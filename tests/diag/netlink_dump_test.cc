@@ -82,6 +82,22 @@ TEST(NetlinkDump, CountsSocketsAcrossDatagramsUntilDone) {
   EXPECT_EQ(c.states[kTimeWait], 1u);
 }
 
+// Found by tests/fuzz/netlink_fuzz: a state past TCP_NEW_SYN_RECV indexed the
+// state table out of bounds (and shifted 1u by 127).
+TEST(NetlinkDump, ACorruptStateIsAnErrorNotAnOutOfBoundsCount) {
+  std::vector<uint8_t> d;
+  AppendSock(d, kEstablished, 7000);
+  AppendSock(d, 127, 7000);
+  AppendDone(d);
+  Tally t(Query{});
+  DumpStats stats;
+  auto r = ParseDatagram(d, AF_INET, t, stats);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, EBADMSG);
+  EXPECT_NE(r.error().context.find("state 127"), std::string::npos) << r.error().context;
+  EXPECT_EQ(t.Finish().total, 1u) << "the message before the corrupt one was counted, nothing after";
+}
+
 TEST(NetlinkDump, DumpIntrIsReported) {
   Scripted s;
   s.datagrams.resize(1);
