@@ -8,12 +8,17 @@
 // ESTABLISHED, LAST-ACK and the RFC 5961 paths without forging SipHash
 // cookies, the harness first completes one real handshake, and (mode bit 1)
 // rewrites every packet's addresses and ports to that connection's tuple and
-// parses without checksum verification. Mode bit 3 lets time advance: each
+// gives it valid IPv4/TCP framing and checksums, so it is parsed with checksum
+// verification like any packet; bits 4-7 choose how many connections
+// (1-16) are set up, and a leading byte per packet picks the one it goes
+// to. Mode bit 3 lets time advance: each
 // packet is then preceded by a 2-byte step in milliseconds, so cookie
 // expiry, the reply rate limits and the client's pass timing vary.
 // Invariants: no crash or UB; everything emitted parses back; a RST gets no
 // answer but at most one challenge ACK; one segment in causes a bounded
-// number out (echo pieces + 1); established <= accepted.
+// number out (echo pieces + 1); no slot leaks (in the table = accepted -
+// closed - reset by the peer).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -21,6 +26,7 @@
 
 #include "userland/tcp/client.h"
 #include "userland/tcp/server.h"
+#include "userland/wire/checksum.h"
 #include "userland/wire/segment.h"
 
 namespace {
@@ -56,11 +62,12 @@ tcp::ServerEngine MakeServer(bool echo) {
   return tcp::ServerEngine(c, tcp::SipKey{1, 2}, tcp::SipKey{3, 4}, 5);
 }
 
-void Handshake(tcp::ServerEngine& server, CheckingSink& sink) {
+void Handshake(tcp::ServerEngine& server, CheckingSink& sink, uint16_t sport = 40000) {
+  uint64_t before = server.established();
   wire::SegmentSpec syn;
   syn.src_ip = kPeer;
   syn.dst_ip = kServer;
-  syn.src_port = 40000;
+  syn.src_port = sport;
   syn.dst_port = 80;
   syn.seq = 1000;
   syn.flags = wire::kSyn;
@@ -77,18 +84,33 @@ void Handshake(tcp::ServerEngine& server, CheckingSink& sink) {
   ack.ts_ecr = sink.last.options.ts_val;
   n = wire::BuildSegment(ack, buf);
   server.Input({buf, n}, kNow, sink);
-  if (server.established() != 1) abort();
+  if (server.established() != before + 1) abort();
 }
 
-void Retarget(std::vector<uint8_t>& p) {
-  if (p.size() < 24) return;
+void Put16(std::vector<uint8_t>& p, size_t at, uint16_t v) {
+  p[at] = uint8_t(v >> 8);
+  p[at + 1] = uint8_t(v);
+}
+
+// Points the packet at connection `sport` -> kServer:80 and makes it valid
+// IPv4/TCP framing with correct checksums (total length = the bytes given), so
+// the fuzzer's bytes reach the engine's state machine, not the checksum drop.
+void Retarget(std::vector<uint8_t>& p, uint16_t sport) {
+  if (p.size() < 40) return;
+  p[0] = uint8_t(0x40 | std::max(5, p[0] & 0xf));
   size_t ihl = size_t(p[0] & 0xf) * 4;
+  if (p.size() < ihl + 20) return;
+  p[9] = 6;  // TCP
+  Put16(p, 2, uint16_t(p.size()));
   const uint8_t src[4] = {0xc6, 0x13, 0x00, 0x07}, dst[4] = {0xc6, 0x12, 0x00, 0x01};
   for (int i = 0; i < 4; ++i) p[12 + i] = src[i], p[16 + i] = dst[i];
-  if (ihl >= 20 && p.size() >= ihl + 4) {
-    p[ihl] = 0x9c, p[ihl + 1] = 0x40;  // 40000
-    p[ihl + 2] = 0x00, p[ihl + 3] = 0x50;  // 80
-  }
+  Put16(p, ihl, sport);
+  Put16(p, ihl + 2, 80);
+  Put16(p, 10, 0);
+  Put16(p, 10, wire::Checksum({p.data(), ihl}));
+  Put16(p, ihl + 16, 0);
+  uint32_t sum = wire::PseudoHeaderSum(kPeer, kServer, 6, uint16_t(p.size() - ihl));
+  Put16(p, ihl + 16, wire::ChecksumFinish(wire::ChecksumAdd(sum, {p.data() + ihl, p.size() - ihl})));
 }
 
 }  // namespace
@@ -97,6 +119,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   uint8_t mode = data[0];
   bool echo = mode & 1, retarget = mode & 2, client = mode & 4, clock = mode & 8;
+  // Many connections: (mode >> 4) + 1 of them; each retargeted packet starts
+  // with a byte choosing which one it is sent on.
+  unsigned conns = retarget ? (mode >> 4) + 1 : 1;
   uint64_t now = kNow;
   tcp::ServerEngine server = MakeServer(echo);
   tcp::ClientConfig cc;
@@ -109,7 +134,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cc.connections = 16;
   tcp::ClientEngine cli(cc, tcp::SipKey{7, 8});
   CheckingSink sink;
-  if (retarget && !client) Handshake(server, sink);
+  if (retarget && !client) {
+    for (unsigned k = 0; k < conns; ++k) Handshake(server, sink, uint16_t(40000 + k));
+  }
   if (client) {
     cli.SendSyns(16, kNow, sink);
     cli.StartVerify(4, 1);
@@ -126,9 +153,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (len > size - i) len = size - i;
     std::vector<uint8_t> p(data + i, data + i + len);
     i += len;
-    if (retarget) Retarget(p);
+    if (retarget && !p.empty()) {
+      uint16_t sport = uint16_t(40000 + p[0] % conns);
+      p.erase(p.begin());
+      Retarget(p, sport);
+    }
     wire::Segment seg;
-    wire::ParseResult r = wire::ParseSegment(p, &seg, /*verify_checksums=*/!retarget);
+    wire::ParseResult r = wire::ParseSegment(p, &seg, /*verify_checksums=*/true);
     size_t before = sink.count;
     if (client) {
       if (r.ok) cli.InputSegment(seg, now, sink);
@@ -145,6 +176,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       server.Input(p, now, sink);  // the drop path counts the reason
     }
   }
-  if (server.established() > server.stats().accepted) abort();
+  // No slot leaks: every connection in the table was accepted and neither
+  // closed nor reset since, and every one accepted is in the table or gone
+  // through one of those.
+  const tcp::ServerStats& st = server.stats();
+  if (server.established() != st.accepted - st.closed - st.reset_by_peer) abort();
   return 0;
 }
