@@ -47,7 +47,7 @@ TEST(ProbeGuard, WhenTheGuardTripsNoFurtherConnectionIsOpened) {
   opt.rate = 2'000;                             // 10 s to the target without the guard
   opt.interval = std::chrono::milliseconds(100);
   opt.hold = std::chrono::milliseconds(2000);   // 4,000 more connects if the load kept opening
-  opt.first_port = 17500;
+  opt.first_port = 17740;
   opt.reserve_percent = 1;
   auto setup = Prepare(opt, live);
   ASSERT_TRUE(setup) << setup.error().ToString();

@@ -96,6 +96,16 @@ class Probe {
     if (pid_ > 0 && !reaped_) {
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
+      WaitShardsGone();
+    }
+  }
+  // The probe's shards are forks of it (same command line); after a SIGKILL
+  // they die with it (PR_SET_PDEATHSIG), but closing their sockets takes a
+  // moment, and the next test's probe listens on the same port.
+  static void WaitShardsGone() {
+    for (int i = 0; i < 100; ++i) {
+      if (RunShell("pgrep -f -- '--first-port 17500' || true").out.empty()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
   // Waits until --tune has raised somaxconn.
@@ -111,6 +121,7 @@ class Probe {
     int status = 0;
     waitpid(pid_, &status, 0);
     reaped_ = true;
+    WaitShardsGone();
     return status;
   }
   pid_t pid() const { return pid_; }
