@@ -29,6 +29,25 @@ using userland::ServeReport;
 
 void Note(const std::string& line) { fmt::print(stderr, "tcpmax userland: {}\n", line); }
 
+// The tail both subcommands share: run with a progress line, then print the
+// report as JSON or text, or the error (nullopt then, the error printed).
+template <typename Report, typename Run, typename Line, typename Json, typename Text>
+std::optional<Report> RunAndPrint(std::string_view name, bool json, Run run, Line line, Json to_json, Text to_text) {
+  Progress progress;
+  auto report = run([&](const Report& r) { progress.Update(line(r)); });
+  progress.Finish();
+  if (!report) {
+    RuntimeError(name, report.error());
+    return std::nullopt;
+  }
+  if (json) {
+    fmt::print("{}\n", to_json(*report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  } else {
+    fmt::print("{}", to_text(*report));
+  }
+  return std::move(*report);
+}
+
 // "198.18.0.1:80", "198.18.0.1:80,8080", "198.18.0.1:7000-7009".
 Result<std::pair<uint32_t, std::vector<uint16_t>>> ParseTarget(const std::string& text) {
   auto colon = text.rfind(':');
@@ -143,17 +162,10 @@ int Serve(int argc, char** argv) {
   if (auto v = ValidateServe(f, o); !v) return UsageError("userland serve", v.error().context);
 
   const std::atomic<bool>& stop = StopOnSignals();
-  Progress progress;
-  auto report = userland::RunServe(o, Note, stop,
-                                   [&](const ServeReport& r) { progress.Update(report::UserlandServeProgress(r)); });
-  progress.Finish();
-  if (!report) return RuntimeError("userland serve", report.error());
-  if (f.json) {
-    fmt::print("{}\n", report::UserlandServeJson(*report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
-  } else {
-    fmt::print("{}", report::UserlandServeText(*report));
-  }
-  return kExitOk;
+  auto report = RunAndPrint<ServeReport>(
+      "userland serve", f.json, [&](auto progress) { return userland::RunServe(o, Note, stop, progress); },
+      report::UserlandServeProgress, report::UserlandServeJson, report::UserlandServeText);
+  return report ? kExitOk : kExitFailure;
 }
 
 // ---- load ----
@@ -256,16 +268,10 @@ int Load(int argc, char** argv) {
   if (auto v = ValidateLoad(f, o); !v) return UsageError("userland load", v.error().context);
 
   const std::atomic<bool>& stop = StopOnSignals();
-  Progress progress;
-  auto report = userland::RunLoad(o, Note, stop,
-                                  [&](const LoadReport& r) { progress.Update(report::UserlandLoadProgress(r)); });
-  progress.Finish();
-  if (!report) return RuntimeError("userland load", report.error());
-  if (f.json) {
-    fmt::print("{}\n", report::UserlandLoadJson(*report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
-  } else {
-    fmt::print("{}", report::UserlandLoadText(*report));
-  }
+  auto report = RunAndPrint<LoadReport>(
+      "userland load", f.json, [&](auto progress) { return userland::RunLoad(o, Note, stop, progress); },
+      report::UserlandLoadProgress, report::UserlandLoadJson, report::UserlandLoadText);
+  if (!report) return kExitFailure;
   bool complete = report->phase == userland::LoadPhase::kDone && !stop.load();
   return complete ? kExitOk : kExitFailure;
 }

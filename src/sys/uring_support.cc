@@ -165,26 +165,39 @@ bool ProbeRecvMultishot(io_uring* ring, int slot, int client, std::string* reaso
 
 }  // namespace
 
-UringSupport DetectUring() {
-  UringSupport s;
+namespace {
+
+// The kernel release, then a throwaway ring with a 16-slot sparse file
+// table: sets kernel, rings, direct_descriptors and reason. False when no
+// ring could be made (nothing to tear down); otherwise the caller exits it.
+bool OpenProbeRing(UringSupport& s, io_uring* ring) {
   utsname u{};
   if (uname(&u) == 0) s.kernel = u.release;
-  rlimit rl{};
-  getrlimit(RLIMIT_NOFILE, &rl);
-  s.table_slots = rl.rlim_cur > (1u << 20) ? (1u << 20) : static_cast<unsigned>(rl.rlim_cur);
-
-  io_uring ring;
-  int rc = io_uring_queue_init(8, &ring, 0);
+  int rc = io_uring_queue_init(8, ring, 0);
   if (rc < 0) {
     s.reason = SetupFailure(-rc);
-    return s;
+    return false;
   }
   s.rings = true;
-  rc = io_uring_register_files_sparse(&ring, 16);
+  rc = io_uring_register_files_sparse(ring, 16);
   if (rc < 0) {
     s.reason = Error{-rc, "io_uring_register_files_sparse"}.ToString() + ": the kernel is older than 5.19";
   } else {
     s.direct_descriptors = true;
+  }
+  return true;
+}
+
+}  // namespace
+
+UringSupport DetectUring() {
+  UringSupport s;
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  s.table_slots = rl.rlim_cur > (1u << 20) ? (1u << 20) : static_cast<unsigned>(rl.rlim_cur);
+  io_uring ring;
+  if (!OpenProbeRing(s, &ring)) return s;
+  if (s.direct_descriptors) {
     auto buffers = sys::BufRing::Create(&ring, 0, 4, 64);
     if (!buffers) {
       s.reason = buffers.error().ToString() + ": provided-buffer rings need kernel 5.19";
@@ -205,20 +218,9 @@ UringSupport DetectUring() {
 
 UringSupport DetectUringConnect() {
   UringSupport s;
-  utsname u{};
-  if (uname(&u) == 0) s.kernel = u.release;
   io_uring ring;
-  int rc = io_uring_queue_init(8, &ring, 0);
-  if (rc < 0) {
-    s.reason = SetupFailure(-rc);
-    return s;
-  }
-  s.rings = true;
-  rc = io_uring_register_files_sparse(&ring, 16);
-  if (rc < 0) {
-    s.reason = Error{-rc, "io_uring_register_files_sparse"}.ToString() + ": the kernel is older than 5.19";
-  } else {
-    s.direct_descriptors = true;
+  if (!OpenProbeRing(s, &ring)) return s;
+  if (s.direct_descriptors) {
     // A listener and nothing else: no accepted socket stays in the table, so
     // no port is still taken when the caller starts connecting.
     Fd listener(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
