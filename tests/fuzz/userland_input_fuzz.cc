@@ -92,24 +92,30 @@ void Put16(std::vector<uint8_t>& p, size_t at, uint16_t v) {
   p[at + 1] = uint8_t(v);
 }
 
-// Points the packet at connection `sport` -> kServer:80 and makes it valid
-// IPv4/TCP framing with correct checksums (total length = the bytes given), so
-// the fuzzer's bytes reach the engine's state machine, not the checksum drop.
-void Retarget(std::vector<uint8_t>& p, uint16_t sport) {
+// Points the packet at connection kPeer:`sport` -> kServer:80 (towards the
+// server engine; with `to_client` the other way, kServer:80 -> the client's
+// tuple `sport`) and makes it valid IPv4/TCP framing with correct checksums
+// (total length = the bytes given), so the fuzzer's bytes reach the engines'
+// state machines, not the checksum drop.
+void Retarget(std::vector<uint8_t>& p, uint16_t sport, bool to_client) {
   if (p.size() < 40) return;
   p[0] = uint8_t(0x40 | std::max(5, p[0] & 0xf));
   size_t ihl = size_t(p[0] & 0xf) * 4;
   if (p.size() < ihl + 20) return;
   p[9] = 6;  // TCP
   Put16(p, 2, uint16_t(p.size()));
-  const uint8_t src[4] = {0xc6, 0x13, 0x00, 0x07}, dst[4] = {0xc6, 0x12, 0x00, 0x01};
-  for (int i = 0; i < 4; ++i) p[12 + i] = src[i], p[16 + i] = dst[i];
-  Put16(p, ihl, sport);
-  Put16(p, ihl + 2, 80);
+  const uint8_t peer[4] = {0xc6, 0x13, 0x00, 0x07}, server[4] = {0xc6, 0x12, 0x00, 0x01};
+  for (int i = 0; i < 4; ++i) {
+    p[12 + i] = to_client ? server[i] : peer[i];
+    p[16 + i] = to_client ? peer[i] : server[i];
+  }
+  Put16(p, ihl, to_client ? 80 : sport);
+  Put16(p, ihl + 2, to_client ? sport : 80);
   Put16(p, 10, 0);
   Put16(p, 10, wire::Checksum({p.data(), ihl}));
   Put16(p, ihl + 16, 0);
-  uint32_t sum = wire::PseudoHeaderSum(kPeer, kServer, 6, uint16_t(p.size() - ihl));
+  uint32_t sum = to_client ? wire::PseudoHeaderSum(kServer, kPeer, 6, uint16_t(p.size() - ihl))
+                           : wire::PseudoHeaderSum(kPeer, kServer, 6, uint16_t(p.size() - ihl));
   Put16(p, ihl + 16, wire::ChecksumFinish(wire::ChecksumAdd(sum, {p.data() + ihl, p.size() - ihl})));
 }
 
@@ -156,7 +162,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (retarget && !p.empty()) {
       uint16_t sport = uint16_t(40000 + p[0] % conns);
       p.erase(p.begin());
-      Retarget(p, sport);
+      Retarget(p, sport, client);
     }
     wire::Segment seg;
     wire::ParseResult r = wire::ParseSegment(p, &seg, /*verify_checksums=*/true);
