@@ -93,6 +93,15 @@ uint64_t DefaultMaxConnections() {
   return std::max<uint64_t>(1'000, *avail / 2 / 48);
 }
 
+// --netns NAME (created, removed on exit), or --netns-reuse NAME, and --tun.
+void AddNetnsFlags(CLI::App& app, std::string& netns, std::string& reuse, std::string& tun) {
+  auto* netns_flag = app.add_option("--netns", netns, "network namespace to create (refused if it exists); removed on exit");
+  app.add_option("--netns-reuse", reuse, "run in this existing namespace instead (never the host's); left in place on exit")
+      ->excludes(netns_flag)
+      ->type_name("NAME");
+  app.add_option("--tun", tun, "TUN device name inside the namespace");
+}
+
 struct ServeFlags {
   std::string listen = "198.18.0.1:80", mode = "hold", reserve = "0", duration = "0", reuse, max_conns;
   bool json = false;
@@ -101,13 +110,7 @@ struct ServeFlags {
 void AddServeFlags(CLI::App& app, ServeFlags& f, ServeOptions& o) {
   app.add_option("--listen", f.listen, "ADDRESS:PORTS the engine answers (198.18.0.0/15; ports '80,8080' or '7000-7009')");
   app.add_option("--mode", f.mode, "hold (ACK and discard data) or echo (send data back)");
-  auto* netns_flag =
-      app.add_option("--netns", o.netns, "network namespace to create (refused if it exists); removed on exit");
-  app.add_option("--netns-reuse", f.reuse,
-                 "run in this existing namespace instead (never the host's); left in place on exit")
-      ->excludes(netns_flag)
-      ->type_name("NAME");
-  app.add_option("--tun", o.tun, "TUN device name inside the namespace");
+  AddNetnsFlags(app, o.netns, f.reuse, o.tun);
   app.add_option("--route", o.route, "range routed into the TUN (inside 198.18.0.0/15)");
   app.add_option("--reserve", f.reserve, "size the connection table for this many connections up front (10M)");
   app.add_option("--duration", f.duration, "stop after this long (0: until SIGINT/SIGTERM)");
@@ -189,13 +192,7 @@ void AddLoadFlags(CLI::App& app, LoadFlags& f, LoadOptions& o) {
   app.add_option("--verify", f.verify, "probe this many random established connections");
   app.add_option("--hold", f.hold, "keep running this long after the handshakes (and verify)");
   app.add_option("--timeout", f.timeout, "give up after this long in all (0: none)");
-  auto* netns_flag =
-      app.add_option("--netns", o.netns, "network namespace to create (refused if it exists); removed on exit");
-  app.add_option("--netns-reuse", f.reuse,
-                 "run in this existing namespace instead (never the host's); left in place on exit")
-      ->excludes(netns_flag)
-      ->type_name("NAME");
-  app.add_option("--tun", o.tun, "TUN device name inside the namespace");
+  AddNetnsFlags(app, o.netns, f.reuse, o.tun);
   app.add_flag("--json", f.json, "print the result as JSON");
 }
 

@@ -1,11 +1,6 @@
 #include "load/stats.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdio>
-#include <cstring>
-#include <type_traits>
 
 namespace tcpmax::load {
 

@@ -23,13 +23,13 @@ struct Sample {
   uint64_t failed = 0;          // connect attempts that failed
   double rate = 0;              // new connections/s over the last second
   int64_t mem_used = 0;         // MemAvailable at start minus now, bytes (kernel and user space)
-  int64_t kernel = 0;           // mem_used minus the shards' RSS growth: the kernel's share
+  int64_t kernel = 0;           // mem_used minus the shards' anonymous memory growth: the kernel's share
   int64_t slab = 0;             // Slab (kernel objects) growth since start, bytes
   // Anonymous memory (heap, stacks) the serve / load shards grew since each
   // started, bytes: their user-space cost (file-backed pages are left out,
   // since the kernel reclaims them under the very pressure a climb creates).
-  uint64_t rss_serve = 0;
-  uint64_t rss_load = 0;
+  uint64_t anon_serve = 0;      // bytes, serve shards
+  uint64_t anon_load = 0;       // bytes, load shards
   uint64_t file_nr = 0;         // fs.file-nr: allocated file handles
   uint64_t usable = 0;          // memory the box can still give (memory_guard.h), bytes
   double memory_pressure = 0;   // PSI memory "some" avg10, percent
@@ -81,7 +81,7 @@ struct ProbeReport {
 
   // Memory.
   double kernel_bytes = 0;              // kernel bytes per connection: max of the two fits below
-  LineFit kernel_fit;                   // MemAvailable drop minus RSS growth vs connections
+  LineFit kernel_fit;                   // MemAvailable drop minus the shards' anonymous growth vs connections
   LineFit slab_fit;                     // slab growth vs connections
   double user_bytes_serve = 0;          // RSS per held connection, serve side
   double user_bytes_load = 0;           // RSS per held connection, load side

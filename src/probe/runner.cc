@@ -88,23 +88,23 @@ double HeldRate(const std::vector<Sample>& prev, const Sample& now) {
 
 void Fit(ProbeReport& rep) {
   std::vector<Point> kernel, slab;
-  double serve_rss = 0, load_rss = 0, held = 0;
+  double serve_user = 0, load_user = 0, held = 0;
   for (const Sample& s : rep.samples) {
     kernel.push_back({double(s.established), double(s.kernel)});
     slab.push_back({double(s.established), double(s.slab)});
     if (double(s.established) > held) {
       held = double(s.established);
-      serve_rss = double(s.rss_serve);
-      load_rss = double(s.rss_load);
+      serve_user = double(s.anon_serve);
+      load_user = double(s.anon_load);
     }
   }
   rep.kernel_fit = FitLine(kernel);
   rep.slab_fit = FitLine(slab);
   const Sample* first = rep.samples.empty() ? nullptr : &rep.samples.front();
   if (held > 0 && first != nullptr) {
-    // User-space bytes per connection: RSS growth from the first sample.
-    rep.user_bytes_serve = std::max(0.0, serve_rss - double(first->rss_serve)) / held;
-    rep.user_bytes_load = std::max(0.0, load_rss - double(first->rss_load)) / held;
+    // User-space bytes per connection: anonymous memory growth from the first sample.
+    rep.user_bytes_serve = std::max(0.0, serve_user - double(first->anon_serve)) / held;
+    rep.user_bytes_load = std::max(0.0, load_user - double(first->anon_load)) / held;
   }
   // Kernel cost: the larger of the two views (conservative). Slab growth counts
   // every kernel object of a socket, reclaimable ones (dentry) included; the
@@ -262,13 +262,13 @@ std::optional<StopDecision> Climb::TakeSample(const MemoryGuard& guard, uint64_t
   s.rate = HeldRate(rep_.samples, s);
   s.mem_used = int64_t(base.available) - int64_t(mem->reading.available);
   s.slab = int64_t(mem->reading.slab) - int64_t(base.slab);
-  s.rss_serve = sv.anon_growth;
-  s.rss_load = ld.anon_growth;
+  s.anon_serve = sv.anon_growth;
+  s.anon_load = ld.anon_growth;
   s.file_nr = mem->reading.files;
   s.usable = mem->usable;
   s.memory_pressure = mem->pressure.value_or(0);
   const Sample& first = rep_.samples.front();
-  s.kernel = s.mem_used - (int64_t(s.rss_serve + s.rss_load) - int64_t(first.rss_serve + first.rss_load));
+  s.kernel = s.mem_used - (int64_t(s.anon_serve + s.anon_load) - int64_t(first.anon_serve + first.anon_load));
   rep_.max_sample_gap_seconds = std::max(rep_.max_sample_gap_seconds, s.t - last_sample_t_);
   last_sample_t_ = s.t;
   rep_.samples.push_back(s);
@@ -403,8 +403,12 @@ Result<ProbeSetup> Prepare(const ProbeOptions& opt, const sys::Reader& reader) {
     auto wanted = Tuning::Wanted(s.target, reader);
     if (!wanted) return tl::unexpected(wanted.error());
     s.tuning = std::move(*wanted);
+    // The plan sizes pairs from the port range the climb will run with.
     for (const Setting& t : s.tuning) {
-      if (t.name == "net.ipv4.ip_local_port_range") s.box.ephemeral_ports = 65535 - 1024 + 1;
+      auto range = sys::ParseNumbers(t.value);
+      if (t.name == "net.ipv4.ip_local_port_range" && range && range->size() == 2 && (*range)[1] >= (*range)[0]) {
+        s.box.ephemeral_ports = static_cast<uint32_t>((*range)[1] - (*range)[0] + 1);
+      }
     }
   }
   PlanInput in;

@@ -24,7 +24,7 @@ std::string ConnectionsChart(const probe::ProbeReport& r) {
 }
 
 std::string MemoryChart(const probe::ProbeReport& r) {
-  Series used{"kernel (MemAvailable drop - RSS growth)", "#4878b8", {}, true};
+  Series used{"kernel (MemAvailable drop - user-space growth)", "#4878b8", {}, true};
   Series slab{"slab growth", "#e0a030", {}, true};
   double max_x = 0;
   for (const auto& s : r.samples) {

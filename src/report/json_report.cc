@@ -52,8 +52,8 @@ nlohmann::json ProbeToJson(const probe::ProbeReport& r) {
                        {"mem_used_bytes", s.mem_used},
                        {"kernel_bytes", s.kernel},
                        {"slab_bytes", s.slab},
-                       {"anon_growth_serve_bytes", s.rss_serve},
-                       {"anon_growth_load_bytes", s.rss_load},
+                       {"anon_growth_serve_bytes", s.anon_serve},
+                       {"anon_growth_load_bytes", s.anon_load},
                        {"file_nr", s.file_nr},
                        {"usable_bytes", s.usable},
                        {"memory_pressure_percent", s.memory_pressure}});
