@@ -39,9 +39,10 @@ install: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS) --target tcpmax tcpmax_docs
 	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --component tcpmax
+	@cp $(BUILD)/install_manifest_tcpmax.txt $(BUILD)/make_install_manifest.txt
 
 uninstall:
-	@cmake -DBUILD_DIR=$(BUILD) -P cmake/uninstall.cmake
+	DESTDIR="$(DESTDIR)" cmake -DMANIFEST=$(BUILD)/make_install_manifest.txt -P cmake/uninstall.cmake
 
 deb: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target tcpmax tcpmax_docs

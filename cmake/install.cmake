@@ -5,6 +5,9 @@
 # build. Included at the end of the top-level CMakeLists.txt, after every
 # target is defined.
 include(GNUInstallDirs)
+# `make install`, `cmake --install` and cpack install what the install and deb
+# targets built (tcpmax, tcpmax_docs), not everything in `all` (tests, benchmarks).
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY TRUE)
 
 set(TCPMAX_PACKAGE_VERSION "" CACHE STRING
     "package version a distribution build passes (tcpmax version reports it); empty for a build from the tree")
@@ -68,9 +71,10 @@ install(FILES ${TCPMAX_DOCS_DIR}/bash/tcpmax DESTINATION ${CMAKE_INSTALL_DATADIR
         COMPONENT tcpmax)
 # zsh: Debian's fpath has /usr/share/zsh/vendor-completions for packages and
 # /usr/local/share/zsh/site-functions for local installs. Decided at install
-# time, since `cmake --install --prefix` and CPack choose the prefix then.
+# time, since `cmake --install --prefix` and CPack choose the prefix then
+# (CPack installs into <staging>/usr: a prefix ending in /usr is a package's).
 install(CODE "
-  if(\"\${CMAKE_INSTALL_PREFIX}\" STREQUAL \"/usr\")
+  if(\"\${CMAKE_INSTALL_PREFIX}\" MATCHES \"(^|/)usr$\")
     set(zsh_dir \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions\")
   else()
     set(zsh_dir \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_DATADIR}/zsh/site-functions\")
@@ -87,10 +91,12 @@ configure_file(${CMAKE_SOURCE_DIR}/packaging/deb/changelog.in ${TCPMAX_GENERATED
 execute_process(COMMAND ${TCPMAX_GZIP} -9nf ${TCPMAX_GENERATED}/changelog.Debian)
 install(FILES ${TCPMAX_GENERATED}/changelog.Debian.gz DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT deb)
 
-# make uninstall: removes what the last install wrote (install_manifest*.txt).
-add_custom_target(uninstall
-    COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${CMAKE_BINARY_DIR} -P ${CMAKE_SOURCE_DIR}/cmake/uninstall.cmake
-    VERBATIM)
+# The integration tests that install, complete or package need the pages.
+foreach(t integ_install_test integ_completion_test integ_deb_test)
+  if(TARGET ${t})
+    add_dependencies(${t} tcpmax_docs)
+  endif()
+endforeach()
 
 # ---- the Debian package: `make deb` (cpack -G DEB in this build) ----
 set(CPACK_GENERATOR DEB)
@@ -99,7 +105,6 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_DIRECTORY ${CMAKE_BINARY_DIR}/package)
 set(CPACK_PACKAGE_CONTACT ${TCPMAX_MAINTAINER})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
-set(CPACK_SET_DESTDIR ON)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_RELEASE ${TCPMAX_DEB_RELEASE})
