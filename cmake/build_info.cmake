@@ -1,4 +1,4 @@
-# Writes tcpmax_build_info.h at build time (run with cmake -P by the
+# Writes cli/build_info.h (build tree) at build time (run with cmake -P by the
 # tcpmax_build_info target on every build), so `tcpmax version` names the
 # commit the binary was built from. The file is rewritten only when its text
 # changes, so an unchanged commit rebuilds nothing.

@@ -37,14 +37,14 @@ if(links MATCHES "MPI|mpi")
   set(feature_mpi "MPI ${MPI_CXX_VERSION}")
 endif()
 set(build_info_args
-    -DSOURCE_DIR=${CMAKE_SOURCE_DIR} -DOUTPUT=${TCPMAX_GENERATED}/tcpmax_build_info.h
+    -DSOURCE_DIR=${CMAKE_SOURCE_DIR} -DOUTPUT=${TCPMAX_GENERATED}/cli/build_info.h
     -DVERSION=${PROJECT_VERSION} -DPACKAGE_VERSION=${TCPMAX_PACKAGE_VERSION} -DBUILD_TYPE=${CMAKE_BUILD_TYPE}
     -DFEATURE_URING=${feature_uring} -DFEATURE_TLS=${feature_tls} -DFEATURE_MPI=${feature_mpi})
 # Once now, so the header exists; then on every build (the commit moves).
 execute_process(COMMAND ${CMAKE_COMMAND} ${build_info_args} -P ${CMAKE_SOURCE_DIR}/cmake/build_info.cmake)
 add_custom_target(tcpmax_build_info
     COMMAND ${CMAKE_COMMAND} ${build_info_args} -P ${CMAKE_SOURCE_DIR}/cmake/build_info.cmake
-    BYPRODUCTS ${TCPMAX_GENERATED}/tcpmax_build_info.h
+    BYPRODUCTS ${TCPMAX_GENERATED}/cli/build_info.h
     VERBATIM)
 add_dependencies(tcpmax tcpmax_build_info)
 target_include_directories(tcpmax PRIVATE ${TCPMAX_GENERATED})

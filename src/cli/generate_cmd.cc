@@ -17,7 +17,7 @@
 #include "cli/commands.h"
 #include "cli/completion.h"
 #include "cli/man_page.h"
-#include "tcpmax_build_info.h"
+#include "cli/build_info.h"  // generated in the build tree (cmake/build_info.cmake)
 
 namespace tcpmax::cli {
 namespace {

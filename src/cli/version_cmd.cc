@@ -1,6 +1,6 @@
 // tcpmax version: the version, the commit the binary was built from (`git
 // describe` at build time), the compiler, and which optional features were
-// compiled in. The build writes tcpmax_build_info.h (cmake/build_info.cmake).
+// compiled in. The build writes cli/build_info.h (cmake/build_info.cmake).
 #include <string>
 #include <vector>
 
@@ -8,7 +8,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
-#include "tcpmax_build_info.h"
+#include "cli/build_info.h"  // generated in the build tree (cmake/build_info.cmake)
 
 namespace tcpmax::cli {
 namespace {
