@@ -82,8 +82,9 @@ TEST(Completion, BashCompletesFlagsAndEnumeratedValues) {
 }
 
 // zsh through zsh/zpty: types `line` and a TAB into an interactive zsh with
-// the generated _tcpmax on its fpath; returns what the terminal showed.
-std::string ZshScreen(const std::string& line) {
+// the generated _tcpmax on its fpath; returns what the terminal showed once
+// `until` appeared on it (or what it showed when 20 s ran out).
+std::string ZshScreen(const std::string& line, const std::string& until) {
   std::string dir = MakeTempDir("tcpmax-zsh");
   std::filesystem::copy_file(kScripts + "/zsh/_tcpmax", dir + "/_tcpmax");
   std::string script =
@@ -91,13 +92,16 @@ std::string ZshScreen(const std::string& line) {
       "zpty z zsh -f -i\n"
       "zpty -w z 'PS1=\"%% \"; fpath=(" + dir + " $fpath); autoload -Uz compinit; compinit -u -D; LISTMAX=0'\n"
       "zpty -wn z $'" + line + "\\t'\n"
-      "sleep 1\n"
       "out=''\n"
-      "while zpty -rt z chunk; do out+=$chunk; done\n"
+      "for i in {1..200}; do\n"
+      "  while zpty -rt z chunk; do out+=$chunk; done\n"
+      "  [[ $out == *'" + until + "'* ]] && break\n"
+      "  sleep 0.1\n"
+      "done\n"
       "print -r -- \"$out\"\n"
       "zpty -d z\n";
   { std::ofstream(dir + "/t.zsh") << script; }
-  RunResult r = RunShell("timeout 20 zsh -f " + dir + "/t.zsh", 30);
+  RunResult r = RunShell("timeout 30 zsh -f " + dir + "/t.zsh", 40);
   std::filesystem::remove_all(dir);
   return r.out;
 }
@@ -105,8 +109,8 @@ std::string ZshScreen(const std::string& line) {
 TEST(Completion, ZshScriptParsesAndCompletes) {
   RunResult syntax = RunShell("zsh -n " + kScripts + "/zsh/_tcpmax");
   EXPECT_EQ(syntax.exit_code, 0) << syntax.err;
-  EXPECT_NE(ZshScreen("tcpmax pr").find("tcpmax probe"), std::string::npos);
-  std::string screen = ZshScreen("tcpmax count --state ");
+  EXPECT_NE(ZshScreen("tcpmax pr", "tcpmax probe").find("tcpmax probe"), std::string::npos);
+  std::string screen = ZshScreen("tcpmax count --state ", "synchronized");
   for (std::string_view state : diag::StateWords()) {
     EXPECT_NE(screen.find(state), std::string::npos) << state << " not offered:\n" << screen;
   }

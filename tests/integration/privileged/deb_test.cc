@@ -52,6 +52,12 @@ TEST(Deb, BuildsLintsInstallsRunsAndPurgesClean) {
   EXPECT_EQ(lint.out.find("E: "), std::string::npos) << lint.out;
 
   RunResult install = RunShell(kApt + "install " + deb + " 2>&1", 300);
+  // Whatever fails below, the package does not stay on the box.
+  struct PurgeOnExit {
+    ~PurgeOnExit() {
+      if (PackageInstalled()) RunShell(kApt + "purge tcpmax >/dev/null 2>&1", 300);
+    }
+  } purge_on_exit;
   ASSERT_EQ(install.exit_code, 0) << install.out;
   EXPECT_TRUE(PackageInstalled());
   RunResult limits = RunShell("/usr/bin/tcpmax limits --json");
