@@ -335,7 +335,8 @@ std::string MainManPage(const std::vector<CommandSpec>& commands, const ManInfo&
   out += ".SH COMMANDS\n";
   std::vector<std::string> see_also;
   for (const CommandSpec& c : commands) {
-    out += ".TP\n" + Bold(c.path) + "\n" + TextLine(Escape(c.summary) + "; see " + ManPageName(c) + "(1).");
+    // \% keeps "tcpmax-probe(1)" from breaking at its hyphen.
+    out += ".TP\n" + Bold(c.path) + "\n" + TextLine(Escape(c.summary) + "; see \\%" + ManPageName(c) + "(1).");
     see_also.push_back(ManPageName(c) + " (1)");
   }
   out += ExitStatus();
