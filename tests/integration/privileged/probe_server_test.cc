@@ -205,6 +205,30 @@ TEST(ProbeServer, ServeInItsOwnGroupCostsHalfOfALoopbackConnection) {
   ExpectNothingLeft();
 }
 
+TEST(LoadServerPid, SaysWhatTheServerHoldsAndWhatItDoesNot) {
+  TCPMAX_REQUIRE_NET_ADMIN();
+  uint16_t port = UnusedLoopbackPort();
+  RunShell("prlimit --nofile=1200 " + kPython + " " + kData + "/servers/asyncio_server.py " + std::to_string(port) +
+           " 128 > /dev/null 2>&1 & echo $! > /tmp/tcpmax-load-serverpid.pid");
+  pid_t pid = std::atoi(RunShell("cat /tmp/tcpmax-load-serverpid.pid").out.c_str());
+  for (int i = 0; i < 100 && RunShell("ss -Hltn 'sport = :" + std::to_string(port) + "'").out.empty(); ++i) usleep(50'000);
+  RunResult r = RunTcpmax({"load", "127.0.0.1:" + std::to_string(port), "-n", "2000", "--rate", "2k/s", "--hold", "2s",
+                           "--connect-timeout", "1s", "--server-pid", std::to_string(pid), "--json"});
+  RunResult text = RunTcpmax({"load", "127.0.0.1:" + std::to_string(port), "-n", "10", "--server-pid", "999999"});
+  ::kill(pid, SIGTERM);
+  RunShell("rm -f /tmp/tcpmax-load-serverpid.pid");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(j.contains("server")) << r.out;
+  uint64_t held = j["server"]["held"], queued = j["server"]["queued"], only = j["server"]["client_only"];
+  EXPECT_LE(held, 1200u);
+  EXPECT_GE(held, 1180u);
+  EXPECT_GT(queued, 0u);
+  EXPECT_EQ(j["held"].get<uint64_t>(), held + queued + only) << "every client-held connection is accounted for";
+  EXPECT_EQ(text.exit_code, 2);
+  EXPECT_NE(text.err.find("--server-pid 999999: no such process"), std::string::npos) << text.err;
+}
+
 TEST(ProbeServer, BadInputIsOneLineExitTwoAndLeavesNothing) {
   TCPMAX_REQUIRE_NET_ADMIN();
   uint16_t port = UnusedLoopbackPort();
