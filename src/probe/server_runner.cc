@@ -735,8 +735,11 @@ void ServerClimb::Finish() {
   };
   uint64_t fd_room = 0;
   bool fd_limited = false;
+  bool any_grew = std::any_of(rep_.processes.begin(), rep_.processes.end(),
+                              [](const ServerProcess& p) { return p.fds_peak > p.fds_start; });
   for (const ServerProcess& p : rep_.processes) {
-    if ((p.fds_peak > p.fds_start || p.listens) && p.nofile_soft != sys::kUnlimited) {
+    // The processes that accepted (their descriptors grew); the listeners when none did.
+    if ((any_grew ? p.fds_peak > p.fds_start : p.listens) && p.nofile_soft != sys::kUnlimited) {
       fd_room += p.nofile_soft > p.fds_start ? p.nofile_soft - p.fds_start : 0;
       fd_limited = true;
     }
