@@ -120,9 +120,11 @@ std::optional<ServerFinding> ConnectionCap(const ServerReport& r) {
   }
   if (!quick && !nginx_full) return std::nullopt;
   ServerFinding f{"server.connection_cap", "the server's own connection cap", r.accepted_peak, {}, ""};
-  f.evidence.push_back(fmt::format("the server closed {} connections, {} of them within {} of the handshake",
-                                   Count(r.closed_by_server), r.closed_after_p50 < 1.0 ? "half" : "a tenth",
-                                   FormatSeconds(r.closed_after_p50 < 1.0 ? r.closed_after_p50 : r.closed_after_p10)));
+  if (quick) {
+    f.evidence.push_back(fmt::format("the server closed {} connections, {} of them within {} of the handshake",
+                                     Count(r.closed_by_server), r.closed_after_p50 < 1.0 ? "half" : "a tenth",
+                                     FormatSeconds(r.closed_after_p50 < 1.0 ? r.closed_after_p50 : r.closed_after_p10)));
+  }
   f.evidence.push_back(fmt::format("accepted reached a plateau at {} with its descriptors below their limit",
                                    Count(r.accepted_peak)));
   if (r.kind.name == "nginx") {
