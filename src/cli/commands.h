@@ -31,5 +31,6 @@ int RunLoad(int argc, char** argv);
 int RunProbe(int argc, char** argv);
 int RunUserland(int argc, char** argv);
 int RunRestore(int argc, char** argv);
+int RunMerge(int argc, char** argv);
 
 }  // namespace tcpmax::cli

@@ -13,9 +13,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
+#include "cli/dist_flags.h"
 #include "core/units.h"
 #include "load/runner.h"
+#include "report/dist.h"
 #include "report/load.h"
+#include "sys/netns.h"
 
 namespace tcpmax::cli {
 namespace {
@@ -134,19 +137,39 @@ int RunLoad(int argc, char** argv) {
   ConfigureApp(app);
   Flags f;
   AddFlags(app, f);
+  DistFlags dist_flags;
+  AddDistFlags(app, dist_flags);
   if (auto code = ParseArgs(app, argc, argv)) return *code;
   // First: from here on a closed stdout or stderr must not kill the run.
   const std::atomic<bool>& stop = StopOnSignals();
   auto opts = Validate(f);
   if (!opts) return UsageError(kName, opts.error().context);
+  if (auto ok = CheckNetns(dist_flags); !ok) return UsageError(kName, ok.error().context);
+  opts->netns = dist_flags.netns;
+  // Explicit sources, or loopback's, are the same list on every rank: the
+  // ranks split them. An interface's own addresses belong to its machine.
+  bool sources_shared = !opts->sources.empty() || opts->targets[0].ip.IsLoopback();
   if (opts->sources.empty()) {
+    auto scope = sys::NetnsScope::Enter(opts->netns);  // the addresses where the connections go
+    if (!scope) return RuntimeError(kName, scope.error());
     auto s = load::DefaultSources(opts->targets[0]);
     if (!s) return RuntimeError(kName, s.error());
     opts->sources = std::move(*s);
   }
+  auto dist_run = PrepareDist(dist_flags, *opts, sources_shared);
+  if (!dist_run) return UsageError(kName, dist_run.error().context);
   auto run = load::PlanLoad(std::move(*opts));
   if (!run) return RuntimeError(kName, run.error());
   if (!f.progress_json) fmt::print(stderr, "{}", report::LoadPlanText(*run));
+  if (dist_run->rank.distributed()) fmt::print(stderr, "{}", report::RankSliceText(dist_run->rank, dist_run->share));
+  int64_t late_ns = 0;
+  if (dist_run->start) {
+    auto late = dist::WaitUntil(*dist_run->start, stop);
+    if (!late) return RuntimeError(kName, Error{0, "stopped by " + StopSignalName() + " before --start-at"});
+    late_ns = *late;
+  }
+  double start_unix =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 
   Progress progress;
   load::LoadTick tick = [&](load::LoadEvent ev, const load::LoadStats& s, double rate) {
@@ -165,6 +188,9 @@ int RunLoad(int argc, char** argv) {
   } else {
     fmt::print("{}", report::LoadSummaryText(*result, *run, stop.load()));
   }
+  auto written = FinishDist(*dist_run, run->options, *result, start_unix, late_ns, stop.load());
+  if (!written) return RuntimeError(kName, written.error());
+  if (!written->empty()) Notice("load: results in " + *written);
   return kExitOk;
 }
 

@@ -27,6 +27,7 @@ const std::vector<Command> kCommands = {
     {"load", "open and hold N outbound connections, paced, errors classified", RunLoad},
     {"probe", "the main job: climb to this box's real ceiling and report it", RunProbe},
     {"userland", "a TCP engine in user space over TUN: serve/load millions of connections, no fds", RunUserland},
+    {"merge", "combine the result files of a distributed run exactly (counts, errors, histograms)", RunMerge},
     {"restore", "undo what an earlier run changed and could not undo (from the journal)", RunRestore},
 };
 
