@@ -14,6 +14,8 @@
 
 #include "cli/cli_util.h"
 #include "cli/dist_flags.h"
+#include "cli/metrics_flag.h"
+#include "metrics/families.h"
 #include "core/units.h"
 #include "load/runner.h"
 #include "report/dist.h"
@@ -139,12 +141,17 @@ int RunLoad(int argc, char** argv) {
   AddFlags(app, f);
   DistFlags dist_flags;
   AddDistFlags(app, dist_flags);
+  std::string metrics_addr;
+  AddMetricsFlag(app, metrics_addr);
   if (auto code = ParseArgs(app, argc, argv)) return *code;
   // First: from here on a closed stdout or stderr must not kill the run.
   const std::atomic<bool>& stop = StopOnSignals();
   auto opts = Validate(f);
   if (!opts) return UsageError(kName, opts.error().context);
   if (auto ok = CheckNetns(dist_flags); !ok) return UsageError(kName, ok.error().context);
+  if (!metrics_addr.empty()) {
+    if (auto at = ParseMetricsFlag(metrics_addr); !at) return UsageError(kName, at.error().context);
+  }
   opts->netns = dist_flags.netns;
   // Explicit sources, or loopback's, are the same list on every rank: the
   // ranks split them. An interface's own addresses belong to its machine.
@@ -162,6 +169,14 @@ int RunLoad(int argc, char** argv) {
   if (!run) return RuntimeError(kName, run.error());
   if (!f.progress_json) fmt::print(stderr, "{}", report::LoadPlanText(*run));
   if (dist_run->rank.distributed()) fmt::print(stderr, "{}", report::RankSliceText(dist_run->rank, dist_run->share));
+  auto metrics_server = StartMetrics(kName, metrics_addr);  // before any thread enters --netns
+  if (!metrics_server) return RuntimeError(kName, metrics_server.error());
+  metrics::Labels metric_labels;
+  if (dist_run->rank.distributed()) metric_labels = {{"rank", std::to_string(dist_run->rank.rank)}};
+  auto publish = [&](const load::LoadStats& s, double rate) {
+    if (*metrics_server) (*metrics_server)->Publish(metrics::LoadMetrics(s, rate, metric_labels));
+  };
+  publish(load::LoadStats{}, 0);
   int64_t late_ns = 0;
   if (dist_run->start) {
     auto late = dist::WaitUntil(*dist_run->start, stop);
@@ -173,6 +188,7 @@ int RunLoad(int argc, char** argv) {
 
   Progress progress;
   load::LoadTick tick = [&](load::LoadEvent ev, const load::LoadStats& s, double rate) {
+    publish(s, rate);
     if (f.progress_json) {
       fmt::print(stderr, "{}\n", report::LoadProgressJson(s, rate, ev == load::LoadEvent::kDone).dump());
       std::fflush(stderr);
