@@ -79,6 +79,7 @@ Result<DistRun> PrepareDist(const DistFlags& f, load::LoadOptions& opts, bool so
   if (!share) return tl::unexpected(share.error());
   d.share = *share;
   opts.connections = d.share.connections;
+  opts.rate /= d.rank.size;  // --rate is the whole run's
   opts.targets = d.share.targets;
   opts.source_window = d.share.sources;
   if (!f.start_at.empty()) {
