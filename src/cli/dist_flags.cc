@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "dist/live.h"
 #include "dist/rank_result.h"
 #include "dist/results_dir.h"
 #include "sys/netns.h"
@@ -51,6 +52,10 @@ void AddDistFlags(CLI::App& app, DistFlags& f) {
   app.add_option("--run-id", f.run_id,
                  "the run's id in result files (default: TCPMAX_RUN_ID, the launcher's job id, or the --start-at time)")
       ->group(group);
+  app.add_option("--stop-when", f.stop_when,
+                 "stop at a condition, e.g. failed>1% (of the target) or held>=50k: under MPI on the job's totals "
+                 "(every rank stops at the same step), else on this rank's own")
+      ->group(group);
   app.add_option("--netns", f.netns,
                  "open every connection inside named network namespace NAME (ip netns); the rest of the process "
                  "(launcher channels, --metrics) stays where it is")
@@ -82,6 +87,9 @@ Result<DistRun> PrepareDist(const DistFlags& f, load::LoadOptions& opts, bool so
   opts.rate /= d.rank.size;  // --rate is the whole run's
   opts.targets = d.share.targets;
   opts.source_window = d.share.sources;
+  if (!f.stop_when.empty()) {
+    if (auto s = dist::StopWhen::Parse(f.stop_when); !s) return PlainError("--stop-when " + s.error().context);
+  }
   if (!f.start_at.empty()) {
     auto now = std::chrono::system_clock::now();
     dist::WallTime base = now;
@@ -130,6 +138,7 @@ Result<std::string> FinishDist(const DistRun& d, const load::LoadOptions& opts, 
   r.start_unix = start_unix;
   if (d.start) r.start_at = dist::FormatRfc3339(*d.start);
   r.start_late_ns = late_ns;
+  r.clock_offset_ns = d.clock_offset_ns;
   r.ramp_seconds = s.ramp_seconds;
   r.seconds = s.t;
   r.interrupted = interrupted;

@@ -21,7 +21,7 @@ namespace tcpmax::cli {
 
 struct DistFlags {
   std::optional<int> rank, size;
-  std::string start_at, results, run_id, netns;
+  std::string start_at, results, run_id, netns, stop_when;
 };
 
 void AddDistFlags(CLI::App& app, DistFlags& f);
@@ -33,6 +33,7 @@ struct DistRun {
   std::string run_id;       // "" without --results
   std::string results_dir;  // "" without --results
   Fd results_fd;
+  std::optional<int64_t> clock_offset_ns;  // to rank 0's clock, when MPI measured it
 };
 
 // Checks --netns (the namespace must exist), to be called before sources are

@@ -14,6 +14,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/dist_flags.h"
+#include "cli/dist_live.h"
 #include "cli/metrics_flag.h"
 #include "metrics/families.h"
 #include "core/units.h"
@@ -169,6 +170,9 @@ int RunLoad(int argc, char** argv) {
   if (!run) return RuntimeError(kName, run.error());
   if (!f.progress_json) fmt::print(stderr, "{}", report::LoadPlanText(*run));
   if (dist_run->rank.distributed()) fmt::print(stderr, "{}", report::RankSliceText(dist_run->rank, dist_run->share));
+  auto live = DistLive::Start(*dist_run, dist_flags.stop_when, stop);
+  if (!live) return UsageError(kName, live.error().context);
+  dist_run->clock_offset_ns = (*live)->clock_offset_ns();
   auto metrics_server = StartMetrics(kName, metrics_addr);  // before any thread enters --netns
   if (!metrics_server) return RuntimeError(kName, metrics_server.error());
   metrics::Labels metric_labels;
@@ -178,10 +182,10 @@ int RunLoad(int argc, char** argv) {
   };
   publish(load::LoadStats{}, 0);
   int64_t late_ns = 0;
-  if (dist_run->start) {
-    auto late = dist::WaitUntil(*dist_run->start, stop);
-    if (!late) return RuntimeError(kName, Error{0, "stopped by " + StopSignalName() + " before --start-at"});
+  if (auto late = (*live)->WaitForStart(dist_run->start); late) {
     late_ns = *late;
+  } else {
+    return RuntimeError(kName, Error{0, "stopped by " + StopSignalName() + " before --start-at"});
   }
   double start_unix =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -189,16 +193,20 @@ int RunLoad(int argc, char** argv) {
   Progress progress;
   load::LoadTick tick = [&](load::LoadEvent ev, const load::LoadStats& s, double rate) {
     publish(s, rate);
+    (*live)->Update(s);
     if (f.progress_json) {
       fmt::print(stderr, "{}\n", report::LoadProgressJson(s, rate, ev == load::LoadEvent::kDone).dump());
       std::fflush(stderr);
-    } else if (ev == load::LoadEvent::kProgress) {
+    } else if (ev == load::LoadEvent::kProgress && !(*live)->coordinated()) {
       progress.Update(report::LoadProgressLine(s, rate));
     }
   };
-  auto result = load::RunLoad(*run, stop, tick);
+  auto result = load::RunLoad(*run, (*live)->stop(), tick);
   progress.Finish();
   if (!result) return RuntimeError(kName, result.error());
+  auto job = (*live)->Finish(*result);
+  if (job && dist_run->rank.rank == 0) Notice(JobLine(*job));
+  if (!(*live)->stop_reason().empty()) Notice("load: stopped by " + (*live)->stop_reason());
   if (f.json) {
     fmt::print("{}\n", report::LoadSummaryJson(*result, *run, stop.load()).dump());
   } else {
