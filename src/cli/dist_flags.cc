@@ -79,8 +79,11 @@ Result<DistRun> PrepareDist(const DistFlags& f, load::LoadOptions& opts, bool so
     return PlainError("--connections " + std::to_string(opts.connections) + " is fewer than the " +
                       std::to_string(d.rank.size) + " ranks");
   }
+  // A rank in its own namespace (--netns) is a machine of its own.
+  int local_rank = opts.netns.empty() ? d.rank.local_rank : 0;
+  int local_size = opts.netns.empty() ? d.rank.local_size : 1;
   auto share = dist::PartitionLoad(opts.connections, opts.targets, opts.sources, sources_shared, d.rank.rank,
-                                   d.rank.size);
+                                   d.rank.size, local_rank, local_size);
   if (!share) return tl::unexpected(share.error());
   d.share = *share;
   opts.connections = d.share.connections;
@@ -133,7 +136,7 @@ Result<std::string> FinishDist(const DistRun& d, const load::LoadOptions& opts, 
   r.total_connections = d.share.total_connections;
   for (const Endpoint& t : d.share.targets) r.targets.push_back(t.ToString());
   r.source_first = d.share.sources.first;
-  r.source_count = d.share.sources_shared ? d.share.sources.count : d.share.source_total;
+  r.source_count = d.share.sources.count;
   r.source_total = d.share.source_total;
   r.start_unix = start_unix;
   if (d.start) r.start_at = dist::FormatRfc3339(*d.start);

@@ -43,6 +43,56 @@ std::string JobIdOf(const EnvLookup& env, std::string_view launcher) {
   return "";
 }
 
+std::optional<int> IntVar(const EnvLookup& env, const char* name) {
+  std::string text = env(name).value_or("");
+  int v = -1;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < 0) return std::nullopt;
+  return v;
+}
+
+// Slurm's tasks per node list, "2(x3),1": the count of node `node`.
+std::optional<int> SlurmTasksOnNode(std::string_view list, int node) {
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    int count = 0, repeat = 1;
+    size_t paren = item.find("(x");
+    auto [end, ec] = std::from_chars(item.data(), item.data() + std::min(item.size(), paren), count);
+    if (ec != std::errc()) return std::nullopt;
+    if (paren != std::string_view::npos) {
+      auto r = std::from_chars(item.data() + paren + 2, item.data() + item.size(), repeat);
+      if (r.ec != std::errc()) return std::nullopt;
+    }
+    if (node < repeat) return count;
+    node -= repeat;
+  }
+  return std::nullopt;
+}
+
+// The local rank and size, when the launcher gives both consistently.
+void DetectLocal(const EnvLookup& env, RankInfo& info) {
+  std::optional<int> rank, size;
+  if (info.launcher == "openmpi") {
+    rank = IntVar(env, "OMPI_COMM_WORLD_LOCAL_RANK");
+    size = IntVar(env, "OMPI_COMM_WORLD_LOCAL_SIZE");
+  } else if (info.launcher == "pmi") {
+    rank = IntVar(env, "MPI_LOCALRANKID");
+    size = IntVar(env, "MPI_LOCALNRANKS");
+  } else if (info.launcher == "slurm") {
+    rank = IntVar(env, "SLURM_LOCALID");
+    auto node = IntVar(env, "SLURM_NODEID");
+    auto list = env("SLURM_STEP_TASKS_PER_NODE");
+    if (!list) list = env("SLURM_TASKS_PER_NODE");
+    if (node && list) size = SlurmTasksOnNode(*list, *node);
+  }
+  if (rank && size && *rank < *size && *size <= info.size) {
+    info.local_rank = *rank;
+    info.local_size = *size;
+  }
+}
+
 Result<RankInfo> Check(RankInfo info, const std::string& rank_name, const std::string& size_name) {
   if (info.size < 1 || info.size > kMaxRanks) {
     return PlainError(size_name + " " + std::to_string(info.size) + ": expected 1-" + std::to_string(kMaxRanks));
@@ -90,7 +140,9 @@ Result<RankInfo> DetectRank(const EnvLookup& env, std::optional<int> rank_flag, 
       return PlainError(std::string(s.rank_var) + " is set but " + size_name +
                         (s.size_var ? " is not" : " is not (give --size or TCPMAX_SIZE)"));
     }
-    return Check(info, s.rank_var, size_name);
+    auto checked = Check(info, s.rank_var, size_name);
+    if (checked) DetectLocal(env, *checked);
+    return checked;
   }
   if (size_flag) return PlainError("--size needs --rank (or a launcher that sets the rank)");
   return RankInfo{};

@@ -31,6 +31,12 @@ struct RankInfo {
   // The launcher's id for this job when it has one ("slurm-1234.0"), so all
   // ranks agree on a run id without being told; "" otherwise.
   std::string job_id;
+  // Ranks on this machine and this one's index among them (Open MPI's
+  // OMPI_COMM_WORLD_LOCAL_*, hydra's MPI_LOCALRANKID/MPI_LOCALNRANKS,
+  // Slurm's SLURM_LOCALID with SLURM_STEP_TASKS_PER_NODE); 0 of 1 when the
+  // launcher does not say (flags, Kubernetes: one pod per machine).
+  int local_rank = 0;
+  int local_size = 1;
   bool distributed() const { return size > 1 || launcher != "none"; }
 };
 

@@ -12,7 +12,8 @@
 //    targets). Every source address and every target lands in some rank.
 //    A run needs b <= targets; fewer pairs than ranks is an error.
 //    Sources that are each machine's own (the addresses of its interface)
-//    are not shared: every rank keeps them and every target.
+//    are not shared between machines; the ranks ON one machine (local rank
+//    of local size, from the launcher) split them with the same grid.
 // Thread-safety: pure.
 #pragma once
 
@@ -40,8 +41,10 @@ struct Share {
   int target_group = 0, target_groups = 1;
 };
 
-// REQUIRES: 0 <= rank < size; targets and sources non-empty.
+// REQUIRES: 0 <= rank < size; 0 <= local_rank < local_size; targets and
+// sources non-empty.
 Result<Share> PartitionLoad(uint64_t connections, const std::vector<Endpoint>& targets,
-                            const std::vector<Cidr>& sources, bool sources_shared, int rank, int size);
+                            const std::vector<Cidr>& sources, bool sources_shared, int rank, int size,
+                            int local_rank = 0, int local_size = 1);
 
 }  // namespace tcpmax::dist

@@ -47,10 +47,9 @@ std::string RankSliceText(const dist::RankInfo& rank, const dist::Share& s) {
   std::string targets;
   for (size_t i = 0; i < s.targets.size() && i < 4; ++i) targets += fmt::format("{}{}", i ? "," : "", s.targets[i].ToString());
   if (s.targets.size() > 4) targets += ",...";
-  std::string sources = s.sources_shared
-                            ? fmt::format("source addresses #{}..#{} of {}", s.sources.first,
-                                          s.sources.first + s.sources.count - 1, FormatCount(s.source_total))
-                            : "this machine's own source addresses";
+  std::string sources = fmt::format("{}source addresses #{}..#{} of {}", s.sources_shared ? "" : "this machine's ",
+                                    s.sources.first, s.sources.first + s.sources.count - 1,
+                                    FormatCount(s.source_total));
   uint64_t last = s.first_connection + s.connections - (s.connections > 0 ? 1 : 0);
   return fmt::format("rank {} of {} ({}): connections #{}..#{} ({} of {}); {}; {} target{}: {}\n", rank.rank,
                      rank.size, rank.launcher, s.first_connection, last, FormatCount(s.connections),

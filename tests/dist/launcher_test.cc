@@ -32,6 +32,39 @@ TEST(Launcher, OpenMpi) {
   EXPECT_EQ(r->launcher, "openmpi");
 }
 
+TEST(Launcher, LocalRanks) {
+  auto ompi = DetectRank(Env({{"OMPI_COMM_WORLD_RANK", "3"}, {"OMPI_COMM_WORLD_SIZE", "4"},
+                              {"OMPI_COMM_WORLD_LOCAL_RANK", "1"}, {"OMPI_COMM_WORLD_LOCAL_SIZE", "2"}}),
+                         std::nullopt, std::nullopt);
+  ASSERT_TRUE(ompi);
+  EXPECT_EQ(ompi->local_rank, 1);
+  EXPECT_EQ(ompi->local_size, 2);
+  auto hydra = DetectRank(Env({{"PMI_RANK", "2"}, {"PMI_SIZE", "6"}, {"MPI_LOCALRANKID", "2"}, {"MPI_LOCALNRANKS", "3"}}),
+                          std::nullopt, std::nullopt);
+  ASSERT_TRUE(hydra);
+  EXPECT_EQ(hydra->local_rank, 2);
+  EXPECT_EQ(hydra->local_size, 3);
+  // Slurm: node 1 of "2(x2),1" runs 2 tasks; node 2 runs 1.
+  auto slurm = DetectRank(Env({{"SLURM_PROCID", "3"}, {"SLURM_NTASKS", "5"}, {"SLURM_LOCALID", "1"},
+                               {"SLURM_NODEID", "1"}, {"SLURM_STEP_TASKS_PER_NODE", "2(x2),1"}}),
+                          std::nullopt, std::nullopt);
+  ASSERT_TRUE(slurm);
+  EXPECT_EQ(slurm->local_rank, 1);
+  EXPECT_EQ(slurm->local_size, 2);
+  auto last = DetectRank(Env({{"SLURM_PROCID", "4"}, {"SLURM_NTASKS", "5"}, {"SLURM_LOCALID", "0"},
+                              {"SLURM_NODEID", "2"}, {"SLURM_STEP_TASKS_PER_NODE", "2(x2),1"}}),
+                         std::nullopt, std::nullopt);
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->local_size, 1);
+  // Inconsistent or missing: one rank per machine.
+  auto bad = DetectRank(Env({{"OMPI_COMM_WORLD_RANK", "0"}, {"OMPI_COMM_WORLD_SIZE", "2"},
+                             {"OMPI_COMM_WORLD_LOCAL_RANK", "3"}, {"OMPI_COMM_WORLD_LOCAL_SIZE", "2"}}),
+                        std::nullopt, std::nullopt);
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->local_rank, 0);
+  EXPECT_EQ(bad->local_size, 1);
+}
+
 TEST(Launcher, Pmi) {
   auto r = DetectRank(Env({{"PMI_RANK", "1"}, {"PMI_SIZE", "8"}}), std::nullopt, std::nullopt);
   ASSERT_TRUE(r) << r.error().ToString();

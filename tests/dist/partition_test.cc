@@ -24,7 +24,7 @@ std::vector<Cidr> Sources(const std::string& spec) { return *ParseCidrs(spec); }
 // Every connection, every source address and every target lands in some
 // rank; connections exactly once; no (source, target) pair in two ranks.
 void CheckPartition(uint64_t connections, const std::vector<Endpoint>& targets, const std::vector<Cidr>& sources,
-                    int size) {
+                    int size, bool local = false) {
   SCOPED_TRACE("size " + std::to_string(size) + " connections " + std::to_string(connections) + " targets " +
                std::to_string(targets.size()));
   uint64_t total_sources = load::SourcePlan::UsableCount(sources);
@@ -33,9 +33,14 @@ void CheckPartition(uint64_t connections, const std::vector<Endpoint>& targets, 
   std::set<size_t> targets_seen;
   uint64_t next_first = 0, max_c = 0, min_c = UINT64_MAX;
   for (int r = 0; r < size; ++r) {
-    auto s = PartitionLoad(connections, targets, sources, true, r, size);
+    // Shared sources over every rank, or one machine's own sources over the
+    // ranks on it (the same grid; connections still split over `size`).
+    auto s = local ? PartitionLoad(connections, targets, sources, false, r + 1000, size + 1000, r, size)
+                   : PartitionLoad(connections, targets, sources, true, r, size);
     ASSERT_TRUE(s) << s.error().ToString();
-    EXPECT_EQ(s->first_connection, next_first);
+    if (!local) {
+      EXPECT_EQ(s->first_connection, next_first);
+    }
     next_first += s->connections;
     max_c = std::max(max_c, s->connections);
     min_c = std::min(min_c, s->connections);
@@ -61,8 +66,10 @@ void CheckPartition(uint64_t connections, const std::vector<Endpoint>& targets, 
       }
     }
   }
-  EXPECT_EQ(next_first, connections);
-  EXPECT_LE(max_c - min_c, 1u);
+  if (!local) {
+    EXPECT_EQ(next_first, connections);
+    EXPECT_LE(max_c - min_c, 1u);
+  }
   EXPECT_EQ(sources_seen.size(), total_sources);
   EXPECT_EQ(targets_seen.size(), targets.size());
 }
@@ -81,6 +88,7 @@ TEST(Partition, PropertySizes1To64) {
       int targets = need + static_cast<int>(rng() % 3);
       uint64_t connections = static_cast<uint64_t>(size) * (1 + rng() % 1000) + rng() % static_cast<uint64_t>(size);
       CheckPartition(connections, Targets(targets), sources, size);
+      CheckPartition(connections, Targets(targets), sources, size, /*local=*/true);
     }
   }
 }
@@ -100,15 +108,34 @@ TEST(Partition, TooFewPairsIsAnError) {
   EXPECT_NE(s.error().context.find("3 ranks need 3 distinct (source, target) pairs"), std::string::npos);
 }
 
-TEST(Partition, OwnSourcesKeepEverything) {
+TEST(Partition, OwnSourcesKeepEverythingWithOneRankPerMachine) {
   auto sources = Sources("198.18.1.1");
   for (int r = 0; r < 4; ++r) {
     auto s = PartitionLoad(100'001, Targets(2), sources, false, r, 4);
     ASSERT_TRUE(s);
     EXPECT_EQ(s->targets.size(), 2u);
     EXPECT_EQ(s->sources.first, 0u);
+    EXPECT_EQ(s->sources.count, 1u);
     EXPECT_EQ(s->connections, r == 0 ? 25'001u : 25'000u);
   }
+}
+
+TEST(Partition, RanksOnOneMachineSplitItsOwnSources) {
+  // 8 ranks, 2 per machine; each machine has 10.0.0.1-4 of its own (the
+  // same numbers on every machine: they are different machines).
+  auto sources = Sources("10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4");
+  for (int rank = 0; rank < 8; ++rank) {
+    int local = rank % 2;
+    auto s = PartitionLoad(8000, Targets(1), sources, false, rank, 8, local, 2);
+    ASSERT_TRUE(s) << s.error().ToString();
+    EXPECT_EQ(s->connections, 1000u);  // connections still split over all 8
+    EXPECT_EQ(s->sources.first, local == 0 ? 0u : 2u);
+    EXPECT_EQ(s->sources.count, 2u);
+  }
+  // Too many ranks on a machine for its pairs.
+  auto s = PartitionLoad(100, Targets(1), Sources("10.0.0.1"), false, 0, 4, 0, 2);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().context.find("2 ranks on this machine need 2 distinct"), std::string::npos);
 }
 
 TEST(Partition, RankNotBelowSize) {
