@@ -57,7 +57,7 @@ std::string CountMetrics(const diag::Counts& c) {
   Samples states;
   for (int st = 1; st <= diag::kMaxTcpState; ++st) {
     std::string_view name = diag::TcpStateName(st);
-    if (!name.empty() && name != "NEW_SYN_RECV") states.push_back({{{"state", std::string(name)}}, D(c.states[st])});
+    if (!name.empty() && name != "new-syn-recv") states.push_back({{{"state", std::string(name)}}, D(c.states[st])});
   }
   e.Gauge("tcpmax_count_connections", "TCP sockets matching the query, by state.", states);
   e.Gauge("tcpmax_count_total", "TCP sockets matching the query.", D(c.total));

@@ -175,8 +175,45 @@ TEST(DistCli, ServeMetricsAgreeWithItsSummary) {
   EXPECT_EQ(scraped["tcpmax_serve_accepted_total"].get<double>(), final_json["accepted"].get<double>());
 }
 
+TEST(DistCli, CountWatchMetricsAgreeWithItsJsonLines) {
+  TempDir dir;
+  fs::create_directories(dir.path());
+  std::string scraper = std::string(TCPMAX_SOURCE_DIR) + "/tests/integration/scrape_metrics.py";
+  uint16_t port = UnusedLoopbackPort();
+  std::string err = dir.path() + "/count.err", out = dir.path() + "/count.json";
+  std::string cmd = fmt::format(
+      "{bin} serve --listen 127.0.0.1:{port} --engine epoll --duration 8s > /dev/null 2>&1 & sleep 0.3; "
+      "{bin} load 127.0.0.1:{port} -n 700 --hold 5s > /dev/null 2>&1 & "
+      "{bin} count --watch 100ms --iterations 40 --lport {port} --state established --json "
+      "--metrics 127.0.0.1:0 > {out} 2> {err} & "
+      "for i in $(seq 100); do grep -q 'metrics on' {err} && break; sleep 0.1; done; "
+      "url=$(grep -o 'http://[0-9.:]*/metrics' {err}); "
+      "/usr/bin/python3 {scraper} $url tcpmax_count_total 700; wait",
+      fmt::arg("bin", TCPMAX_BINARY), fmt::arg("port", port), fmt::arg("out", out), fmt::arg("err", err),
+      fmt::arg("scraper", scraper));
+  RunResult r = RunShell(cmd, 60);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto scraped = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(scraped.is_object()) << r.out << r.err;
+  // 700 held connections: the server's end on --lport, established.
+  EXPECT_EQ(scraped["tcpmax_count_total"].get<double>(), 700.0);
+  EXPECT_EQ(scraped["tcpmax_count_connections{state=\"established\"}"].get<double>(), 700.0);
+  // And a JSON line of the same watch said so too.
+  std::ifstream lines(out);
+  std::string line;
+  bool seen = false;
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("total") && j["total"] == 700) seen = true;
+  }
+  EXPECT_TRUE(seen);
+}
+
 TEST(DistCli, BadInputIsOneLineExit2) {
   TempDir dir;
+  ExpectUsage(RunTcpmax({"load", "127.0.0.1:9", "-n", "10", "--rank", "0", "--size", "2", "--results", dir.path()}),
+              "needs a run id every rank shares");
+  EXPECT_FALSE(fs::exists(dir.path()));
   ExpectUsage(RunTcpmax({"load", "127.0.0.1:9", "-n", "10", "--rank", "1"}), "--rank needs --size");
   ExpectUsage(RunTcpmax({"load", "127.0.0.1:9", "-n", "10", "--rank", "4", "--size", "4"}),
               "--rank 4 is not below --size 4");
