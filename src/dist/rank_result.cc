@@ -17,6 +17,7 @@ void RankTotals::Add(const RankTotals& o) {
   for (const auto& [key, n] : o.errors) errors[key] += n;
   connect_ns.Merge(o.connect_ns);
   rtt_ns.Merge(o.rtt_ns);
+  closed_after_ns.Merge(o.closed_after_ns);
 }
 
 RankTotals TotalsOf(const load::LoadStats& s, uint64_t held) {
@@ -33,6 +34,7 @@ RankTotals TotalsOf(const load::LoadStats& s, uint64_t held) {
   for (const auto& [key, n] : s.errors.ByKey()) t.errors[key] += n;
   t.connect_ns = s.connect_ns;
   t.rtt_ns = s.rtt_ns;
+  t.closed_after_ns = s.closed_after_ns;
   return t;
 }
 
@@ -76,7 +78,8 @@ nlohmann::json TotalsToJson(const RankTotals& t) {
           {"failed", t.failed},         {"closed", t.closed},       {"held", t.held},
           {"pings_sent", t.pings_sent}, {"pongs", t.pongs},         {"pongs_bad", t.pongs_bad},
           {"errors", t.errors},         {"connect_ns", HistogramToJson(t.connect_ns)},
-          {"rtt_ns", HistogramToJson(t.rtt_ns)}};
+          {"rtt_ns", HistogramToJson(t.rtt_ns)},
+          {"closed_after_ns", HistogramToJson(t.closed_after_ns)}};
 }
 
 Result<RankTotals> TotalsFromJson(const nlohmann::json& j) {
@@ -95,8 +98,11 @@ Result<RankTotals> TotalsFromJson(const nlohmann::json& j) {
   if (!c) return PlainError("connect_ns: " + c.error().context);
   auto r = HistogramFromJson(j.at("rtt_ns"));
   if (!r) return PlainError("rtt_ns: " + r.error().context);
+  auto a = HistogramFromJson(j.at("closed_after_ns"));
+  if (!a) return PlainError("closed_after_ns: " + a.error().context);
   t.connect_ns = *c;
   t.rtt_ns = *r;
+  t.closed_after_ns = *a;
   return t;
 }
 

@@ -32,6 +32,7 @@ struct RankTotals {
   uint64_t pings_sent = 0, pongs = 0, pongs_bad = 0;
   std::map<std::string, uint64_t> errors;  // "EADDRNOTAVAIL" -> count
   Histogram connect_ns, rtt_ns;
+  Histogram closed_after_ns;  // established to closed by the peer
 
   void Add(const RankTotals& other);
   friend bool operator==(const RankTotals&, const RankTotals&) = default;

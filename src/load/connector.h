@@ -54,6 +54,9 @@ struct WorkerPlan {
   // When set and true, the worker opens nothing more but keeps what it holds
   // (the probe's memory guard and verification use it).
   const std::atomic<bool>* stop_opening = nullptr;
+  // When set, the rate is rate x 2^(pace/2): the supervisor paces a climb
+  // (sys::ShardChannel::pace). Ignored when rate is 0 (unlimited).
+  const std::atomic<int>* pace = nullptr;
 };
 
 // A worker's published figures. Thread-safe.

@@ -21,7 +21,12 @@ namespace tcpmax::load {
 namespace {
 
 constexpr uint64_t kFree = 0;
-constexpr uint64_t kHeld = 1;  // any larger value: connecting since that time
+// Other values carry a time in their upper bits and a tag in the low two:
+// 2 connecting since then, 1 held (established) since then.
+constexpr uint64_t kHeldTag = 1, kConnectingTag = 2;
+constexpr uint64_t Since(uint64_t t, uint64_t tag) { return (t & ~uint64_t{3}) | tag; }
+constexpr bool Held(uint64_t s) { return (s & 3) == kHeldTag; }
+constexpr bool Connecting(uint64_t s) { return (s & 3) == kConnectingTag; }
 
 class EpollWorker : public ConnectorCore<EpollWorker> {
  public:
@@ -96,9 +101,10 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
       ::close(fd);
       return Fail(err);
     }
-    Slot(fd) = t0 | 2;  // > kHeld
+    uint64_t since = Since(t0, kConnectingTag);
+    Slot(fd) = since;
     ++stats_.inflight;
-    connecting_.emplace_back(fd, t0 | 2);
+    connecting_.emplace_back(fd, since);
     if (rc == 0) OnConnectDone(fd, 0, MonotonicNanos());
   }
 
@@ -111,15 +117,16 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
       ::close(fd);
       return Fail(err);
     }
-    s = kHeld;
+    s = Since(now, kHeldTag);
     ++stats_.opened;
+    t0 &= ~uint64_t{3};
     stats_.connect_ns.Record(now > t0 ? now - t0 : 1);
   }
 
   void HandleEvent(int fd, uint32_t events, uint64_t now) {
     uint64_t s = Slot(fd);
     if (s == kFree) return;
-    if (s > kHeld) {
+    if (Connecting(s)) {
       int err = 0;
       socklen_t len = sizeof err;
       if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
@@ -140,7 +147,7 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
       }
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
       if (n < 0) stats_.errors.Record(errno);
-      CloseHeld(fd);
+      CloseHeld(fd, now);
       return;
     }
   }
@@ -158,7 +165,11 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
     }
   }
 
-  void CloseHeld(int fd) {
+  // The peer closed (or an error ended) a held connection: counted with how
+  // long it had been established.
+  void CloseHeld(int fd, uint64_t now) {
+    uint64_t since = Slot(fd) & ~uint64_t{3};
+    stats_.closed_after_ns.Record(now > since ? now - since : 1);
     Slot(fd) = kFree;
     ::close(fd);
     ++stats_.closed;
@@ -179,7 +190,7 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
     uint8_t probe[kPingBytes];
     std::memcpy(probe, &kPingMagic, 8);
     for (size_t fd = from; fd < to; ++fd) {
-      if (state_[fd] != kHeld) continue;
+      if (!Held(state_[fd])) continue;
       uint64_t now = MonotonicNanos();
       std::memcpy(probe + 8, &now, 8);
       ssize_t n = ::send(static_cast<int>(fd), probe, sizeof probe, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -187,7 +198,7 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
         ++stats_.pings_sent;
       } else if (n < 0 && errno != EAGAIN) {
         stats_.errors.Record(errno);
-        CloseHeld(static_cast<int>(fd));
+        CloseHeld(static_cast<int>(fd), now);
       }
     }
   }
@@ -195,14 +206,14 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
   void CloseAll() {
     for (size_t fd = 0; fd < state_.size(); ++fd) {
       if (state_[fd] == kFree) continue;
-      if (state_[fd] > kHeld) --stats_.inflight;
+      if (Connecting(state_[fd])) --stats_.inflight;
       state_[fd] = kFree;
       ::close(static_cast<int>(fd));
     }
   }
 
   Fd ep_;
-  std::vector<uint64_t> state_;  // per fd: kFree, kHeld, or connect start time
+  std::vector<uint64_t> state_;  // per fd: kFree or Since(t, tag)
   std::deque<std::pair<int, uint64_t>> connecting_;  // (fd, start) in start order
   uint8_t buf_[16 * 1024];
 };

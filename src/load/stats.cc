@@ -23,6 +23,7 @@ void LoadStats::Merge(const LoadStats& o) {
   errors.Merge(o.errors);
   connect_ns.Merge(o.connect_ns);
   rtt_ns.Merge(o.rtt_ns);
+  closed_after_ns.Merge(o.closed_after_ns);
 }
 
 sys::ShardReport ToShardReport(const LoadStats& s, sys::ShardKind kind) {
@@ -48,6 +49,7 @@ sys::ShardReport ToShardReport(const LoadStats& s, sys::ShardKind kind) {
   if (kind == sys::ShardKind::kFinal) {
     r.connect_ns = s.connect_ns;
     r.rtt_ns = s.rtt_ns;
+    r.closed_after_ns = s.closed_after_ns;
   }
   return r;
 }
@@ -72,6 +74,7 @@ LoadStats FromShardReport(const sys::ShardReport& r) {
   for (const auto& [code, n] : r.errors) s.errors.Add(code, n);
   if (r.connect_ns) s.connect_ns = *r.connect_ns;
   if (r.rtt_ns) s.rtt_ns = *r.rtt_ns;
+  if (r.closed_after_ns) s.closed_after_ns = *r.closed_after_ns;
   return s;
 }
 

@@ -39,6 +39,7 @@ struct LoadStats {
   limits::ErrorCounts errors;
   Histogram connect_ns;    // connect() to established
   Histogram rtt_ns;        // ping round trip
+  Histogram closed_after_ns;  // established to closed by the peer: how soon a server drops connections
 
   uint64_t held() const { return opened - closed; }
   bool ramp_done() const { return target > 0 && attempted == target && inflight == 0; }

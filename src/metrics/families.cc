@@ -33,6 +33,8 @@ std::string LoadMetrics(const load::LoadStats& s, double rate, const Labels& lab
             ErrorSamples(s.errors));
   e.HistogramSeconds("tcpmax_load_connect_seconds", "Time from connect() to established.", s.connect_ns);
   e.HistogramSeconds("tcpmax_load_rtt_seconds", "Round trip of the --ping probe.", s.rtt_ns);
+  e.HistogramSeconds("tcpmax_load_closed_after_seconds", "Time from established to closed by the peer.",
+                     s.closed_after_ns);
   e.Gauge("tcpmax_load_rss_bytes", "Resident memory of the load processes.", D(s.rss_bytes));
   return e.Text();
 }

@@ -68,6 +68,7 @@ std::string MergeText(const dist::MergedRun& m) {
   out += fmt::format("  errors    {}\n", Errors(t.errors));
   out += fmt::format("  connect   {}\n", Latency(t.connect_ns));
   if (t.rtt_ns.count() > 0) out += fmt::format("  rtt       {}\n", Latency(t.rtt_ns));
+  if (t.closed_after_ns.count() > 0) out += fmt::format("  closed after {}\n", Latency(t.closed_after_ns));
   out += fmt::format("  start skew {:.3f} s; ramp min {:.2f} s, median {:.2f} s, max {:.2f} s\n",
                      m.start_skew_seconds, m.ramp_min, m.ramp_median, m.ramp_max);
   for (const dist::Straggler& s : m.stragglers) out += fmt::format("  straggler: rank {}: {}\n", s.rank, s.why);
@@ -118,6 +119,7 @@ nlohmann::json MergeJson(const dist::MergedRun& m) {
           {"errors", t.errors},
           {"connect_time", LatencyJson(t.connect_ns)},
           {"rtt", LatencyJson(t.rtt_ns)},
+          {"closed_after", LatencyJson(t.closed_after_ns)},
           {"start_skew_seconds", m.start_skew_seconds},
           {"ramp_seconds", {{"min", m.ramp_min}, {"median", m.ramp_median}, {"max", m.ramp_max}}},
           {"stragglers", stragglers},

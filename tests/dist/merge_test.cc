@@ -114,6 +114,7 @@ TEST(RankResult, JsonRoundTripIsLossless) {
   std::mt19937_64 rng(21);
   RankResult r = MakeRank(1, 2, rng, nullptr);
   r.totals.rtt_ns.Record(123456789);
+  r.totals.closed_after_ns.Record(5'000'000'000);
   r.start_at = "2026-12-01T09:30:00.000Z";
   r.clock_offset_ns = -1234;
   r.targets = {"198.18.0.1:7000"};
