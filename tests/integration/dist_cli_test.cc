@@ -209,6 +209,30 @@ TEST(DistCli, CountWatchMetricsAgreeWithItsJsonLines) {
   EXPECT_TRUE(seen);
 }
 
+TEST(DistCli, ProbeMetricsAgreeWithItsReport) {
+  TempDir dir;
+  fs::create_directories(dir.path());
+  std::string scraper = std::string(TCPMAX_SOURCE_DIR) + "/tests/integration/scrape_metrics.py";
+  std::string err = dir.path() + "/probe.err", out = dir.path() + "/probe.json";
+  // The probe holds its 3,000 for 3 s after reaching them; the scrape waits
+  // for the held gauge to reach them.
+  std::string cmd = fmt::format(
+      "{bin} probe --target 3000 --hold 3s --json --metrics 127.0.0.1:0 > {out} 2> {err} & "
+      "for i in $(seq 100); do grep -q 'metrics on' {err} && break; sleep 0.1; done; "
+      "url=$(grep -o 'http://[0-9.:]*/metrics' {err}); "
+      "/usr/bin/python3 {scraper} $url tcpmax_probe_held 3000; wait",
+      fmt::arg("bin", TCPMAX_BINARY), fmt::arg("out", out), fmt::arg("err", err), fmt::arg("scraper", scraper));
+  RunResult r = RunShell(cmd, 90);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto scraped = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(scraped.is_object()) << r.out << r.err;
+  nlohmann::json report = ReadJson(out);
+  ASSERT_TRUE(report.is_object()) << r.err;
+  EXPECT_EQ(scraped["tcpmax_probe_held"].get<double>(), report["result"]["reached"].get<double>());
+  EXPECT_EQ(scraped["tcpmax_probe_held"].get<double>(), 3000.0);
+  EXPECT_EQ(scraped["tcpmax_probe_failed_total"].get<double>(), 0.0);
+}
+
 TEST(DistCli, BadInputIsOneLineExit2) {
   TempDir dir;
   ExpectUsage(RunTcpmax({"load", "127.0.0.1:9", "-n", "10", "--rank", "0", "--size", "2", "--results", dir.path()}),
