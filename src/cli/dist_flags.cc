@@ -8,6 +8,7 @@
 #include "dist/rank_result.h"
 #include "dist/results_dir.h"
 #include "sys/netns.h"
+#include "sys/process.h"
 
 namespace tcpmax::cli {
 namespace {
@@ -127,9 +128,7 @@ Result<std::string> FinishDist(const DistRun& d, const load::LoadOptions& opts, 
   r.rank = d.rank.rank;
   r.size = d.rank.size;
   r.launcher = d.rank.launcher;
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  r.host = host;
+  r.host = sys::HostName();
   r.netns = opts.netns;
   r.connections = d.share.connections;
   r.first_connection = d.share.first_connection;

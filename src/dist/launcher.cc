@@ -21,15 +21,6 @@ constexpr Source kSources[] = {
     {"kubernetes", "JOB_COMPLETION_INDEX", nullptr},
 };
 
-Result<int> ParseVar(const EnvLookup& env, const char* name) {
-  std::string text = env(name).value_or("");
-  int v = -1;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v < 0) {
-    return PlainError(std::string(name) + "='" + text + "': expected a non-negative integer");
-  }
-  return v;
-}
 
 std::string JobIdOf(const EnvLookup& env, std::string_view launcher) {
   auto get = [&](const char* name) { return env(name).value_or(""); };
@@ -49,6 +40,11 @@ std::optional<int> IntVar(const EnvLookup& env, const char* name) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || end != text.data() + text.size() || v < 0) return std::nullopt;
   return v;
+}
+
+Result<int> ParseVar(const EnvLookup& env, const char* name) {
+  if (auto v = IntVar(env, name)) return *v;
+  return PlainError(std::string(name) + "='" + env(name).value_or("") + "': expected a non-negative integer");
 }
 
 // Slurm's tasks per node list, "2(x3),1": the count of node `node`.

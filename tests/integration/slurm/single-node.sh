@@ -11,9 +11,10 @@ bin=$1 target=$2 connections=$3
 work=$(mktemp -d /tmp/tcpmax-slurm.XXXXXX)
 chmod 755 "$work"
 host=$(hostname -s)
-# Ports of this run's daemons: away from the defaults (6817/6818) and from
-# another run of this script.
-base=$((20000 + ($$ % 5000) * 2))
+# Ports of this run's daemons: away from the defaults (6817/6818), from the
+# default ephemeral range (32768-60999), from the ports other tests use, and
+# from another run of this script.
+base=$((61000 + ($$ % 2000) * 2))
 ctld_port=$((base)) slurmd_port=$((base + 1))
 
 pids=()
