@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,9 +17,11 @@
 #include "cli/dist_flags.h"
 #include "cli/dist_live.h"
 #include "cli/metrics_flag.h"
-#include "metrics/families.h"
+#include "core/engine.h"
 #include "core/units.h"
 #include "load/runner.h"
+#include "metrics/families.h"
+#include "probe/server_view.h"
 #include "report/dist.h"
 #include "report/load.h"
 #include "sys/netns.h"
@@ -33,6 +36,7 @@ struct Flags {
                                           interval = "1s";
   int workers = 0, processes = 0;
   bool json = false, progress_json = false;
+  int server_pid = 0;
 };
 
 void AddFlags(CLI::App& app, Flags& f) {
@@ -50,7 +54,8 @@ void AddFlags(CLI::App& app, Flags& f) {
                  "Connections spread evenly over (source, target) pairs");
   app.add_option("--engine", f.engine,
                  "auto, epoll or uring. auto picks uring (io_uring direct descriptors: no fd per connection, "
-                 "so one process passes the fd limit) when it works, else epoll (forks --processes to pass it)");
+                 "so one process passes the fd limit) when it works, else epoll (forks --processes to pass it)")
+      ->check(Values(Names(kEngines, EngineName)));
   app.add_option("--workers", f.workers, "threads per process (default: cores / processes)");
   app.add_option("--processes", f.processes,
                  "processes (default: 1 for uring; for epoll as many as the fd limit needs)");
@@ -59,6 +64,9 @@ void AddFlags(CLI::App& app, Flags& f) {
                  "send a 16-byte probe on every held connection each INTERVAL and time the echo "
                  "(against tcpmax serve --mode echo)");
   app.add_flag("--json", f.json, "print the summary as one JSON object on stdout");
+  app.add_option("--server-pid", f.server_pid,
+                 "the server's process (local targets): also count what IT holds (accepted, by socket inode), what "
+                 "waits in its listen queue, and what exists on the client side only");
   app.add_flag("--progress-json", f.progress_json, "progress as JSON lines on stderr (for tcpmax probe)");
   app.add_option("--interval", f.interval, "progress period, e.g. 200ms");
 }
@@ -164,6 +172,11 @@ int RunLoad(int argc, char** argv) {
     if (!s) return RuntimeError(kName, s.error());
     opts->sources = std::move(*s);
   }
+  std::vector<PortRange> server_ports;
+  if (app.count("--server-pid") > 0) {
+    for (const Endpoint& e : opts->targets) server_ports.push_back(PortRange{e.port, e.port});
+    if (auto ok = probe::CheckServerListens(f.server_pid, server_ports); !ok) return UsageError(kName, ok.error().context);
+  }
   auto dist_run = PrepareDist(dist_flags, *opts, sources_shared);
   if (!dist_run) return UsageError(kName, dist_run.error().context);
   auto run = load::PlanLoad(std::move(*opts));
@@ -191,9 +204,19 @@ int RunLoad(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 
   Progress progress;
+  // The server's view, taken once every attempt was answered and each
+  // interval after (while held): the last one is reported.
+  std::optional<probe::ServerView> server_view;
+  uint64_t client_held_then = 0;
   load::LoadTick tick = [&](load::LoadEvent ev, const load::LoadStats& s, double rate) {
     publish(s, rate);
     (*live)->Update(s);
+    if (!server_ports.empty() && (ev == load::LoadEvent::kDone || s.ramp_done()) && !stop.load()) {
+      if (auto v = probe::ViewServer(f.server_pid, server_ports)) {
+        server_view = *v;
+        client_held_then = s.held();
+      }
+    }
     if (f.progress_json) {
       fmt::print(stderr, "{}\n", report::LoadProgressJson(s, rate, ev == load::LoadEvent::kDone).dump());
       std::fflush(stderr);
@@ -208,9 +231,12 @@ int RunLoad(int argc, char** argv) {
   if (job && dist_run->rank.rank == 0) Notice(JobLine(*job));
   if (!(*live)->stop_reason().empty()) Notice("load: stopped by " + (*live)->stop_reason());
   if (f.json) {
-    fmt::print("{}\n", report::LoadSummaryJson(*result, *run, stop.load()).dump());
+    nlohmann::json j = report::LoadSummaryJson(*result, *run, stop.load());
+    if (server_view) j["server"] = report::LoadServerJson(*server_view, client_held_then);
+    fmt::print("{}\n", j.dump());
   } else {
     fmt::print("{}", report::LoadSummaryText(*result, *run, stop.load()));
+    if (server_view) fmt::print("{}", report::LoadServerText(*server_view, client_held_then));
   }
   auto written = FinishDist(*dist_run, run->options, *result, start_unix, late_ns, stop.load());
   if (!written) return RuntimeError(kName, written.error());

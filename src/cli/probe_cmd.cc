@@ -9,6 +9,7 @@
 #include "cli/cli_util.h"
 #include "cli/metrics_flag.h"
 #include "metrics/families.h"
+#include "core/engine.h"
 #include "core/units.h"
 #include "probe/runner.h"
 #include "probe/server_runner.h"
@@ -54,7 +55,8 @@ void AddFlags(CLI::App& app, Options& o) {
   app.add_flag("--max", o.max, "climb until a limit binds or usable memory reaches the reserve (sizes the plan from memory)");
   app.add_option("--engine", o.engine,
                  "auto | epoll | uring (auto: epoll shards, one serve process per group of ports; "
-                 "uring: io_uring direct descriptors, one process per side)");
+                 "uring: io_uring direct descriptors, one process per side)")
+      ->check(Values(Names(kEngines, EngineName)));
   app.add_flag("--tune", o.tune,
                "raise fs.file-max, epoll watches, somaxconn, syn backlog, port range, conntrack for the run; restore after");
   app.add_option("--reserve", o.reserve, "stop before usable memory falls under this share of RAM (at least 512 MiB)");

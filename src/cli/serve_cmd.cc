@@ -10,10 +10,12 @@
 #include "cli/cli_util.h"
 #include "cli/metrics_flag.h"
 #include "metrics/families.h"
+#include "core/engine.h"
 #include "core/units.h"
 #include "report/serve.h"
 #include "serve/listener.h"
 #include "serve/run.h"
+#include "serve/server.h"
 #include "sys/rlimit.h"
 
 namespace tcpmax::cli {
@@ -36,8 +38,10 @@ struct Options {
 
 void AddFlags(CLI::App& app, Options& f) {
   app.add_option("--listen", f.listen, "ADDR:PORT[,...] or ADDR:LO-HI port ranges; [::1]:PORT for IPv6; port 0 = any");
-  app.add_option("--engine", f.engine, "auto (uring when it works, else epoll), epoll or uring");
-  app.add_option("--mode", f.mode, "hold (read and discard), echo, or http (keep-alive 200 OK)");
+  app.add_option("--engine", f.engine, "auto (uring when it works, else epoll), epoll or uring")
+      ->check(Values(Names(kEngines, EngineName)));
+  app.add_option("--mode", f.mode, "hold (read and discard), echo, or http (keep-alive 200 OK)")
+      ->check(Values(Names(serve::kServeModes, serve::ToString)));
   app.add_option("--workers", f.workers, "worker threads, each with its own SO_REUSEPORT listeners (0 = one per core)");
   app.add_option("--backlog", f.backlog, "listen backlog (0 = net.core.somaxconn; capped at it)");
   app.add_option("--max-conns", f.max_conns, "hold at most this many connections (e.g. 100k); more are reset");
