@@ -22,7 +22,9 @@ std::string Directive(std::string_view text, std::string_view name) {
       if (stmt.size() > name.size() && stmt.substr(0, name.size()) == name &&
           (stmt[name.size()] == ' ' || stmt[name.size()] == '\t')) {
         std::string_view v = stmt.substr(name.size());
-        v = v.substr(v.find_first_not_of(" \t"));
+        size_t b = v.find_first_not_of(" \t\r");
+        if (b == std::string_view::npos) return "";  // a directive with no value
+        v = v.substr(b);
         return std::string(v.substr(0, v.find_first_of(" \t\r")));
       }
     }

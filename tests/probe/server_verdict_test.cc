@@ -172,6 +172,7 @@ TEST(ServerConfig, NginxDirectivesAndDefaults) {
   EXPECT_EQ(k.settings["worker_connections"], "512");  // nginx's default
   EXPECT_EQ(k.settings["worker_processes"], "1");
   EXPECT_EQ(k.settings.count("worker_rlimit_nofile"), 0u);
+  EXPECT_EQ(ParseNginxConfig("worker_connections \t ;").settings["worker_connections"], "512");  // no value: default
   ServerKind i = ParseNginxConfig("include /etc/nginx/modules-enabled/*.conf;\nworker_processes auto;\n");
   EXPECT_EQ(i.settings["worker_processes"], "auto");
   EXPECT_FALSE(i.note.empty()) << "includes are not followed, and it says so";
