@@ -234,7 +234,10 @@ HttpStep ResponseParser::Feed(const uint8_t* data, size_t n) {
         return {off, HttpEvent::kError};
       case State::kStatus:
         off += line_.Feed(data + off, n - off, &done);
-        if (line_.length() > 512) state_ = State::kError;
+        if (line_.length() > 512) {
+          state_ = State::kError;
+          break;
+        }
         if (!done) break;
         if (!OnStatusLine()) state_ = State::kError; else state_ = State::kHeaders;
         line_.Reset();
@@ -328,7 +331,10 @@ HttpStep RequestParser::Feed(const uint8_t* data, size_t n) {
         return {off, HttpEvent::kError};
       case State::kRequestLine:
         off += line_.Feed(data + off, n - off, &done);
-        if (line_.length() > 8192) state_ = State::kError;
+        if (line_.length() > 8192) {
+          state_ = State::kError;
+          break;
+        }
         if (!done) break;
         if (line_.length() == 0) break;  // RFC 9112 2.2: ignore empty lines before a request
         facts_ = HeaderFacts{};

@@ -1,6 +1,7 @@
 #include "proto/tls.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -130,8 +131,29 @@ struct TlsContextAccess {
     return cfg.server ? ConfigureServer(c) : ConfigureClient(c);
   }
 
+  static Result<void> UsePem(TlsContext& c) {
+    const TlsConfig& cfg = c.config_;
+    BIO* cb = BIO_new_mem_buf(cfg.cert_pem.data(), static_cast<int>(cfg.cert_pem.size()));
+    X509* cert = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
+    BIO_free(cb);
+    BIO* kb = BIO_new_mem_buf(cfg.key_pem.data(), static_cast<int>(cfg.key_pem.size()));
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
+    BIO_free(kb);
+    bool ok = cert && key && SSL_CTX_use_certificate(c.ctx_, cert) == 1 && SSL_CTX_use_PrivateKey(c.ctx_, key) == 1;
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    if (!ok) return tl::unexpected(Error{0, "in-memory certificate: " + OpenSslReason()});
+    return {};
+  }
+
   static Result<void> ConfigureServer(TlsContext& c) {
     const TlsConfig& cfg = c.config_;
+    if (!cfg.cert_pem.empty()) {
+      auto ok = UsePem(c);
+      if (!ok) return ok;
+      if (!c.alpn_wire_.empty()) SSL_CTX_set_alpn_select_cb(c.ctx_, SelectAlpn, &c.alpn_wire_);
+      return {};
+    }
     if (SSL_CTX_use_certificate_chain_file(c.ctx_, cfg.cert_file.c_str()) != 1) {
       return tl::unexpected(Error{0, "certificate " + cfg.cert_file + ": " + OpenSslReason()});
     }

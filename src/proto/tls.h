@@ -35,6 +35,7 @@ namespace tcpmax::proto {
 struct TlsConfig {
   bool server = false;
   std::string cert_file, key_file;   // server: PEM certificate chain and key
+  std::string cert_pem, key_pem;     // server: the same in memory (used when set)
   std::string ca_file;               // client: CAs to verify against ("": the system's)
   bool insecure = false;             // client: do not verify the server
   std::string sni;                   // client: server name sent and verified

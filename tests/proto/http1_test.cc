@@ -86,6 +86,8 @@ TEST(Http1Response, MalformedHeads) {
             (std::vector<int>{-1}));
   EXPECT_EQ(FeedResponses("HTTP/1.1 200 OK\r\nBad Name: 1\r\n\r\n", {}), (std::vector<int>{-1}));
   EXPECT_EQ(FeedResponses("HTTP/1.1 200 OK\r\nno colon\r\n\r\n", {}), (std::vector<int>{-1}));
+  // A status line past 512 bytes is refused even when its LF comes in the same read (found by http1_fuzz).
+  EXPECT_EQ(FeedResponses("HTTP/1.1 200 OK" + std::string(600, 'x') + "\r\n\r\n", {}), (std::vector<int>{-1}));
   // A long unrelated header is skipped, not refused.
   EXPECT_EQ(FeedResponses("HTTP/1.1 200 OK\r\nX-Long: " + std::string(500, 'a') + "\r\nContent-Length: 0\r\n\r\n", {}),
             (std::vector<int>{200}));

@@ -1,4 +1,5 @@
 #include "proto/tls.h"
+#include "proto/tls_cert.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -252,6 +253,40 @@ TEST_F(TlsTest, BadFilesAreNamed) {
   auto c = TlsContext::Create(cc);
   ASSERT_FALSE(c);
   EXPECT_NE(c.error().context.find("nope.pem"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tcpmax::proto
+
+namespace tcpmax::proto {
+namespace {
+
+TEST(TlsSelfSigned, ServesAHandshakeVerifiedByItself) {
+  auto pair = MakeSelfSigned("localhost");
+  ASSERT_TRUE(pair) << pair.error().context;
+  EXPECT_EQ(pair->cert_pem.rfind("-----BEGIN CERTIFICATE-----", 0), 0u);
+  TlsConfig sc;
+  sc.server = true;
+  sc.cert_pem = pair->cert_pem;
+  sc.key_pem = pair->key_pem;
+  auto server = TlsContext::Create(sc);
+  ASSERT_TRUE(server) << server.error().context;
+  char path[] = "/tmp/tcpmax-selfsigned.XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, pair->cert_pem.data(), pair->cert_pem.size()), static_cast<ssize_t>(pair->cert_pem.size()));
+  close(fd);
+  TlsConfig cc;
+  cc.ca_file = path;
+  cc.sni = "localhost";
+  auto client = TlsContext::Create(cc);
+  ASSERT_TRUE(client);
+  Pair p;
+  Open(p, **client, **server);
+  p.Run();
+  unlink(path);
+  EXPECT_EQ(p.c_hs, TlsStatus::kDone);
+  EXPECT_EQ(p.s_hs, TlsStatus::kDone);
 }
 
 }  // namespace
