@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
+#include "cli/session_flags.h"
 #include "core/units.h"
 #include "load/runner.h"
 #include "report/load.h"
@@ -27,6 +28,7 @@ struct Flags {
                                           interval = "1s";
   int workers = 0, processes = 0;
   bool json = false, progress_json = false;
+  SessionFlags session;
 };
 
 void AddFlags(CLI::App& app, Flags& f) {
@@ -55,6 +57,7 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_flag("--json", f.json, "print the summary as one JSON object on stdout");
   app.add_flag("--progress-json", f.progress_json, "progress as JSON lines on stderr (for tcpmax probe)");
   app.add_option("--interval", f.interval, "progress period, e.g. 200ms");
+  AddSessionFlags(app, f.session);
 }
 
 bool AllLoopback(const std::vector<Endpoint>& targets) {
@@ -109,6 +112,10 @@ Result<load::LoadOptions> Validate(const Flags& f) {
   auto engine = ParseEngine(f.engine);
   if (!engine) return PlainError("--engine: " + engine.error().context);
   o.engine = *engine;
+  auto session = ValidateSessionFlags(f.session, &o.ping_interval_ns);
+  if (!session) return tl::unexpected(session.error());
+  o.session = std::move(*session);
+  if (o.session.active() && o.engine == Engine::kUring) return PlainError(load::kSessionNeedsEpoll);
   if (f.workers < 0 || f.workers > 256) return PlainError("--workers: expected 1-256");
   if (f.processes < 0 || f.processes > 512) return PlainError("--processes: expected 1-512");
   o.workers = f.workers;

@@ -84,6 +84,7 @@ struct LocalRun {
       p.ping_interval_ns = o.ping_interval_ns;
       p.max_inflight = std::max<uint64_t>(32, kRunInflight / stride);
       p.stop_opening = stop_opening;
+      p.session = &o.session;
     }
     rss_start = sys::ResidentBytes().value_or(0);
     anon_start = sys::AnonResidentBytes().value_or(0);
@@ -227,6 +228,11 @@ Result<LoadRun> PlanLoad(LoadOptions o) {
   auto raised = sys::RaiseNofileToHard();
   if (!raised) return tl::unexpected(raised.error());
   run.soft_nofile = raised->soft;
+  if (o.session.active()) {
+    if (o.engine == Engine::kUring) return PlainError(kSessionNeedsEpoll);
+    if (o.engine == Engine::kAuto) run.engine_note = "the session layer (--proto/--tls/--message) runs on epoll";
+    o.engine = Engine::kEpoll;
+  }
   if (o.engine == Engine::kAuto || o.engine == Engine::kUring) {
     sys::UringSupport uring = sys::DetectUringConnect();
     if (!uring.connect_ok() && o.engine == Engine::kUring) {

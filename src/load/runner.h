@@ -30,6 +30,7 @@
 #include "core/address.h"
 #include "core/engine.h"
 #include "core/error.h"
+#include "load/session.h"
 #include "load/source_plan.h"
 #include "load/stats.h"
 #include "sys/shard.h"
@@ -37,6 +38,9 @@
 namespace tcpmax::load {
 
 inline constexpr int kMaxProcesses = 512;
+// Why --engine uring is refused with the session layer (the CLI says it too).
+inline constexpr const char* kSessionNeedsEpoll =
+    "--engine uring does not run --proto/--tls/--message/--lifetime/--idle-timeout yet; use --engine epoll (or auto)";
 
 struct LoadOptions {
   std::vector<Endpoint> targets;
@@ -50,6 +54,7 @@ struct LoadOptions {
   uint64_t connect_timeout_ns = 3'000'000'000ull;
   uint64_t ping_interval_ns = 0;
   uint64_t interval_ns = 1'000'000'000ull;  // progress period
+  SessionOptions session;                   // --proto, --tls, --message...: epoll engine only
 };
 
 // A run planned once: what RunLoad and RunShard execute.
@@ -63,7 +68,9 @@ struct LoadRun {
 };
 
 // Resolves the engine (kAuto: io_uring when IORING_OP_CONNECT with direct
-// descriptors works here, else epoll with a note), raises RLIMIT_NOFILE,
+// descriptors works here, else epoll with a note; with the session layer on,
+// epoll, and an explicit uring is refused: the protocol layer runs under the
+// epoll engine only), raises RLIMIT_NOFILE,
 // plans sources, processes and workers. Fails on an explicit engine that
 // cannot work, or a run that would need more than kMaxProcesses processes.
 Result<LoadRun> PlanLoad(LoadOptions options);

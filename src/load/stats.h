@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/histogram.h"
 #include "limits/errno_class.h"
+#include "load/session_stats.h"
 #include "sys/shard_messages.h"
 
 namespace tcpmax::load {
@@ -39,6 +40,7 @@ struct LoadStats {
   limits::ErrorCounts errors;
   Histogram connect_ns;    // connect() to established
   Histogram rtt_ns;        // ping round trip
+  SessionStats session;    // the session layer (--proto, --tls, --message); zero without it
 
   uint64_t held() const { return opened - closed; }
   bool ramp_done() const { return target > 0 && attempted == target && inflight == 0; }

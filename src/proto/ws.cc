@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace tcpmax::proto {
@@ -28,6 +29,20 @@ std::string WsAcceptFor(std::string_view key) {
   uint8_t digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
   return Base64(digest, sizeof digest);
+}
+
+void WsAcceptInto(std::string_view key, char out[29]) {
+  char text[128];
+  size_t n = std::min(key.size(), sizeof text - kGuid.size());
+  std::memcpy(text, key.data(), n);
+  std::memcpy(text + n, kGuid.data(), kGuid.size());
+  uint8_t digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(text), n + kGuid.size(), digest);
+  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out), digest, sizeof digest);
+}
+
+void WsKeyInto(const uint8_t nonce[16], char out[25]) {
+  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out), nonce, 16);
 }
 
 std::string WsMakeKey() {

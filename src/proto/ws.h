@@ -30,6 +30,10 @@ enum class WsOpcode : uint8_t {
 std::string WsAcceptFor(std::string_view key);
 // A fresh Sec-WebSocket-Key: base64 of 16 random bytes (4.1 item 7).
 std::string WsMakeKey();
+// The same without allocating: `out` receives 28 characters and a NUL.
+void WsAcceptInto(std::string_view key, char out[29]);
+// The key for 16 nonce bytes: 24 characters and a NUL.
+void WsKeyInto(const uint8_t nonce[16], char out[25]);
 
 // The client's upgrade request (4.1) appended to `out`.
 void AppendWsUpgradeRequest(std::string& out, std::string_view host, std::string_view path, std::string_view key);

@@ -7,6 +7,8 @@
 
 #include "core/units.h"
 #include "limits/errno_class.h"
+#include "proto/kind.h"
+#include "proto/proto_error.h"
 
 namespace tcpmax::report {
 namespace {
@@ -33,6 +35,69 @@ nlohmann::json ErrorsJson(const load::LoadStats& s) {
   nlohmann::json errors = nlohmann::json::object();
   for (const auto& [key, n] : s.errors.ByKey()) errors[key] = n;
   return errors;
+}
+
+std::string SessionText(const load::SessionStats& ss, const load::LoadStats& s, const load::SessionOptions& o) {
+  std::string out = fmt::format("  session   {}{}: {} ready", proto::ProtoName(o.proto), o.tls ? " over TLS" : "",
+                                FormatCount(ss.ready));
+  if (ss.reopened > 0) out += fmt::format(", {} reopened (--lifetime)", FormatCount(ss.reopened));
+  out += "\n";
+  if (o.tls) {
+    out += fmt::format("  tls       {} handshakes ({} resumed): {}\n", FormatCount(ss.tls_done),
+                       FormatCount(ss.tls_resumed), Quantiles(ss.tls_ns));
+  }
+  if (o.proto != proto::Proto::kRaw) {
+    std::string_view what = o.proto == proto::Proto::kWs     ? "upgrade  "
+                            : o.proto == proto::Proto::kMqtt ? "connack  "
+                                                             : "first rsp";
+    out += fmt::format("  {} {}\n", what, Quantiles(ss.ready_ns));
+  }
+  if (ss.messages_sent > 0 || ss.messages_received > 0) {
+    out += fmt::format("  messages  sent {}, answered {}; echoes intact {} (--first-message included)\n", FormatCount(ss.messages_sent),
+                       FormatCount(ss.messages_received), FormatCount(ss.echo_ok));
+    out += fmt::format("  msg rtt   {}\n", Quantiles(ss.message_rtt_ns));
+  }
+  if (o.proto == proto::Proto::kHttp) {
+    out += fmt::format("  status    1xx {}  2xx {}  3xx {}  4xx {}  5xx {}\n", ss.http_status[0], ss.http_status[1],
+                       ss.http_status[2], ss.http_status[3], ss.http_status[4]);
+  }
+  if (s.held() > 0) {
+    out += fmt::format("  bytes     {} sent, {} received inside the sessions\n", FormatBytes(double(ss.bytes_sent)),
+                       FormatBytes(double(ss.bytes_received)));
+  }
+  for (const auto& [e, n] : ss.errors.Sorted()) {
+    const proto::ProtoErrorInfo& info = proto::Describe(e);
+    out += fmt::format("  {} x {}: {}\n      remedy: {}\n", info.key, FormatCount(n), info.meaning, info.remedy);
+  }
+  return out;
+}
+
+nlohmann::json SessionJson(const load::SessionStats& ss, const load::SessionOptions& o) {
+  nlohmann::json errors = nlohmann::json::object();
+  nlohmann::json detail = nlohmann::json::array();
+  for (const auto& [e, n] : ss.errors.Sorted()) {
+    const proto::ProtoErrorInfo& info = proto::Describe(e);
+    errors[std::string(info.key)] = n;
+    detail.push_back({{"class", info.key}, {"count", n}, {"meaning", info.meaning}, {"remedy", info.remedy}});
+  }
+  return {{"proto", proto::ProtoName(o.proto)},
+          {"tls", o.tls},
+          {"ready", ss.ready},
+          {"tls_handshakes", ss.tls_done},
+          {"tls_resumed", ss.tls_resumed},
+          {"reopened", ss.reopened},
+          {"messages_sent", ss.messages_sent},
+          {"messages_received", ss.messages_received},
+          {"echo_ok", ss.echo_ok},
+          {"bytes_sent", ss.bytes_sent},
+          {"bytes_received", ss.bytes_received},
+          {"http_status", {{"1xx", ss.http_status[0]}, {"2xx", ss.http_status[1]}, {"3xx", ss.http_status[2]},
+                           {"4xx", ss.http_status[3]}, {"5xx", ss.http_status[4]}}},
+          {"tls_time", QuantilesJson(ss.tls_ns)},
+          {"ready_time", QuantilesJson(ss.ready_ns)},
+          {"message_rtt", QuantilesJson(ss.message_rtt_ns)},
+          {"errors", errors},
+          {"error_detail", detail}};
 }
 
 }  // namespace
@@ -106,6 +171,7 @@ std::string LoadSummaryText(const load::LoadStats& s, const load::LoadRun& run, 
     out += fmt::format("  {} x {}: {}\n      remedy: {}\n", limits::ErrorKey(code), FormatCount(n),
                        limits::ErrorMeaning(code), limits::ErrorRemedy(code));
   }
+  if (run.options.session.active()) out += SessionText(s.session, s, run.options.session);
   return out;
 }
 
@@ -115,7 +181,7 @@ nlohmann::json LoadSummaryJson(const load::LoadStats& s, const load::LoadRun& ru
     detail.push_back({{"class", limits::ErrorKey(code)}, {"count", n}, {"meaning", limits::ErrorMeaning(code)},
                       {"remedy", limits::ErrorRemedy(code)}});
   }
-  return {{"schema", "tcpmax.load/2"},
+  nlohmann::json j = {{"schema", "tcpmax.load/3"},
           {"engine", EngineName(run.options.engine)},
           {"processes", run.processes},
           {"workers", run.workers},
@@ -143,6 +209,8 @@ nlohmann::json LoadSummaryJson(const load::LoadStats& s, const load::LoadRun& ru
           {"rtt", QuantilesJson(s.rtt_ns)},
           {"errors", ErrorsJson(s)},
           {"error_detail", detail}};
+  if (run.options.session.active()) j["session"] = SessionJson(s.session, run.options.session);
+  return j;
 }
 
 }  // namespace tcpmax::report
