@@ -86,6 +86,8 @@ SessionVerdict SessionDriver::Open(ClientSession& s, int fd, uint64_t index, std
   s.index = index;
   s.opened_ns = now;
   s.last_rx_ns = now;
+  s.phase = Phase::kOpening;
+  ++ss_.pending;
   host_ = options_.host.empty() ? target_host : std::string_view(options_.host);
   if (options_.tls) {
     auto t = proto::TlsSession::Open(*tls_ctx_, &tls_io_);
@@ -132,6 +134,7 @@ SessionVerdict SessionDriver::Begin(ClientSession& s, uint64_t now) {
 
 void SessionDriver::Ready(ClientSession& s, uint64_t now) {
   s.phase = Phase::kReady;
+  --ss_.pending;
   ++ss_.ready;
   ss_.ready_ns.Record(now > s.opened_ns ? now - s.opened_ns : 1);
   const std::string& first = options_.first_message;
@@ -562,6 +565,7 @@ SessionVerdict SessionDriver::Sweep(ClientSession& s, uint64_t now) {
 }
 
 void SessionDriver::Release(ClientSession& s) {
+  if (s.phase == Phase::kTls || s.phase == Phase::kOpening) --ss_.pending;
   s.tls = proto::TlsSession();
   s.control.reset();
   s.parser.emplace<std::monostate>();

@@ -12,6 +12,7 @@ namespace tcpmax::load {
 
 struct SessionStats {
   uint64_t ready = 0;             // sessions past TLS and the protocol's opening
+  uint64_t pending = 0;           // connected sessions still opening (a gauge): the ramp waits for them
   uint64_t tls_done = 0, tls_resumed = 0;
   uint64_t messages_sent = 0, messages_received = 0, echo_ok = 0;
   uint64_t reopened = 0;          // --lifetime: sessions closed on purpose and opened again
@@ -24,6 +25,7 @@ struct SessionStats {
 
   void Merge(const SessionStats& o) {
     ready += o.ready;
+    pending += o.pending;
     tls_done += o.tls_done;
     tls_resumed += o.tls_resumed;
     messages_sent += o.messages_sent;

@@ -51,9 +51,10 @@ sys::ShardReport ToShardReport(const LoadStats& s, sys::ShardKind kind) {
     r.rtt_ns = s.rtt_ns;
   }
   const SessionStats& ss = s.session;
-  if (ss.ready + ss.tls_done + ss.messages_sent + ss.errors.Total() + ss.bytes_sent > 0) {
+  if (ss.ready + ss.pending + ss.tls_done + ss.messages_sent + ss.errors.Total() + ss.bytes_sent > 0) {
     sys::ShardSession& o = r.session.emplace();
     o.ready = ss.ready;
+    o.pending = ss.pending;
     o.tls_done = ss.tls_done;
     o.tls_resumed = ss.tls_resumed;
     o.messages_sent = ss.messages_sent;
@@ -97,6 +98,7 @@ LoadStats FromShardReport(const sys::ShardReport& r) {
     const sys::ShardSession& o = *r.session;
     SessionStats& ss = s.session;
     ss.ready = o.ready;
+    ss.pending = o.pending;
     ss.tls_done = o.tls_done;
     ss.tls_resumed = o.tls_resumed;
     ss.messages_sent = o.messages_sent;

@@ -43,7 +43,7 @@ struct LoadStats {
   SessionStats session;    // the session layer (--proto, --tls, --message); zero without it
 
   uint64_t held() const { return opened - closed; }
-  bool ramp_done() const { return target > 0 && attempted == target && inflight == 0; }
+  bool ramp_done() const { return target > 0 && attempted == target && inflight == 0 && session.pending == 0; }
   // Adds counters and histograms; t and ramp_seconds take the maximum.
   void Merge(const LoadStats& other);
 };

@@ -44,6 +44,7 @@ nlohmann::json EncodeSession(const ShardSession& s) {
   nlohmann::json errors = nlohmann::json::array();
   for (const auto& [code, n] : s.errors) errors.push_back({code, n});
   nlohmann::json j = {{"ready", s.ready},
+                      {"pending", s.pending},
                       {"tls_done", s.tls_done},
                       {"tls_resumed", s.tls_resumed},
                       {"messages_sent", s.messages_sent},
@@ -64,6 +65,7 @@ nlohmann::json EncodeSession(const ShardSession& s) {
 Result<ShardSession> DecodeSession(const nlohmann::json& j) {
   ShardSession s;
   s.ready = j.at("ready").get<uint64_t>();
+  s.pending = j.at("pending").get<uint64_t>();
   s.tls_done = j.at("tls_done").get<uint64_t>();
   s.tls_resumed = j.at("tls_resumed").get<uint64_t>();
   s.messages_sent = j.at("messages_sent").get<uint64_t>();
