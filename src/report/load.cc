@@ -53,8 +53,11 @@ std::string SessionText(const load::SessionStats& ss, const load::LoadStats& s, 
     out += fmt::format("  {} {}\n", what, Quantiles(ss.ready_ns));
   }
   if (ss.messages_sent > 0 || ss.messages_received > 0) {
-    out += fmt::format("  messages  sent {}, answered {}; echoes intact {} (--first-message included)\n", FormatCount(ss.messages_sent),
-                       FormatCount(ss.messages_received), FormatCount(ss.echo_ok));
+    out += fmt::format("  messages  sent {}, answered {}", FormatCount(ss.messages_sent), FormatCount(ss.messages_received));
+    if (o.proto != proto::Proto::kHttp) {
+      out += fmt::format("; echoes intact {} (--first-message included)", FormatCount(ss.echo_ok));
+    }
+    out += "\n";
     out += fmt::format("  msg rtt   {}\n", Quantiles(ss.message_rtt_ns));
   }
   if (o.proto == proto::Proto::kHttp) {
