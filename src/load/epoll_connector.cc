@@ -68,7 +68,11 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
       int n = ::epoll_pwait2(ep_.get(), events, 512, &wait, nullptr);
       now = MonotonicNanos();
       for (int i = 0; i < n; ++i) HandleEvent(events[i].data.fd, events[i].events, now);
+      bool was_ramping = stats_.ramp_seconds == 0;
       NoteRamp();
+      // The handshakes' transient buffers are free now: give them back, so
+      // the RSS shows what the held sessions keep.
+      if (driver_ && was_ramping && stats_.ramp_seconds != 0) sys::TrimHeap();
       MaybePublish(now);
     }
     CloseAll();

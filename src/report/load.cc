@@ -119,9 +119,18 @@ std::string LoadProgressLine(const load::LoadStats& s, double rate) {
 }
 
 nlohmann::json LoadProgressJson(const load::LoadStats& s, double rate, bool done) {
-  return {{"type", done ? "done" : "progress"}, {"t_seconds", s.t},       {"target", s.target},
-          {"opened", s.opened},                 {"held", s.held()},       {"failed", s.failed},
-          {"rate_per_second", rate},            {"errors", ErrorsJson(s)}, {"rss_bytes", s.rss_bytes}};
+  nlohmann::json j = {{"type", done ? "done" : "progress"}, {"t_seconds", s.t},       {"target", s.target},
+                      {"opened", s.opened},                 {"held", s.held()},       {"failed", s.failed},
+                      {"rate_per_second", rate},            {"errors", ErrorsJson(s)}, {"rss_bytes", s.rss_bytes}};
+  const load::SessionStats& ss = s.session;
+  if (ss.ready + ss.pending + ss.messages_sent > 0) {
+    j["session"] = {{"ready", ss.ready},
+                    {"pending", ss.pending},
+                    {"messages_sent", ss.messages_sent},
+                    {"messages_received", ss.messages_received},
+                    {"errors", ss.errors.Total()}};
+  }
+  return j;
 }
 
 std::string LoadPlanText(const load::LoadRun& run) {

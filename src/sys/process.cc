@@ -1,3 +1,4 @@
+#include <malloc.h>
 #include "sys/process.h"
 
 #include <fcntl.h>
@@ -85,5 +86,7 @@ BlockStopSignals::BlockStopSignals() {
 }
 
 BlockStopSignals::~BlockStopSignals() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+
+void TrimHeap() { malloc_trim(0); }
 
 }  // namespace tcpmax::sys
