@@ -223,3 +223,37 @@ TEST(LoadProto, BadSessionInputIsOneLineExit2) {
 
 }  // namespace
 }  // namespace tcpmax::testing
+
+namespace tcpmax::testing {
+namespace {
+
+// --lifetime churns at a steady count; --idle-timeout catches silent sessions.
+TEST(LoadProto, LifetimeChurnsAndIdleTimeoutCatchesSilence) {
+  uint16_t port = UnusedLoopbackPort();
+  std::string dir = RunShell("mktemp -d /tmp/tcpmax-churn-XXXXXX").out;
+  dir.erase(dir.find_last_not_of('\n') + 1);
+  RunShell(std::string(TCPMAX_BINARY) + " serve --listen 127.0.0.1:" + std::to_string(port) +
+           " --mode hold --duration 20s > /dev/null 2>&1 & echo $! > " + dir + "/pid");
+  ASSERT_TRUE(WaitListening(port));
+  RunResult r;
+  // Churn: every session lives 500 ms and is replaced; the count stays at 200.
+  auto churn = LoadJson("127.0.0.1:" + std::to_string(port) + " -n 200 --lifetime 500ms --hold 3s", &r);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // (A replacement whose connect was in flight when the hold ended is not held.)
+  EXPECT_GE(U(churn, "held"), 195u) << r.out;
+  EXPECT_LE(U(churn, "held"), 200u) << r.out;
+  EXPECT_GE(U(churn, "session", "reopened"), 200u * 4) << r.out;  // about 6 lifetimes in 3 s
+  EXPECT_LE(U(churn, "opened"), 200u + U(churn, "session", "reopened"));
+  EXPECT_GE(U(churn, "opened") + 5, 200u + U(churn, "session", "reopened"));
+  EXPECT_EQ(U(churn, "failed"), 0u);
+  EXPECT_TRUE(churn["session"]["errors"].empty()) << r.out;
+  // Silence: the hold server never answers, so every session times out.
+  auto idle = LoadJson("127.0.0.1:" + std::to_string(port) + " -n 100 --idle-timeout 300ms --hold 2s", &r);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(idle["session"]["errors"].value("idle_timeout", 0u), 100u) << r.out;
+  EXPECT_EQ(U(idle, "held"), 0u);
+  RunShell("kill $(cat " + dir + "/pid); rm -rf " + dir);
+}
+
+}  // namespace
+}  // namespace tcpmax::testing
