@@ -9,6 +9,8 @@
 #include "cli/cli_util.h"
 #include "core/units.h"
 #include "probe/runner.h"
+#include "probe/server_runner.h"
+#include "report/probe_server.h"
 #include "report/html_report.h"
 #include "report/json_report.h"
 #include "report/text_report.h"
@@ -35,6 +37,14 @@ struct Options {
   std::string html;
   std::string hold = "0s";
   int first_port = 7000;
+  // --server: the user's server instead of tcpmax's own.
+  std::string server;
+  int pid = 0;
+  std::string exec;
+  std::string cgroup;
+  std::string plateau = "3s";
+  std::string grace = "3s";
+  std::string ready_timeout = "10s";
 };
 
 void AddFlags(CLI::App& app, Options& o) {
@@ -53,7 +63,19 @@ void AddFlags(CLI::App& app, Options& o) {
   app.add_option("--interval", o.interval, "sampling interval (at least 100ms)");
   app.add_option("--hold", o.hold, "keep the connections this long at the peak before teardown (inspect with tcpmax count)");
   app.add_option("--first-port", o.first_port, "server ports start here (127.0.0.1:PORT and up)");
-  app.add_flag("--json", o.json, "print the report as JSON (schema tcpmax.probe/2, see docs/probe.md)");
+  app.add_option("--server", o.server,
+                 "probe YOUR server at ADDR:PORTS (loopback) instead of tcpmax's own; name it with --pid, --exec or --cgroup");
+  app.add_option("--pid", o.pid, "with --server: the server's main process (its children count too)");
+  app.add_option("--exec", o.exec,
+                 "with --server: start COMMAND (sh -c) in a memory control group of its own, probe it, stop it after");
+  app.add_option("--cgroup", o.cgroup, "with --server: the server is every process of this control group (path)");
+  app.add_option("--plateau", o.plateau,
+                 "with --server: accepted flat this long while connects go on is the server's ceiling (default 3s)");
+  app.add_option("--grace", o.grace, "with --exec: SIGTERM, then SIGKILL after this long (default 3s)");
+  app.add_option("--ready-timeout", o.ready_timeout, "with --exec: wait this long for it to listen (default 10s)");
+  app.add_flag("--json", o.json,
+               "print the report as JSON (schema tcpmax.probe/2, see docs/probe.md; with --server "
+               "tcpmax.probe-server/1, see docs/probe-server.md)");
   app.add_option("--html", o.html, "also write a self-contained HTML report with charts to FILE");
 }
 
@@ -102,6 +124,81 @@ Result<probe::ProbeOptions> Validate(const Options& o) {
   return opt;
 }
 
+// The --server flags on top of the common ones.
+Result<probe::ServerProbeOptions> ValidateServer(const Options& o, const probe::ProbeOptions& common, CLI::App& app) {
+  probe::ServerProbeOptions opt;
+  if (o.max) return PlainError("--max: not with --server (give --target; the climb stops at the server's ceiling)");
+  if (o.tune) return PlainError("--tune: not with --server (the server's own limits are what is measured)");
+  if (app.count("--first-port") > 0) return PlainError("--first-port: not with --server (the server's ports are given)");
+  int named = (o.pid != 0) + !o.exec.empty() + !o.cgroup.empty();
+  if (named != 1) return PlainError("--server: name the server with exactly one of --pid, --exec, --cgroup");
+  if (app.count("--pid") > 0 && o.pid <= 0) return PlainError(fmt::format("--pid: {} is not a process id", o.pid));
+  opt.server = o.server;
+  opt.pid = o.pid;
+  opt.exec = o.exec;
+  opt.cgroup = o.cgroup;
+  opt.target = common.target;
+  opt.engine = common.engine;
+  opt.rate = common.rate;
+  opt.reserve_percent = common.reserve_percent;
+  opt.max_memory_pressure = common.max_memory_pressure;
+  opt.timeout = common.timeout;
+  opt.interval = common.interval;
+  opt.hold = common.hold;
+  auto plateau = ParseDuration(o.plateau);
+  if (!plateau || *plateau < std::chrono::milliseconds(500)) return PlainError("--plateau: '" + o.plateau + "' must be a duration of at least 500ms");
+  opt.plateau_seconds = std::chrono::duration<double>(*plateau).count();
+  auto grace = ParseDuration(o.grace);
+  if (!grace) return PlainError("--grace: '" + o.grace + "' is not a duration (e.g. 3s)");
+  opt.grace = std::chrono::duration_cast<std::chrono::milliseconds>(*grace);
+  auto ready = ParseDuration(o.ready_timeout);
+  if (!ready || ready->count() <= 0) return PlainError("--ready-timeout: '" + o.ready_timeout + "' is not a duration (e.g. 10s)");
+  opt.ready_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*ready);
+  return opt;
+}
+
+std::string ServerProgressLine(const probe::ServerSample& s, const probe::ServerReport& rep) {
+  return fmt::format("probe: server holds {:>9} / {}  queued {}  closed by it {}  {:>7}/s  cpu {:.0f}%  {:.0f}s",
+                     FormatCount(s.accepted), FormatCount(rep.target), FormatCount(s.queued),
+                     FormatCount(s.closed_by_server), FormatCount(uint64_t(s.rate)), s.cpu_percent, s.t);
+}
+
+// `tcpmax probe --server`: the user's server.
+int RunServerProbe(const Options& o, const probe::ProbeOptions& common, CLI::App& app, const std::atomic<bool>& stop) {
+  auto opt = ValidateServer(o, common, app);
+  if (!opt) return UsageError(kName, opt.error().context);
+  sys::LiveReader reader;
+  auto setup = probe::PrepareServer(*opt, reader);
+  if (!setup) return UsageError(kName, setup.error().context);
+  Progress progress;
+  probe::ServerObserver obs;
+  obs.on_phase = [&](std::string_view p) {
+    progress.Finish();
+    fmt::print(stderr, "probe: {}\n", p);
+  };
+  obs.on_sample = [&](const probe::ServerSample& s, const probe::ServerReport& rep) { progress.Update(ServerProgressLine(s, rep)); };
+  obs.on_phase(fmt::format("server {} ({}), {} process(es)", setup->server->named_by,
+                           setup->kind.name.empty() ? "not recognised" : setup->kind.name, setup->server->Pids().size()));
+  auto rep = probe::RunServerProbe(*opt, *setup, obs, stop, reader);
+  progress.Finish();
+  if (!rep) return RuntimeError(kName, rep.error());
+  if (o.json) {
+    fmt::print("{}\n", report::ServerProbeToJson(*rep).dump(2));
+  } else {
+    fmt::print("{}", report::ServerProbeToText(*rep));
+  }
+  if (!o.html.empty()) {
+    std::ofstream out(o.html, std::ios::trunc);
+    out << report::ServerProbeToHtml(*rep);
+    if (!out) return RuntimeError(kName, Error{errno, "write " + o.html});
+    fmt::print(stderr, "probe: HTML report written to {}\n", o.html);
+  }
+  if (rep->verified && !rep->verification_ok) {
+    fmt::print(stderr, "tcpmax probe: VERIFICATION FAILED: {}\n", rep->verification_detail);
+  }
+  return rep->failed() ? kExitFailure : kExitOk;
+}
+
 std::string ProgressLine(const probe::Sample& s, const probe::ProbeReport& rep) {
   return fmt::format("probe: {:>9} / {} held  {:>7}/s  kernel {:>9}  errors {}  {:.0f}s", FormatCount(s.established),
                      FormatCount(rep.plan.target), FormatCount(uint64_t(s.rate)), FormatBytes(double(s.kernel)),
@@ -116,6 +213,9 @@ int RunProbe(int argc, char** argv) {
       "serve and load shards until the target, a limit, or the memory reserve; verify both ends with the kernel;\n"
       "measure kernel and user-space bytes per connection; report predicted vs measured. Traffic stays on\n"
       "127.0.0.0/8; every shard is stopped and every changed sysctl restored on exit, including on Ctrl-C.\n"
+      "With --server ADDR:PORTS and --pid, --exec or --cgroup: how many connections YOUR server holds, what stops it\n"
+      "(its fd limit, its own connection cap, its listen queue, memory, CPU, an idle timeout) with the evidence and\n"
+      "the setting to change, and what each connection costs it in user and kernel memory.\n"
       "Exit: 0 done, 1 failed (an error, or a verification that disagrees), 2 bad input or a target refused.",
       std::string(kName)};
   ConfigureApp(app);
@@ -126,6 +226,10 @@ int RunProbe(int argc, char** argv) {
   const std::atomic<bool>& stop = StopOnSignals();
   auto opt = Validate(o);
   if (!opt) return UsageError(kName, opt.error().context);
+  if (o.server.empty() && (o.pid != 0 || !o.exec.empty() || !o.cgroup.empty())) {
+    return UsageError(kName, "--pid, --exec and --cgroup name the server of --server ADDR:PORTS; give --server too");
+  }
+  if (!o.server.empty()) return RunServerProbe(o, *opt, app, stop);
   if (auto raised = sys::RaiseNofileToHard(); !raised) return RuntimeError(kName, raised.error());
   if (opt->tune) {
     // Takes the run lock and undoes what a killed run left changed before

@@ -44,6 +44,14 @@ class TokenBucket {
   }
 
   double rate() const { return rate_; }
+  // A new rate from now on (tokens banked so far are kept, up to the new burst).
+  void SetRate(double rate, uint64_t now_ns) {
+    if (rate_ > 0) Refill(now_ns);
+    last_ns_ = now_ns;
+    rate_ = rate;
+    burst_ = std::max(1.0, rate / 100);
+    tokens_ = std::min(tokens_, burst_);
+  }
 
  private:
   void Refill(uint64_t now_ns) {

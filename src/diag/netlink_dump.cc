@@ -68,7 +68,7 @@ std::vector<uint8_t> BuildRequest(int family, uint32_t states, std::span<const u
   return msg;
 }
 
-Result<bool> ParseDatagram(std::span<const uint8_t> data, int family, Tally& tally, DumpStats& stats) {
+Result<bool> ParseDatagram(std::span<const uint8_t> data, int family, SockSink& sink, DumpStats& stats) {
   size_t at = 0;
   while (data.size() - at >= sizeof(nlmsghdr)) {
     nlmsghdr nlh;
@@ -100,7 +100,10 @@ Result<bool> ParseDatagram(std::span<const uint8_t> data, int family, Tally& tal
       v.saddr = reinterpret_cast<const uint8_t*>(m->id.idiag_src);
       v.daddr = reinterpret_cast<const uint8_t*>(m->id.idiag_dst);
       ++stats.messages;
-      tally.Add(v);
+      v.rqueue = m->idiag_rqueue;
+      v.wqueue = m->idiag_wqueue;
+      v.inode = m->idiag_inode;
+      sink.Add(v);
     }
     at += NLMSG_ALIGN(nlh.nlmsg_len);
     if (at > data.size()) break;
@@ -109,7 +112,7 @@ Result<bool> ParseDatagram(std::span<const uint8_t> data, int family, Tally& tal
 }
 
 Result<DumpStats> RunDump(DumpSource& source, int family, uint32_t states, std::span<const uint8_t> bytecode,
-                          Tally& tally, uint16_t sport, uint16_t dport) {
+                          SockSink& sink, uint16_t sport, uint16_t dport) {
   static thread_local uint32_t seq = 0;
   std::vector<uint8_t> request = BuildRequest(family, states, bytecode, ++seq, sport, dport);
   if (auto sent = source.Send(family, request); !sent) return tl::unexpected(sent.error());
@@ -124,7 +127,7 @@ Result<DumpStats> RunDump(DumpSource& source, int family, uint32_t states, std::
     }
     if (*n == 0) return ErrnoError(EBADMSG, fmt::format("inet_diag dump ({}): ended without NLMSG_DONE", FamilyName(family)));
     ++stats.datagrams;
-    auto done = ParseDatagram(std::span<const uint8_t>(buf.data(), *n), family, tally, stats);
+    auto done = ParseDatagram(std::span<const uint8_t>(buf.data(), *n), family, sink, stats);
     if (!done) return tl::unexpected(done.error());
     if (*done) return stats;
   }

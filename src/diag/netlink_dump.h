@@ -37,10 +37,10 @@ std::vector<uint8_t> BuildRequest(int family, uint32_t states, std::span<const u
 // Parses one datagram. Returns true once NLMSG_DONE is seen; malformed
 // input is an Error. REQUIRES: `data` starts 4-byte aligned (NLMSG_ALIGN), as
 // a recv() buffer or a replayed frame's vector does.
-Result<bool> ParseDatagram(std::span<const uint8_t> data, int family, Tally& tally, DumpStats& stats);
+Result<bool> ParseDatagram(std::span<const uint8_t> data, int family, SockSink& sink, DumpStats& stats);
 
 // Runs a whole dump of `family` (AF_INET, AF_INET6, or AF_UNSPEC for both).
 Result<DumpStats> RunDump(DumpSource& source, int family, uint32_t states, std::span<const uint8_t> bytecode,
-                          Tally& tally, uint16_t sport = 0, uint16_t dport = 0);
+                          SockSink& sink, uint16_t sport = 0, uint16_t dport = 0);
 
 }  // namespace tcpmax::diag

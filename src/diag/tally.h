@@ -14,12 +14,12 @@
 
 namespace tcpmax::diag {
 
-class Tally {
+class Tally final : public SockSink {
  public:
   explicit Tally(const Query& q);
 
   // Counts `s` when it matches the query.
-  void Add(const SockView& s) {
+  void Add(const SockView& s) override {
     if (!filter_.Matches(s)) return;
     int state = s.state == kNewSynRecv ? int{kSynRecv} : int{s.state};
     ++counts_.states[state];

@@ -57,6 +57,9 @@ struct WorkerPlan {
   const std::atomic<bool>* stop_opening = nullptr;
   // The session layer (--proto, --tls, --message...); null or inactive: plain TCP.
   const SessionOptions* session = nullptr;
+  // When set, the rate is rate x 2^(pace/2): the supervisor paces a climb
+  // (sys::ShardChannel::pace). Ignored when rate is 0 (unlimited).
+  const std::atomic<int>* pace = nullptr;
 };
 
 // A worker's published figures. Thread-safe.

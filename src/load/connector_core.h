@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 
 #include "core/clock.h"
@@ -48,6 +49,13 @@ class ConnectorCore {
   // allow; none once the supervisor said stop opening.
   void OpenSome(uint64_t now) {
     if (plan_.stop_opening != nullptr && plan_.stop_opening->load(std::memory_order_relaxed)) return;
+    if (plan_.pace != nullptr && plan_.rate > 0) {
+      int pace = plan_.pace->load(std::memory_order_relaxed);
+      if (pace != pace_) {
+        pace_ = pace;
+        bucket_.SetRate(plan_.rate * std::exp2(pace / 2.0), now);
+      }
+    }
     uint64_t room = std::min(kOpenBatch, plan_.max_inflight - std::min(plan_.max_inflight, stats_.inflight));
     uint64_t want = std::min(room, plan_.count - opened_index_);
     if (want == 0) return;
@@ -80,6 +88,7 @@ class ConnectorCore {
   uint64_t opened_index_ = 0;
   uint64_t start_ns_ = 0;
   uint64_t last_publish_ = 0;
+  int pace_ = 0;
 };
 
 }  // namespace tcpmax::load

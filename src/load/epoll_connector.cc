@@ -23,7 +23,12 @@ namespace tcpmax::load {
 namespace {
 
 constexpr uint64_t kFree = 0;
-constexpr uint64_t kHeld = 1;  // any larger value: connecting since that time
+// Other values carry a time in their upper bits and a tag in the low two:
+// 2 connecting since then, 1 held (established) since then.
+constexpr uint64_t kHeldTag = 1, kConnectingTag = 2;
+constexpr uint64_t Since(uint64_t t, uint64_t tag) { return (t & ~uint64_t{3}) | tag; }
+constexpr bool Held(uint64_t s) { return (s & 3) == kHeldTag; }
+constexpr bool Connecting(uint64_t s) { return (s & 3) == kConnectingTag; }
 
 class EpollWorker : public ConnectorCore<EpollWorker> {
  public:
@@ -131,10 +136,11 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
       ::close(fd);
       return Fail(err);
     }
-    Slot(fd) = t0 | 2;  // > kHeld
+    uint64_t since = Since(t0, kConnectingTag);
+    Slot(fd) = since;
     if (driver_) sessions_[fd].index = index;
     ++stats_.inflight;
-    connecting_.emplace_back(fd, t0 | 2);
+    connecting_.emplace_back(fd, since);
     if (rc == 0) OnConnectDone(fd, 0, MonotonicNanos());
   }
 
@@ -147,8 +153,9 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
       ::close(fd);
       return Fail(err);
     }
-    s = kHeld;
+    s = Since(now, kHeldTag);
     ++stats_.opened;
+    t0 &= ~uint64_t{3};
     stats_.connect_ns.Record(now > t0 ? now - t0 : 1);
     if (driver_) {
       uint64_t index = sessions_[fd].index;
@@ -159,29 +166,30 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
 
   // Carries out what the session layer decided for `fd`.
   void Act(int fd, SessionVerdict v) {
-    if (v == SessionVerdict::kKeep || state_[fd] != kHeld) return;
+    if (v == SessionVerdict::kKeep || !Held(state_[fd])) return;
     uint64_t index = sessions_[fd].index;
-    CloseHeld(fd);
+    // A --lifetime close is ours, not the peer's: not in closed_after_ns.
+    CloseHeld(fd, MonotonicNanos(), /*by_peer=*/v != SessionVerdict::kReopen);
     if (v == SessionVerdict::kReopen) OpenOne(index, /*reopen=*/true);
   }
 
   void SessionRange(size_t from, size_t to, SessionVerdict (SessionDriver::*send)(ClientSession&, int, uint64_t)) {
     for (size_t fd = from; fd < to; ++fd) {
-      if (state_[fd] != kHeld) continue;
+      if (!Held(state_[fd])) continue;
       Act(static_cast<int>(fd), (driver_.get()->*send)(sessions_[fd], static_cast<int>(fd), MonotonicNanos()));
     }
   }
 
   void SweepRange(size_t from, size_t to, uint64_t now) {
     for (size_t fd = from; fd < to; ++fd) {
-      if (state_[fd] == kHeld) Act(static_cast<int>(fd), driver_->Sweep(sessions_[fd], now));
+      if (Held(state_[fd])) Act(static_cast<int>(fd), driver_->Sweep(sessions_[fd], now));
     }
   }
 
   void HandleEvent(int fd, uint32_t events, uint64_t now) {
     uint64_t s = Slot(fd);
     if (s == kFree) return;
-    if (s > kHeld) {
+    if (Connecting(s)) {
       int err = 0;
       socklen_t len = sizeof err;
       if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
@@ -191,7 +199,7 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
     }
     if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;
     if (!driver_) return ReadHeld(fd, now);
-    if (state_[fd] != kHeld) return;  // the session failed while opening
+    if (!Held(state_[fd])) return;  // the session failed while opening
     int err = 0;
     SessionVerdict v = driver_->OnReadable(sessions_[fd], fd, now, &err);
     if (err != 0) stats_.errors.Record(err);
@@ -208,7 +216,7 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
       }
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
       if (n < 0) stats_.errors.Record(errno);
-      CloseHeld(fd);
+      CloseHeld(fd, now);
       return;
     }
   }
@@ -226,7 +234,11 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
     }
   }
 
-  void CloseHeld(int fd) {
+  // The peer closed (or an error ended) a held connection: counted with how
+  // long it had been established.
+  void CloseHeld(int fd, uint64_t now, bool by_peer = true) {
+    uint64_t since = Slot(fd) & ~uint64_t{3};
+    if (by_peer) stats_.closed_after_ns.Record(now > since ? now - since : 1);
     Slot(fd) = kFree;
     if (driver_) driver_->Release(sessions_[fd]);
     ::close(fd);
@@ -249,7 +261,7 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
     uint8_t probe[kPingBytes];
     std::memcpy(probe, &kPingMagic, 8);
     for (size_t fd = from; fd < to; ++fd) {
-      if (state_[fd] != kHeld) continue;
+      if (!Held(state_[fd])) continue;
       uint64_t now = MonotonicNanos();
       std::memcpy(probe + 8, &now, 8);
       ssize_t n = ::send(static_cast<int>(fd), probe, sizeof probe, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -257,7 +269,7 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
         ++stats_.pings_sent;
       } else if (n < 0 && errno != EAGAIN) {
         stats_.errors.Record(errno);
-        CloseHeld(static_cast<int>(fd));
+        CloseHeld(static_cast<int>(fd), now);
       }
     }
   }
@@ -265,7 +277,7 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
   void CloseAll() {
     for (size_t fd = 0; fd < state_.size(); ++fd) {
       if (state_[fd] == kFree) continue;
-      if (state_[fd] > kHeld) --stats_.inflight;
+      if (Connecting(state_[fd])) --stats_.inflight;
       state_[fd] = kFree;
       if (driver_) driver_->Release(sessions_[fd]);
       ::close(static_cast<int>(fd));
@@ -273,7 +285,7 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
   }
 
   Fd ep_;
-  std::vector<uint64_t> state_;  // per fd: kFree, kHeld, or connect start time
+  std::vector<uint64_t> state_;  // per fd: kFree or Since(t, tag)
   std::unique_ptr<SessionDriver> driver_;  // the session layer, when on
   bool driver_error_ = false;
   std::vector<ClientSession> sessions_;    // per fd, beside state_, when the session layer is on

@@ -68,7 +68,7 @@ struct LocalRun {
   std::vector<WorkerReport> reports;
   uint64_t rss_start = 0, anon_start = 0, start = 0;
 
-  LocalRun(const LoadRun& run, int shard, const std::atomic<bool>* stop_opening)
+  LocalRun(const LoadRun& run, int shard, const std::atomic<bool>* stop_opening, const std::atomic<int>* pace)
       : plans(run.workers), reports(run.workers) {
     const LoadOptions& o = run.options;
     uint64_t stride = static_cast<uint64_t>(run.processes) * static_cast<uint64_t>(run.workers);
@@ -85,6 +85,7 @@ struct LocalRun {
       p.max_inflight = std::max<uint64_t>(32, kRunInflight / stride);
       p.stop_opening = stop_opening;
       p.session = &o.session;
+      p.pace = pace;
     }
     rss_start = sys::ResidentBytes().value_or(0);
     anon_start = sys::AnonResidentBytes().value_or(0);
@@ -109,8 +110,8 @@ struct LocalRun {
 // every `interval_ns`, until `stop` (or, with own_hold, the hold is over).
 LoadStats RunLocal(const LoadRun& run, int shard, const std::atomic<bool>& stop,
                    const std::atomic<bool>* stop_opening, uint64_t interval_ns, const LoadTick& tick, bool own_hold,
-                   const std::atomic<uint64_t>* report_requests = nullptr) {
-  LocalRun local(run, shard, stop_opening);
+                   const std::atomic<uint64_t>* report_requests = nullptr, const std::atomic<int>* pace = nullptr) {
+  LocalRun local(run, shard, stop_opening, pace);
   std::atomic<bool> worker_stop{false};
   std::vector<std::thread> threads;
   // Joined on every way out, an exception included (a joinable thread's
@@ -270,7 +271,7 @@ int RunShard(const LoadRun& run, int shard, sys::ShardChannel& channel, uint64_t
     channel.Send(r);
   };
   LoadStats s = RunLocal(run, shard, channel.stop(), &channel.stop_opening(), interval_ns, report, false,
-                         &channel.report_requests());
+                         &channel.report_requests(), &channel.pace());
   sys::ShardReport final_report = ToShardReport(s, sys::ShardKind::kFinal);
   final_report.opening_stopped = channel.stop_opening().load();
   return channel.Send(final_report) ? 0 : 1;

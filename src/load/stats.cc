@@ -24,6 +24,7 @@ void LoadStats::Merge(const LoadStats& o) {
   connect_ns.Merge(o.connect_ns);
   rtt_ns.Merge(o.rtt_ns);
   session.Merge(o.session);
+  closed_after_ns.Merge(o.closed_after_ns);
 }
 
 sys::ShardReport ToShardReport(const LoadStats& s, sys::ShardKind kind) {
@@ -49,6 +50,7 @@ sys::ShardReport ToShardReport(const LoadStats& s, sys::ShardKind kind) {
   if (kind == sys::ShardKind::kFinal) {
     r.connect_ns = s.connect_ns;
     r.rtt_ns = s.rtt_ns;
+    r.closed_after_ns = s.closed_after_ns;
   }
   const SessionStats& ss = s.session;
   if (ss.ready + ss.pending + ss.tls_done + ss.messages_sent + ss.errors.Total() + ss.bytes_sent > 0) {
@@ -115,6 +117,7 @@ LoadStats FromShardReport(const sys::ShardReport& r) {
     if (o.ready_ns) ss.ready_ns = *o.ready_ns;
     if (o.message_rtt_ns) ss.message_rtt_ns = *o.message_rtt_ns;
   }
+  if (r.closed_after_ns) s.closed_after_ns = *r.closed_after_ns;
   return s;
 }
 

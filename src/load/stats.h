@@ -41,6 +41,7 @@ struct LoadStats {
   Histogram connect_ns;    // connect() to established
   Histogram rtt_ns;        // ping round trip
   SessionStats session;    // the session layer (--proto, --tls, --message); zero without it
+  Histogram closed_after_ns;  // established to closed by the peer: how soon a server drops connections
 
   uint64_t held() const { return opened - closed; }
   bool ramp_done() const { return target > 0 && attempted == target && inflight == 0 && session.pending == 0; }

@@ -26,8 +26,13 @@ namespace tcpmax::load {
 namespace {
 
 constexpr uint64_t kFree = 0;
-constexpr uint64_t kHeld = 1;
-constexpr uint64_t kClosing = 2;  // larger values (bit 2 set): connecting since then
+constexpr uint64_t kClosing = 2;
+// Larger values carry a time in their upper bits and a tag in the low three:
+// 4 connecting since then, 5 held (established) since then.
+constexpr uint64_t kConnectingTag = 4, kHeldTag = 5;
+constexpr uint64_t Since(uint64_t t, uint64_t tag) { return (t & ~uint64_t{7}) | tag; }
+constexpr bool Connecting(uint64_t s) { return s >= 4 && (s & 7) == kConnectingTag; }
+constexpr bool Held(uint64_t s) { return s >= 4 && (s & 7) == kHeldTag; }
 constexpr unsigned kSqEntries = 1024;
 constexpr unsigned kCqEntries = 8192;
 
@@ -86,7 +91,7 @@ uint32_t TagSlot(uint64_t tag) { return static_cast<uint32_t>(tag); }
 struct Ring {
   io_uring ring{};
   bool live = false;
-  std::vector<uint64_t> state;            // kFree, kHeld, kClosing, or connect start | 4
+  std::vector<uint64_t> state;            // kFree, kClosing, kSetupFailed, or Since(t, tag)
   std::vector<uint32_t> free_slots;       // stack of free slots
   std::vector<std::array<uint8_t, kPingBytes>> buf;  // recv buffer per slot
   bool in_ring_setup = false;  // socket + setsockopt + bind as SQEs (see RingSocketSetup)
@@ -234,7 +239,7 @@ class UringWorker : public ConnectorCore<UringWorker> {
     sqe = GetSqe(*r);
     io_uring_prep_link_timeout(sqe, &timeout_, 0);
     io_uring_sqe_set_data64(sqe, Tag(kLinkTimeout, slot));
-    r->state[slot] = MonotonicNanos() | 4;
+    r->state[slot] = Since(MonotonicNanos(), kConnectingTag);
     ++stats_.inflight;
   }
 
@@ -279,7 +284,7 @@ class UringWorker : public ConnectorCore<UringWorker> {
     sqe = GetSqe(r);
     io_uring_prep_link_timeout(sqe, &timeout_, 0);
     io_uring_sqe_set_data64(sqe, Tag(kLinkTimeout, slot));
-    r.state[slot] = MonotonicNanos() | 4;
+    r.state[slot] = Since(MonotonicNanos(), kConnectingTag);
     ++stats_.inflight;
   }
 
@@ -326,26 +331,26 @@ class UringWorker : public ConnectorCore<UringWorker> {
     uint64_t& s = r.state[slot];
     switch (TagOp(tag)) {
       case kSetup:  // a set-up step failed; the rest of the chain is cancelled
-        if (s < 4) return;
+        if (!Connecting(s)) return;
         --stats_.inflight;
         Fail(-res);
         s = kSetupFailed;
         return;
       case kConnect: {
         if (s == kSetupFailed) return CloseSlot(r, slot);
-        if (s < 4) return;
+        if (!Connecting(s)) return;
         --stats_.inflight;
         if (res < 0) {
           Fail(res == -ECANCELED ? limits::kTimeoutErrno : -res);
           return CloseSlot(r, slot);
         }
         stats_.connect_ns.Record(now > s ? now - s : 1);
-        s = kHeld;
+        s = Since(now, kHeldTag);
         ++stats_.opened;
         return PostRecv(r, slot);
       }
       case kRecv: {
-        if (s != kHeld) return;
+        if (!Held(s)) return;
         if (res > 0) {
           uint64_t rtt = res == static_cast<int>(kPingBytes) ? PongRtt(r.buf[slot].data(), now, start_ns_) : 0;
           if (rtt == 0) {
@@ -358,10 +363,11 @@ class UringWorker : public ConnectorCore<UringWorker> {
         }
         if (res < 0) stats_.errors.Record(-res);
         ++stats_.closed;
+        stats_.closed_after_ns.Record(now > (s & ~uint64_t{7}) ? now - (s & ~uint64_t{7}) : 1);
         return CloseSlot(r, slot);
       }
       case kSend:
-        if (res < 0 && s == kHeld) stats_.errors.Record(-res);
+        if (res < 0 && Held(s)) stats_.errors.Record(-res);
         return;
       case kClose:
         s = kFree;
@@ -384,7 +390,7 @@ class UringWorker : public ConnectorCore<UringWorker> {
       size_t lo = std::max(from, base), hi = std::min(to, base + size);
       for (size_t i = lo; i < hi; ++i) {
         uint32_t slot = static_cast<uint32_t>(i - base);
-        if (r->state[slot] != kHeld) continue;
+        if (!Held(r->state[slot])) continue;
         if (in_batch == kBatch) {  // a fresh timestamp every kBatch sends
           probe = ping_pool_[pool_next_++ % ping_pool_.size()].data();
           probe[0] = kPingMagic;

@@ -14,6 +14,7 @@
 #include "limits/snapshot.h"
 #include "load/runner.h"
 #include "probe/memory_guard.h"
+#include "probe/shard_totals.h"
 #include "probe/verdict.h"
 #include "serve/run.h"
 #include "sys/process.h"
@@ -27,52 +28,6 @@ constexpr uint64_t kReadyTimeoutNs = 15'000'000'000ull;
 constexpr uint64_t kSettleTimeoutNs = 60'000'000'000ull;
 constexpr uint64_t kReportTimeoutNs = 5'000'000'000ull;
 constexpr int kShardWaitMs = 60'000;
-
-// The shards' own figures, summed over one side.
-struct SideTotals {
-  uint64_t held = 0, opened = 0, attempted = 0, failed = 0, inflight = 0;
-  uint64_t anon_growth = 0;    // anonymous memory the shards grew since their start
-  size_t reporting = 0;        // shards that reported at all
-  size_t opening_stopped = 0;  // shards that obeyed kStopOpening
-  bool attempts_done = true;   // every shard answered all its attempts
-  limits::ErrorCounts errors;
-};
-
-SideTotals Sum(const sys::ShardSet& set) {
-  SideTotals t;
-  for (int i = 0; i < set.size(); ++i) {
-    const sys::ShardReport* r = set.Latest(i, sys::ShardKind::kProgress);
-    if (r == nullptr) r = set.Latest(i, sys::ShardKind::kReady);
-    if (r == nullptr) {
-      t.attempts_done = false;
-      continue;
-    }
-    ++t.reporting;
-    t.held += r->held;
-    t.opened += r->opened;
-    t.attempted += r->attempted;
-    t.failed += r->failed;
-    t.inflight += r->inflight;
-    t.anon_growth += r->anon_bytes > r->anon_start_bytes ? r->anon_bytes - r->anon_start_bytes : 0;
-    t.opening_stopped += r->opening_stopped;
-    t.attempts_done = t.attempts_done && r->target > 0 && r->attempted == r->target && r->inflight == 0;
-    for (const auto& [code, n] : r->errors) t.errors.Add(code, n);
-  }
-  return t;
-}
-
-// The first shard that failed or exited, said in one sentence; "" when none.
-std::string ShardFailure(const sys::ShardSet& set, std::string_view side) {
-  for (int i = 0; i < set.size(); ++i) {
-    if (const sys::ShardReport* f = set.Latest(i, sys::ShardKind::kFailed)) {
-      return fmt::format("{}[{}] failed: {}", side, i, f->error);
-    }
-    if (set.closed(i) && set.Latest(i, sys::ShardKind::kFinal) == nullptr) {
-      return fmt::format("{}[{}] (pid {}) exited unexpectedly", side, i, set.pid(i));
-    }
-  }
-  return "";
-}
 
 // New connections held per second over the last second or more of samples.
 double HeldRate(const std::vector<Sample>& prev, const Sample& now) {

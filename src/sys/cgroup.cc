@@ -57,13 +57,10 @@ std::optional<uint64_t> ReadValue(const Reader& reader, const std::string& file)
   return (*nums)[0];
 }
 
-struct Groups {
-  std::string v2, memory_v1, pids_v1;
-  bool has_v2 = false, has_memory_v1 = false, has_pids_v1 = false;
-};
+}  // namespace
 
-Groups ParseProcCgroup(std::string_view text) {
-  Groups g;
+CgroupPaths ParseProcCgroup(std::string_view text) {
+  CgroupPaths g;
   std::istringstream in{std::string(text)};
   std::string line;
   while (std::getline(in, line)) {
@@ -87,12 +84,11 @@ Groups ParseProcCgroup(std::string_view text) {
   return g;
 }
 
-}  // namespace
 
 Result<CgroupLimits> ReadCgroupLimits(const Reader& reader) {
   auto text = reader.ReadFile("/proc/self/cgroup");
   if (!text) return tl::unexpected(text.error());
-  Groups g = ParseProcCgroup(*text);
+  CgroupPaths g = ParseProcCgroup(*text);
   CgroupLimits out;
   bool found = false;
   if (g.has_memory_v1) {

@@ -35,4 +35,12 @@ inline constexpr uint64_t kCgroupV1Unlimited = uint64_t(1) << 62;
 
 Result<CgroupLimits> ReadCgroupLimits(const Reader& reader);
 
+// The groups a /proc/PID/cgroup file names: the unified (v2) path and the v1
+// memory and pids paths. Paths that are not absolute or hold ".." are ignored.
+struct CgroupPaths {
+  std::string v2, memory_v1, pids_v1;
+  bool has_v2 = false, has_memory_v1 = false, has_pids_v1 = false;
+};
+CgroupPaths ParseProcCgroup(std::string_view text);
+
 }  // namespace tcpmax::sys

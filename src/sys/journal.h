@@ -51,7 +51,7 @@ inline constexpr std::string_view kRunDir = "/run/tcpmax";
 
 // What kind of thing was changed. New kinds (cgroup, nft_table) add a name
 // here and an undo rule in undo.cc; the file format does not change.
-enum class ChangeKind { kSysctl, kNetns, kRoute, kTun };
+enum class ChangeKind { kSysctl, kNetns, kRoute, kTun, kCgroup };
 std::string_view KindName(ChangeKind kind);
 std::optional<ChangeKind> ParseKind(std::string_view name);
 
@@ -60,6 +60,8 @@ std::optional<ChangeKind> ParseKind(std::string_view name);
 //   netns:  key NAME; before "absent"; after the namespace identity (NetnsId)
 //   route:  key "198.19.0.0/20 dev tmxl0" (as `ip route add` takes it)
 //   tun:    key the device name; before "absent"
+//   cgroup: key the group's directory; before "absent" (undo stops what runs
+//           in it, which tcpmax started, and removes it)
 // `netns` names the namespace the change lives in ("" = the one tcpmax runs in).
 struct Change {
   ChangeKind kind = ChangeKind::kSysctl;

@@ -43,6 +43,11 @@ void ShardChannel::ReadCommands() {
         report_requests_.fetch_add(1);
         continue;
       }
+      if (*c == ShardCommand::kSlower || *c == ShardCommand::kFaster) {
+        int p = pace_.load() + (*c == ShardCommand::kSlower ? -2 : 1);
+        pace_ = std::clamp(p, -kMaxPace, kMaxPace);
+        continue;
+      }
       stop_opening_ = true;
       if (*c == ShardCommand::kStop) stop_ = true;
     }

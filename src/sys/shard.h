@@ -48,6 +48,10 @@ class ShardChannel {
   bool Send(const ShardReport& report);
   // Set by kStopOpening (and by kStop).
   const std::atomic<bool>& stop_opening() const { return stop_opening_; }
+  // The opening rate's exponent: rate x 2^(pace/2). kSlower takes 2, kFaster
+  // adds 1; within +-kMaxPace.
+  const std::atomic<int>& pace() const { return pace_; }
+  static constexpr int kMaxPace = 40;
   // Set by kStop, or when the supervisor's end of the command pipe closes.
   const std::atomic<bool>& stop() const { return stop_; }
   // kReport requests received so far; a job sends a kProgress report whose
@@ -60,6 +64,7 @@ class ShardChannel {
   int report_fd_;
   int command_fd_;
   std::atomic<bool> stop_opening_{false};
+  std::atomic<int> pace_{0};
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> report_requests_{0};
   struct Reader;

@@ -129,6 +129,7 @@ std::string EncodeReport(const ShardReport& r) {
                       {"errors", errors}};
   if (r.connect_ns) j["connect_hist"] = ToHex(*r.connect_ns);
   if (r.rtt_ns) j["rtt_hist"] = ToHex(*r.rtt_ns);
+  if (r.closed_after_ns) j["closed_after_hist"] = ToHex(*r.closed_after_ns);
   if (!r.error.empty()) j["error"] = r.error;
   if (r.session) j["session"] = EncodeSession(*r.session);
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -171,11 +172,13 @@ Result<ShardReport> DecodeReport(std::string_view line) {
     r.opening_stopped = j.at("opening_stopped").get<bool>();
     r.answers = j.at("answers").get<uint64_t>();
     for (const auto& e : j.at("errors")) r.errors.emplace_back(e.at(0).get<int>(), e.at(1).get<uint64_t>());
-    for (const char* key : {"connect_hist", "rtt_hist"}) {
+    const std::pair<const char*, std::optional<Histogram>*> hists[] = {
+        {"connect_hist", &r.connect_ns}, {"rtt_hist", &r.rtt_ns}, {"closed_after_hist", &r.closed_after_ns}};
+    for (const auto& [key, into] : hists) {
       if (!j.contains(key)) continue;
       auto h = FromHex(j[key].get<std::string>());
       if (!h) return PlainError(std::string("shard report: bad ") + key);
-      (std::strcmp(key, "connect_hist") == 0 ? r.connect_ns : r.rtt_ns) = *h;
+      *into = *h;
     }
     r.error = j.value("error", std::string());
     if (j.contains("session")) {
@@ -194,6 +197,8 @@ std::optional<ShardCommand> DecodeCommand(char byte) {
     case static_cast<char>(ShardCommand::kStopOpening): return ShardCommand::kStopOpening;
     case static_cast<char>(ShardCommand::kStop): return ShardCommand::kStop;
     case static_cast<char>(ShardCommand::kReport): return ShardCommand::kReport;
+    case static_cast<char>(ShardCommand::kSlower): return ShardCommand::kSlower;
+    case static_cast<char>(ShardCommand::kFaster): return ShardCommand::kFaster;
   }
   return std::nullopt;
 }

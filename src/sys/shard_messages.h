@@ -63,6 +63,7 @@ struct ShardReport {
   std::vector<std::pair<int, uint64_t>> errors;  // errno -> count
   std::optional<Histogram> connect_ns;            // kFinal only
   std::optional<Histogram> rtt_ns;
+  std::optional<Histogram> closed_after_ns;       // load: established to closed by the peer
   std::string error;                              // kFailed only
   std::optional<ShardSession> session;            // load shards with the session layer on
 };
@@ -72,6 +73,8 @@ enum class ShardCommand : uint8_t {
   kStopOpening = 'o',  // open no further connection; keep what is held
   kStop = 's',         // close everything, send kFinal, exit
   kReport = 'r',       // send a kProgress report now, answering this request
+  kSlower = '-',       // halve the opening rate (load shards with a rate: the climb's pacing)
+  kFaster = '+',       // raise the opening rate by a factor of sqrt(2)
 };
 
 // One line, without the trailing newline.

@@ -2,12 +2,16 @@
 
 #include <net/if.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
 
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "sys/command.h"
+#include "sys/memcg.h"
 #include "sys/netns.h"
 #include "sys/sysctl.h"
 
@@ -79,6 +83,14 @@ UndoResult UndoTun(const Change& c) {
   return Make(c, Outcome::kLeftAlone, "a device of that name exists (not tcpmax's any more): left as it is");
 }
 
+UndoResult UndoCgroup(const Change& c) {
+  if (::access(c.key.c_str(), F_OK) != 0) return Make(c, Outcome::kAlready, "already removed");
+  if (auto r = KillAndRemoveCgroupDir(c.key, std::chrono::seconds(2)); !r) {
+    return Make(c, Outcome::kFailed, r.error().ToString());
+  }
+  return Make(c, Outcome::kUndone, "stopped what ran in it and removed it");
+}
+
 }  // namespace
 
 UndoResult UndoChange(const Change& c, const std::optional<std::string>& applied) {
@@ -88,6 +100,7 @@ UndoResult UndoChange(const Change& c, const std::optional<std::string>& applied
     case ChangeKind::kNetns: return UndoNetns(c, applied);
     case ChangeKind::kRoute: return UndoRoute(c);
     case ChangeKind::kTun: return UndoTun(c);
+    case ChangeKind::kCgroup: return UndoCgroup(c);
   }
   return Make(c, Outcome::kFailed, "unknown kind");
 }
