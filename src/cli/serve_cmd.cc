@@ -40,7 +40,9 @@ struct Options {
 
 void AddFlags(CLI::App& app, Options& f) {
   app.add_option("--listen", f.listen, "ADDR:PORT[,...] or ADDR:LO-HI port ranges; [::1]:PORT for IPv6; port 0 = any");
-  app.add_option("--engine", f.engine, "auto (uring when it works, else epoll), epoll or uring");
+  app.add_option("--engine", f.engine,
+                 "auto (uring when it works, else epoll), epoll or uring; --tls and --proto ws run on epoll only "
+                 "(auto picks it, uring is refused)");
   app.add_option("--mode", f.mode, "hold (read and discard), echo, or http (keep-alive 200 OK)");
   app.add_option("--workers", f.workers, "worker threads, each with its own SO_REUSEPORT listeners (0 = one per core)");
   app.add_option("--backlog", f.backlog, "listen backlog (0 = net.core.somaxconn; capped at it)");
