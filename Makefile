@@ -2,11 +2,17 @@
 #   make run    install what is missing, build (Release), run the main job
 #   make test   the same set-up, then every test (ctest); fails on any failure
 #   make bench  long scale runs: benchmarks under bench/, figures for bench/RESULTS.md
-BUILD ?= build
-JOBS  ?= $(shell nproc)
+#   make install      the binary, man pages, bash/zsh completion and docs under
+#                     PREFIX (default /usr/local), inside DESTDIR when given
+#   make uninstall    removes what the last make install wrote
+#   make deb          a Debian package of this build: $(BUILD)/package/tcpmax_*.deb
+BUILD  ?= build
+JOBS   ?= $(shell nproc)
+PREFIX ?= /usr/local
+DESTDIR ?=
 TCPMAX := $(BUILD)/tcpmax
 
-.PHONY: all deps configure build run test bench clean
+.PHONY: all deps configure build run test bench clean install uninstall deb
 
 all: build
 
@@ -27,6 +33,21 @@ test: build
 
 bench: build
 	@bench/run-all $(BUILD)
+
+# Only what is installed is built: the binary and its generated pages.
+install: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target tcpmax tcpmax_docs
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --component tcpmax
+	@cp $(BUILD)/install_manifest_tcpmax.txt $(BUILD)/make_install_manifest.txt
+
+uninstall:
+	DESTDIR="$(DESTDIR)" cmake -DMANIFEST=$(BUILD)/make_install_manifest.txt -P cmake/uninstall.cmake
+
+deb: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target tcpmax tcpmax_docs
+	cd $(BUILD) && cpack -G DEB
+	@ls $(BUILD)/package/tcpmax_*.deb
 
 clean:
 	rm -rf $(BUILD)

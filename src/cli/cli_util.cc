@@ -13,7 +13,49 @@
 
 namespace tcpmax::cli {
 
+namespace {
+AppInspector g_inspector;
+constexpr std::string_view kValuesName = "tcpmax-values:";
+constexpr std::string_view kListName = "tcpmax-list:";
+}  // namespace
+
+void SetAppInspector(AppInspector inspector) { g_inspector = std::move(inspector); }
+
+CLI::Validator Values(std::vector<std::string> values, bool list) {
+  std::string joined;
+  for (const std::string& v : values) joined += (joined.empty() ? "" : ",") + v;
+  std::string desc = "{" + joined + "}" + (list ? "[,...]" : "");
+  std::string name = std::string(list ? kListName : kValuesName) + joined;
+  return CLI::Validator([](std::string&) { return std::string(); }, desc, name);
+}
+
+std::optional<ValueSet> ValuesOf(CLI::Option& option) {
+  for (int i = 0;; ++i) {
+    const CLI::Validator* v = nullptr;
+    try {
+      v = option.get_validator(i);
+    } catch (const CLI::OptionNotFound&) {
+      return std::nullopt;
+    }
+    std::string_view name = v->get_name();
+    bool list = name.starts_with(kListName);
+    if (!list && !name.starts_with(kValuesName)) continue;
+    name.remove_prefix(list ? kListName.size() : kValuesName.size());
+    ValueSet set{{}, list};
+    while (!name.empty()) {
+      size_t comma = name.find(',');
+      set.values.emplace_back(name.substr(0, comma));
+      name = comma == std::string_view::npos ? std::string_view() : name.substr(comma + 1);
+    }
+    return set;
+  }
+}
+
 std::optional<int> ParseArgs(CLI::App& app, int argc, char** argv) {
+  if (g_inspector) {
+    g_inspector(app);
+    return kExitOk;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

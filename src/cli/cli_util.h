@@ -3,9 +3,11 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -21,6 +23,34 @@ namespace tcpmax::cli {
 inline constexpr int kExitHelp = 0;
 
 std::optional<int> ParseArgs(CLI::App& app, int argc, char** argv);
+
+// While an inspector is set, ParseArgs hands it the command's fully built
+// App instead of parsing, and returns kExitOk: the command stops before it
+// does anything. This is how `tcpmax` describes its own commands (man pages,
+// completion: cli/cli_spec.h) from the same App that drives --help.
+// Not thread-safe: set, describe, reset, in one thread.
+using AppInspector = std::function<void(CLI::App&)>;
+void SetAppInspector(AppInspector inspector);
+
+// Annotates an option with the values it accepts, for --help ("{a,b,c}"),
+// man pages and completion. It does not reject anything: the command's
+// Validate stays the one check, so aliases (ss's state spellings) keep
+// working and errors keep their wording. `list`: a comma-separated list of
+// the values ("established,time-wait").
+CLI::Validator Values(std::vector<std::string> values, bool list = false);
+struct ValueSet {
+  std::vector<std::string> values;
+  bool list = false;
+};
+// The values an option was annotated with by Values(); nullopt when none.
+std::optional<ValueSet> ValuesOf(CLI::Option& option);
+// Names of an enum's values, e.g. Names(kEngines, EngineName).
+template <typename Range, typename NameOf>
+std::vector<std::string> Names(const Range& range, NameOf name_of) {
+  std::vector<std::string> out;
+  for (const auto& v : range) out.emplace_back(name_of(v));
+  return out;
+}
 
 // `text` with control bytes (ESC, BEL, CR...; and '\n' unless `keep_lines`)
 // shown as \xNN, so text that came from files (a snapshot someone sent) cannot

@@ -14,6 +14,9 @@ struct Command {
   std::string_view name;
   std::string_view summary;
   int (*run)(int argc, char** argv);
+  // The commands under this one ("userland serve"): `run` dispatches argv[1]
+  // to them. Man pages and completion walk them too (cli/cli_spec.h).
+  std::span<const Command> subcommands = {};
 };
 
 // Exit codes shared by all commands.
@@ -31,5 +34,13 @@ int RunLoad(int argc, char** argv);
 int RunProbe(int argc, char** argv);
 int RunUserland(int argc, char** argv);
 int RunRestore(int argc, char** argv);
+int RunVersion(int argc, char** argv);
+// The hidden entry point that writes the man pages and completion scripts
+// (generate_cmd.cc); not in the table, so neither help nor completion shows it.
+inline constexpr std::string_view kGenerateCommand = "__generate";
+int RunGenerate(int argc, char** argv);
+
+// `tcpmax userland serve|load`.
+std::span<const Command> UserlandCommands();
 
 }  // namespace tcpmax::cli

@@ -12,6 +12,8 @@
 #include "cli/cli_util.h"
 #include "core/units.h"
 #include "diag/count.h"
+#include "diag/query.h"
+#include "diag/tcp_state.h"
 #include "report/count.h"
 #include "sys/netns.h"
 
@@ -30,18 +32,21 @@ struct Options {
 void AddFlags(CLI::App& app, Options& o) {
   app.add_option("--lport", o.lport, "local port ranges, e.g. 7000-7009,8080 (default: 1-65535)");
   app.add_option("--rport", o.rport, "remote port ranges");
-  app.add_option("--state", o.state, "states: all, connected, established,time-wait,listen,...");
+  app.add_option("--state", o.state, "states: all, connected, established,time-wait,listen,...")
+      ->check(Values(Names(diag::StateWords(), [](auto w) { return w; }), /*list=*/true));
   app.add_option("--src", o.src, "local address CIDRs, e.g. 127.0.0.0/8,::1");
   app.add_option("--dst", o.dst, "remote address CIDRs");
   app.add_flag("-4", o.only4, "IPv4 sockets only");
   app.add_flag("-6", o.only6, "IPv6 sockets only");
-  app.add_option("--by", o.by, "aggregate by lport, rport, laddr, raddr or state");
+  app.add_option("--by", o.by, "aggregate by lport, rport, laddr, raddr or state")
+      ->check(Values(Names(diag::kAggregateKeys, diag::AggregateName)));
   app.add_option("--top", o.top, "groups shown with --by (0: all)");
   app.add_option("--watch", o.watch, "count again every interval (e.g. 1s) and print deltas");
   app.add_option("--iterations", o.iterations, "with --watch: stop after N counts (0: until interrupted)");
   app.add_flag("--json", o.json, "JSON on stdout (schema tcpmax.count/1, docs/count-json.md; one object per line with --watch)");
   app.add_option("--netns", o.netns, "count inside the named network namespace (/run/netns/NAME)");
-  app.add_option("--source", o.source, "auto (netlink, /proc if refused), netlink or proc");
+  app.add_option("--source", o.source, "auto (netlink, /proc if refused), netlink or proc")
+      ->check(Values(Names(diag::kSourceKinds, diag::SourceName)));
   app.add_flag("--classic", o.classic,
                "count like the classic netstat|awk script: ESTABLISHED + TIME_WAIT on the local port range; "
                "prints one number");

@@ -12,6 +12,7 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "limits/ceiling.h"
+#include "limits/nat.h"
 #include "limits/snapshot.h"
 #include "report/limits.h"
 #include "sys/snapshot_dir.h"
@@ -53,8 +54,9 @@ void AddFlags(CLI::App& app, Options& o) {
   app.add_option("--processes", o.processes, "processes sharing the connections")->type_name("N");
   app.add_option("--destinations", o.destinations, "outbound: distinct destination ip:port")->type_name("N");
   app.add_option("--source-ips", o.source_ips, "outbound: local source addresses used")->type_name("N");
-  app.add_option("--bind-no-port", o.bind_no_port, "outbound: IP_BIND_ADDRESS_NO_PORT when binding (on|off)")->type_name("on|off");
-  app.add_option("--nat", o.nat, "outbound through a cloud NAT: aws, gcp or azure")->type_name("aws|gcp|azure");
+  app.add_option("--bind-no-port", o.bind_no_port, "outbound: IP_BIND_ADDRESS_NO_PORT when binding (on|off)")->check(Values({"on", "off"}));
+  app.add_option("--nat", o.nat, "outbound through a cloud NAT: aws, gcp or azure")
+      ->check(Values(Names(limits::NatProfiles(), [](const limits::NatProfile& p) { return p.name; })));
   app.add_option("--nat-ips", o.nat_ips, "NAT public IPs")->type_name("N");
   app.add_option("--nat-vm-ports", o.nat_vm_ports, "ports per VM (gcp min_ports_per_vm; 0 = default)")->type_name("N");
   app.add_option("--app-bytes", o.app_bytes, "user-space memory the application keeps per connection")->type_name("SIZE");

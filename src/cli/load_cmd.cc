@@ -14,6 +14,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/session_flags.h"
+#include "core/engine.h"
 #include "core/units.h"
 #include "load/runner.h"
 #include "report/load.h"
@@ -47,7 +48,8 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--engine", f.engine,
                  "auto, epoll or uring. auto picks uring (io_uring direct descriptors: no fd per connection, "
                  "so one process passes the fd limit) when it works, else epoll (forks --processes to pass it). "
-                 "--proto/--tls/--message/--lifetime/--idle-timeout run on epoll only: auto picks it, uring is refused");
+                 "--proto/--tls/--message/--lifetime/--idle-timeout run on epoll only: auto picks it, uring is refused")
+      ->check(Values(Names(kEngines, EngineName)));
   app.add_option("--workers", f.workers, "threads per process (default: cores / processes)");
   app.add_option("--processes", f.processes,
                  "processes (default: 1 for uring; for epoll as many as the fd limit needs)");

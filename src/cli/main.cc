@@ -19,6 +19,8 @@
 namespace tcpmax::cli {
 namespace {
 
+int RunHelp(int argc, char** argv);
+
 // One row per command, in the order `tcpmax help` lists them.
 const std::vector<Command> kCommands = {
     {"limits", "the ceiling of this box and what binds it (theory, no load)", RunLimits},
@@ -26,11 +28,13 @@ const std::vector<Command> kCommands = {
     {"serve", "hold, echo or answer HTTP on inbound connections (epoll or io_uring)", RunServe},
     {"load", "open and hold N outbound connections, paced, errors classified", RunLoad},
     {"probe", "the main job: climb to this box's real ceiling and report it", RunProbe},
-    {"userland", "a TCP engine in user space over TUN: serve/load millions of connections, no fds", RunUserland},
+    {"userland", "a TCP engine in user space over TUN: serve/load millions of connections, no fds", RunUserland,
+     UserlandCommands()},
     {"restore", "undo what an earlier run changed and could not undo (from the journal)", RunRestore},
+    {"version", "the version, the commit it was built from, the compiler and the optional features built",
+     RunVersion},
+    {"help", "the list of commands, or a command's flags (tcpmax help probe)", RunHelp},
 };
-
-constexpr std::string_view kVersion = "tcpmax 0.1.0";
 
 void PrintHelp(FILE* out) {
   fmt::print(out,
@@ -38,7 +42,6 @@ void PrintHelp(FILE* out) {
              "usage: tcpmax <command> [flags]     (tcpmax <command> --help for its flags)\n\n"
              "commands:\n");
   for (const Command& c : kCommands) fmt::print(out, "  {:<10} {}\n", c.name, c.summary);
-  fmt::print(out, "  {:<10} {}\n  {:<10} {}\n", "help", "this text", "version", "print the version");
 }
 
 size_t EditDistance(std::string_view a, std::string_view b) {
@@ -77,6 +80,30 @@ int Unknown(std::string_view name) {
   return kExitUsage;
 }
 
+// `tcpmax help [COMMAND]`: the command list, or the command's --help.
+int RunHelp(int argc, char** argv) {
+  CLI::App app{"List the commands, or show a command's flags (the same text as tcpmax COMMAND --help).", "help"};
+  ConfigureApp(app);
+  std::string command;
+  std::vector<std::string> names;
+  for (const Command& c : kCommands) names.emplace_back(c.name);
+  app.add_option("command", command, "the command whose flags to show")->check(Values(names));
+  if (auto code = ParseArgs(app, argc, argv)) return *code;
+  if (command.empty()) {
+    PrintHelp(stdout);
+    return kExitOk;
+  }
+  for (const Command& c : kCommands) {
+    if (c.name == command && c.name != "help") {
+      std::string name(c.name);
+      char help_flag[] = "--help";
+      char* args[] = {name.data(), help_flag, nullptr};
+      return c.run(2, args);
+    }
+  }
+  return command == "help" ? (PrintHelp(stdout), kExitOk) : Unknown(command);
+}
+
 }  // namespace
 
 std::span<const Command> Commands() { return kCommands; }
@@ -92,24 +119,9 @@ int Dispatch(int argc, char** argv) {
     return kExitUsage;
   }
   std::string_view name = argv[1];
-  if (name == "help" || name == "--help" || name == "-h") {
-    if (argc > 2) {
-      for (const Command& c : Commands()) {
-        if (c.name == argv[2]) {
-          char help_flag[] = "--help";
-          char* args[] = {argv[2], help_flag, nullptr};
-          return c.run(2, args);
-        }
-      }
-      return Unknown(argv[2]);
-    }
-    PrintHelp(stdout);
-    return kExitOk;
-  }
-  if (name == "version" || name == "--version") {
-    fmt::print("{}\n", kVersion);
-    return kExitOk;
-  }
+  if (name == "--help" || name == "-h") name = "help";
+  if (name == "--version") name = "version";
+  if (name == kGenerateCommand) return RunGenerate(argc - 1, argv + 1);
   for (const Command& c : Commands()) {
     if (c.name == name) return c.run(argc - 1, argv + 1);
   }

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "cli/cli_util.h"
+#include "core/engine.h"
 #include "core/units.h"
 #include "probe/runner.h"
 #include "probe/server_runner.h"
@@ -54,7 +55,8 @@ void AddFlags(CLI::App& app, Options& o) {
   app.add_flag("--max", o.max, "climb until a limit binds or usable memory reaches the reserve (sizes the plan from memory)");
   app.add_option("--engine", o.engine,
                  "auto | epoll | uring (auto: epoll shards, one serve process per group of ports; "
-                 "uring: io_uring direct descriptors, one process per side)");
+                 "uring: io_uring direct descriptors, one process per side)")
+      ->check(Values(Names(kEngines, EngineName)));
   app.add_flag("--tune", o.tune,
                "raise fs.file-max, epoll watches, somaxconn, syn backlog, port range, conntrack for the run; restore after");
   app.add_option("--reserve", o.reserve, "stop before usable memory falls under this share of RAM (at least 512 MiB)");
@@ -66,7 +68,8 @@ void AddFlags(CLI::App& app, Options& o) {
   app.add_option("--hold", o.hold, "keep the connections this long at the peak before teardown (inspect with tcpmax count)");
   app.add_option("--first-port", o.first_port, "server ports start here (127.0.0.1:PORT and up)");
   app.add_option("--proto", o.proto,
-                 "raw, or ws: every connection a WebSocket session (own engines; epoll only, uring refused)");
+                 "raw, or ws: every connection a WebSocket session (own engines; epoll only, uring refused)")
+      ->check(Values({"raw", "ws"}));
   app.add_flag("--tls", o.tls,
                "every connection a TLS session (self-signed identity made in memory; own engines; epoll only)");
   app.add_flag("--tls-release-buffers", o.tls_release_buffers, "with --tls: SSL_MODE_RELEASE_BUFFERS on both sides");

@@ -9,10 +9,12 @@
 #include <thread>
 
 #include "cli/cli_util.h"
+#include "core/engine.h"
 #include "core/units.h"
 #include "report/serve.h"
 #include "serve/listener.h"
 #include "serve/run.h"
+#include "serve/server.h"
 #include "sys/rlimit.h"
 #include "proto/tls.h"
 #include "proto/tls_cert.h"
@@ -42,8 +44,10 @@ void AddFlags(CLI::App& app, Options& f) {
   app.add_option("--listen", f.listen, "ADDR:PORT[,...] or ADDR:LO-HI port ranges; [::1]:PORT for IPv6; port 0 = any");
   app.add_option("--engine", f.engine,
                  "auto (uring when it works, else epoll), epoll or uring; --tls and --proto ws run on epoll only "
-                 "(auto picks it, uring is refused)");
-  app.add_option("--mode", f.mode, "hold (read and discard), echo, or http (keep-alive 200 OK)");
+                 "(auto picks it, uring is refused)")
+      ->check(Values(Names(kEngines, EngineName)));
+  app.add_option("--mode", f.mode, "hold (read and discard), echo, or http (keep-alive 200 OK)")
+      ->check(Values(Names(serve::kServeModes, serve::ToString)));
   app.add_option("--workers", f.workers, "worker threads, each with its own SO_REUSEPORT listeners (0 = one per core)");
   app.add_option("--backlog", f.backlog, "listen backlog (0 = net.core.somaxconn; capped at it)");
   app.add_option("--max-conns", f.max_conns, "hold at most this many connections (e.g. 100k); more are reset");
@@ -53,7 +57,8 @@ void AddFlags(CLI::App& app, Options& f) {
   app.add_flag("--progress-json", f.progress_json, "progress as JSON lines on stderr (ready, then progress)");
   app.add_option("--proto", f.proto,
                  "raw, or ws: RFC 6455 WebSocket (upgrade, then hold: discard; echo: every frame back; http: "
-                 "plain requests 200, upgrades echo). ws and --tls run on the epoll engine only");
+                 "plain requests 200, upgrades echo). ws and --tls run on the epoll engine only")
+      ->check(Values({"raw", "ws"}));
   app.add_flag("--tls", f.tls, "TLS (OpenSSL) on every connection, under the mode and --proto");
   app.add_option("--cert", f.cert,
                  "PEM certificate chain for --tls (default: a self-signed one for localhost/127.0.0.1, written "

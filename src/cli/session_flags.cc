@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "cli/cli_util.h"
 #include "core/units.h"
 #include "sys/reader.h"
 
@@ -76,13 +77,14 @@ void AddSessionFlags(CLI::App& app, SessionFlags& f) {
                  "what to speak once connected: raw (bytes of --message, or nothing), http (HTTP/1.1 keep-alive "
                  "GETs of --path), ws (RFC 6455 WebSocket: upgrade, text messages, ping frames with --ping), mqtt "
                  "(MQTT 3.1.1: CONNECT, PINGREQ every --ping or --mqtt-keepalive, PUBLISH to its own subscribed "
-                 "topic). Any of them runs on the epoll engine only (--engine uring is refused)");
+                 "topic). Any of them runs on the epoll engine only (--engine uring is refused)")
+      ->check(Values(Names(proto::kProtos, proto::ProtoName)));
   app.add_flag("--tls", f.tls, "TLS (OpenSSL) under the protocol: handshake timed, alerts classified");
   app.add_option("--sni", f.sni, "TLS server name sent, and checked against the certificate unless --insecure");
   app.add_option("--alpn", f.alpn, "TLS ALPN protocols offered, comma-separated, e.g. http/1.1");
   app.add_option("--ca", f.ca, "PEM file of the CAs that verify the server (default: the system's)");
   app.add_flag("--insecure", f.insecure, "do not verify the server's certificate");
-  app.add_option("--tls-version", f.tls_version, "only this TLS version: 1.2 or 1.3");
+  app.add_option("--tls-version", f.tls_version, "only this TLS version: 1.2 or 1.3")->check(Values({"1.2", "1.3"}));
   app.add_flag("--tls-release-buffers", f.release_buffers,
                "SSL_MODE_RELEASE_BUFFERS: free OpenSSL's buffers of idle connections");
   app.add_flag("--no-tls-resume", f.no_resume, "full handshakes only (no session resumption)");

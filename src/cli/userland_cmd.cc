@@ -109,7 +109,8 @@ struct ServeFlags {
 
 void AddServeFlags(CLI::App& app, ServeFlags& f, ServeOptions& o) {
   app.add_option("--listen", f.listen, "ADDRESS:PORTS the engine answers (198.18.0.0/15; ports '80,8080' or '7000-7009')");
-  app.add_option("--mode", f.mode, "hold (ACK and discard data) or echo (send data back)");
+  app.add_option("--mode", f.mode, "hold (ACK and discard data) or echo (send data back)")
+      ->check(Values(Names(userland::tcp::kServeModes, userland::tcp::ServeModeName)));
   AddNetnsFlags(app, o.netns, f.reuse, o.tun);
   app.add_option("--route", o.route, "range routed into the TUN (inside 198.18.0.0/15)");
   app.add_option("--reserve", f.reserve, "size the connection table for this many connections up front (10M)");
@@ -273,13 +274,21 @@ int Load(int argc, char** argv) {
   return complete ? kExitOk : kExitFailure;
 }
 
+constexpr Command kUserlandCommands[] = {
+    {"serve", "serve TCP from a user-space engine over TUN (SYN cookies, no fd per connection)", Serve},
+    {"load", "open N connections from a stateless user-space client over TUN", Load},
+};
+
 }  // namespace
+
+std::span<const Command> UserlandCommands() { return kUserlandCommands; }
 
 int RunUserland(int argc, char** argv) {
   if (argc >= 2) {
     std::string sub = argv[1];
-    if (sub == "serve") return Serve(argc - 1, argv + 1);
-    if (sub == "load") return Load(argc - 1, argv + 1);
+    for (const Command& c : kUserlandCommands) {
+      if (sub == c.name) return c.run(argc - 1, argv + 1);
+    }
     if (sub != "--help" && sub != "-h" && sub != "help") {
       return UsageError("userland", "unknown subcommand '" + sub + "': use serve or load");
     }

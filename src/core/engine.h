@@ -13,6 +13,8 @@
 namespace tcpmax {
 
 enum class Engine { kAuto, kEpoll, kUring };
+// Every engine, in the order help lists them.
+inline constexpr Engine kEngines[] = {Engine::kAuto, Engine::kEpoll, Engine::kUring};
 
 std::string_view EngineName(Engine e);
 // "auto", "epoll" or "uring"; anything else is an Error naming the choices.

@@ -28,6 +28,11 @@ namespace tcpmax::diag {
 enum class SourceKind { kAuto, kNetlink, kProc };
 enum class AggregateBy { kNone, kLocalPort, kRemotePort, kLocalAddr, kRemoteAddr, kState };
 
+// Every source and every aggregation key a user can name (kNone is the absence of --by).
+inline constexpr SourceKind kSourceKinds[] = {SourceKind::kAuto, SourceKind::kNetlink, SourceKind::kProc};
+inline constexpr AggregateBy kAggregateKeys[] = {AggregateBy::kLocalPort, AggregateBy::kRemotePort,
+                                                 AggregateBy::kLocalAddr, AggregateBy::kRemoteAddr, AggregateBy::kState};
+
 std::string_view SourceName(SourceKind kind);      // "auto", "netlink", "proc"
 std::string_view AggregateName(AggregateBy by);    // "none", "lport", "rport", "laddr", "raddr", "state"
 // The inverses of SourceName and AggregateName; nullopt for any other text.

@@ -63,6 +63,12 @@ Result<uint32_t> ParseStates(std::string_view text) {
   return mask;
 }
 
+std::vector<std::string_view> StateWords() {
+  std::vector<std::string_view> words = {"all", "connected", "synchronized"};
+  for (int s = 1; s < kMaxTcpState; ++s) words.push_back(kNames[s]);
+  return words;
+}
+
 std::string StatesToString(uint32_t mask) {
   if ((mask & kAllStates) == kAllStates) return "all";
   std::string out;

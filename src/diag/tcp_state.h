@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.h"
 
@@ -44,6 +45,10 @@ std::string_view TcpStateName(int state);
 // "synchronized" (connected minus syn-sent). Unknown names are an error
 // naming the word and the accepted names.
 Result<uint32_t> ParseStates(std::string_view text);
+
+// The words ParseStates accepts in their canonical spelling: the groups, then
+// every state a socket table shows ("established" ... "closing").
+std::vector<std::string_view> StateWords();
 
 // "all" or "established,time-wait".
 std::string StatesToString(uint32_t mask);

@@ -16,6 +16,8 @@ constexpr NatProfile kProfiles[] = {
 
 }  // namespace
 
+std::span<const NatProfile> NatProfiles() { return kProfiles; }
+
 std::optional<NatProfile> FindNatProfile(std::string_view name) {
   for (const NatProfile& p : kProfiles) {
     if (p.name == name) return p;

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,9 @@ struct NatProfile {
   std::string_view source;          // documentation URL
   std::string_view remedy;          // how to get more
 };
+
+// Every profile, in the order help lists them.
+std::span<const NatProfile> NatProfiles();
 
 // The profile named `name` ("aws", "gcp", "azure"), or nullopt.
 std::optional<NatProfile> FindNatProfile(std::string_view name);

@@ -4,6 +4,7 @@
 
 #include "sys/file_nr.h"
 #include "sys/meminfo.h"
+#include "sys/slabinfo.h"
 #include "sys/pressure.h"
 
 namespace tcpmax::probe {
@@ -26,6 +27,7 @@ Result<MemoryReading> ReadMemory(const sys::Reader& r) {
   m.free = *free;
   m.file_pages = mi->Get("Active(file)").value_or(0) + mi->Get("Inactive(file)").value_or(0);
   if (auto nr = sys::ReadFileNr(r)) m.files = nr->allocated;
+  if (auto slab = sys::ReadSlabinfo(r)) m.socket_slab = sys::SocketSlabBytes(*slab);
   return m;
 }
 

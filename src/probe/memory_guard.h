@@ -32,6 +32,7 @@ struct MemoryReading {
   uint64_t reclaimable = 0;   // SReclaimable
   uint64_t files = 0;         // fs.file-nr allocated
   uint64_t slab = 0;          // Slab
+  uint64_t socket_slab = 0;   // bytes in the socket caches (sys::kSocketCaches); 0 when slabinfo is unreadable
   uint64_t free = 0;          // MemFree
   uint64_t file_pages = 0;    // Active(file) + Inactive(file)
 };

@@ -33,6 +33,9 @@ struct Sample {
   uint64_t file_nr = 0;         // fs.file-nr: allocated file handles
   uint64_t usable = 0;          // memory the box can still give (memory_guard.h), bytes
   double memory_pressure = 0;   // PSI memory "some" avg10, percent
+  // Growth of the socket caches (sys::kSocketCaches: socket, inode, file,
+  // epoll watch; not dentries, which /proc walkers inflate), bytes.
+  int64_t socket_slab = 0;
 };
 
 // One limit the model predicts, for the predicted-vs-measured rows.
@@ -83,6 +86,7 @@ struct ProbeReport {
   double kernel_bytes = 0;              // kernel bytes per connection: max of the two fits below
   LineFit kernel_fit;                   // MemAvailable drop minus the shards' anonymous growth vs connections
   LineFit slab_fit;                     // slab growth vs connections
+  LineFit socket_slab_fit;              // socket-cache growth vs connections: what the sockets themselves cost
   double user_bytes_serve = 0;          // RSS per held connection, serve side
   double user_bytes_load = 0;           // RSS per held connection, load side
 

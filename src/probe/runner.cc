@@ -44,11 +44,12 @@ double HeldRate(const std::vector<Sample>& prev, const Sample& now) {
 }
 
 void Fit(ProbeReport& rep) {
-  std::vector<Point> kernel, slab;
+  std::vector<Point> kernel, slab, socket_slab;
   double serve_user = 0, load_user = 0, held = 0;
   for (const Sample& s : rep.samples) {
     kernel.push_back({double(s.established), double(s.kernel)});
     slab.push_back({double(s.established), double(s.slab)});
+    socket_slab.push_back({double(s.established), double(s.socket_slab)});
     if (double(s.established) > held) {
       held = double(s.established);
       serve_user = double(s.anon_serve);
@@ -57,6 +58,7 @@ void Fit(ProbeReport& rep) {
   }
   rep.kernel_fit = FitLine(kernel);
   rep.slab_fit = FitLine(slab);
+  rep.socket_slab_fit = FitLine(socket_slab);
   const Sample* first = rep.samples.empty() ? nullptr : &rep.samples.front();
   if (held > 0 && first != nullptr) {
     // User-space bytes per connection: anonymous memory growth from the first sample.
@@ -261,6 +263,7 @@ std::optional<StopDecision> Climb::TakeSample(const MemoryGuard& guard, uint64_t
   s.rate = HeldRate(rep_.samples, s);
   s.mem_used = int64_t(base.available) - int64_t(mem->reading.available);
   s.slab = int64_t(mem->reading.slab) - int64_t(base.slab);
+  s.socket_slab = int64_t(mem->reading.socket_slab) - int64_t(base.socket_slab);
   s.anon_serve = sv.anon_growth;
   s.anon_load = ld.anon_growth;
   s.file_nr = mem->reading.files;

@@ -55,6 +55,7 @@ struct ServerSample {
   int64_t cg_usage = 0;         // server's memory group: usage growth, bytes
   int64_t client_kernel = 0;    // load shards' memory group: kernel + socket memory growth
   int64_t slab = 0;             // the box's Slab growth, bytes
+  int64_t socket_slab = 0;      // the socket caches' growth (sys::kSocketCaches), both ends, bytes
   uint64_t usable = 0;          // memory the box can still give (memory_guard.h)
   double rate = 0;              // accepted connections/s over the last second
   double pace = 0;              // the load's opening rate now (paced climb), connections/s
@@ -142,7 +143,8 @@ struct ServerReport {
   std::string kernel_source;    // how kernel_bytes was measured
   double cgroup_kernel_bytes = 0;  // what the server's own memory group is charged per connection (kernel + sock)
   double client_kernel_bytes = 0;  // the load side's kernel memory per connection (its own group)
-  LineFit user_fit, kernel_fit, slab_fit;
+  LineFit user_fit, kernel_fit, slab_fit, socket_slab_fit;
+  double client_socket_bytes = 0;  // the socket-cache objects one load-side socket owns (objsize sum)
   uint64_t projected = 0;       // what this box could hold for this server (min of below)
   std::vector<PredictedLimit> projection;
 

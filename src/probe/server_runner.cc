@@ -24,6 +24,7 @@
 #include "sys/process.h"
 #include "sys/process_facts.h"
 #include "sys/shard.h"
+#include "sys/slabinfo.h"
 
 namespace tcpmax::probe {
 namespace {
@@ -65,11 +66,26 @@ Result<void> CheckListening(const ServerUnderTest& s, const std::vector<PortRang
       ours = ours || std::binary_search(owned.begin(), owned.end(), inode);
     }
     if (!ours) {
-      return PlainError(fmt::format("{} does not listen on {} port {}: {}", s.named_by, server, r.lo,
+      return PlainError(fmt::format("{} does not listen on port {} of --server {}: {}", s.named_by, r.lo, server,
                                     any ? "the listening socket there belongs to another process" : "nothing listens there"));
     }
   }
   return {};
+}
+
+// The first process that listens on the ports (not the shell of --exec):
+// what the server is named after and recognised by.
+pid_t ListeningProcess(const ServerUnderTest& s, const std::vector<PortRange>& ports) {
+  auto scan = diag::ScanServerSockets(ports);
+  if (!scan) return s.main_pid;
+  for (pid_t p : s.Pids()) {
+    auto in = sys::SocketInodes(p);
+    if (!in) continue;
+    for (const auto& [port, inode] : scan->listening) {
+      if (std::binary_search(in->begin(), in->end(), inode)) return p;
+    }
+  }
+  return s.main_pid;
 }
 
 // The last lines of a file, for an early-exit message.
@@ -131,6 +147,7 @@ std::string ServerUnderTest::Stop(std::chrono::milliseconds grace) {
     note = "the server was sent SIGTERM";
   }
   ::waitpid(main_pid, nullptr, WNOHANG);
+  ::unlink(fmt::format("/tmp/tcpmax-server-{}.log", ::getpid()).c_str());
   return note;
 }
 
@@ -227,7 +244,7 @@ Result<ServerSetup> PrepareServer(const ServerProbeOptions& o, const sys::Reader
   } else if (auto listening = CheckListening(s, setup.ports, o.server); !listening) {
     return ErrnoError(EINVAL, listening.error().context);
   }
-  auto facts = sys::ReadProcessFacts(s.main_pid);
+  auto facts = sys::ReadProcessFacts(ListeningProcess(s, setup.ports));
   std::string cg_path = s.cgroup ? s.cgroup->path : "";
   if (facts) setup.kind = RecognizeServer(facts->comm, facts->cmdline, cg_path);
   return setup;
@@ -265,8 +282,12 @@ class ServerClimb {
   // half as fast when its listen queue overflows or fills to half.
   void Pace(const ServerSample& s) {
     if (!paced_ || stop_opening_sent_) return;
-    bool overflow = s.listen_overflows > last_overflows_ || (s.backlog > 0 && s.queued * 2 >= s.backlog);
+    // The server closing connections it just accepted is a cap being hit:
+    // slow down too, so the climb does not churn past it.
+    bool overflow = s.listen_overflows > last_overflows_ || (s.backlog > 0 && s.queued * 2 >= s.backlog) ||
+                    s.closed_by_server > last_closed_;
     last_overflows_ = s.listen_overflows;
+    last_closed_ = s.closed_by_server;
     if (overflow && pace_ > kMinPace) {
       load_->Command(sys::ShardCommand::kSlower);
       pace_ -= 2;
@@ -310,6 +331,7 @@ class ServerClimb {
   bool paced_ = false;
   int pace_ = 0;
   uint64_t last_overflows_ = 0;
+  uint64_t last_closed_ = 0;
 };
 
 ProcessReading ServerClimb::ReadProcesses() {
@@ -438,6 +460,7 @@ std::optional<StopDecision> ServerClimb::TakeSample(const MemoryGuard& guard, ui
   }
   s.client_kernel = CgroupKernel(load_group_) - client_kernel_start_;
   s.slab = int64_t(mem->reading.slab) - int64_t(guard.baseline().slab);
+  s.socket_slab = int64_t(mem->reading.socket_slab) - int64_t(guard.baseline().socket_slab);
   s.usable = mem->usable;
   if (auto c = sys::ReadNetCounters(sys::LiveReader())) {
     s.listen_overflows = sys::Counter(*c, "TcpExt.ListenOverflows") - sys::Counter(counters_start_, "TcpExt.ListenOverflows");
@@ -633,16 +656,27 @@ void ServerClimb::Finish() {
       rep_.counters[std::string(k)] = sys::Counter(*c, k) - std::min(sys::Counter(*c, k), sys::Counter(counters_start_, k));
     }
   }
-  // Cost per connection the server holds.
-  std::vector<Point> user, kernel, slab, client;
-  for (const ServerSample& s : rep_.samples) {
+  // Cost per connection the server holds, fitted over the climb while the
+  // server kept up (nothing queued, dropped or closed yet): past that,
+  // queued sockets and the client's orphans grow the Slab too.
+  size_t clean = 0;
+  while (clean < rep_.samples.size() && rep_.samples[clean].queued == 0 && rep_.samples[clean].listen_overflows == 0 &&
+         rep_.samples[clean].closed_by_server == 0) {
+    ++clean;
+  }
+  if (clean < 3) clean = rep_.samples.size();
+  std::vector<Point> user, kernel, slab, client, socket_slab;
+  for (size_t i = 0; i < clean; ++i) {
+    const ServerSample& s = rep_.samples[i];
     user.push_back({double(s.accepted), double(s.anon)});
     kernel.push_back({double(s.accepted), double(s.cg_kernel)});
     slab.push_back({double(s.accepted), double(s.slab)});
+    socket_slab.push_back({double(s.accepted), double(s.socket_slab)});
     client.push_back({double(s.client_held), double(s.client_kernel)});
   }
   rep_.user_fit = FitLine(user);
   rep_.slab_fit = FitLine(slab);
+  rep_.socket_slab_fit = FitLine(socket_slab);
   LineFit client_fit = FitLine(client);
   if (load_group_ && client_fit.valid()) rep_.client_kernel_bytes = std::max(0.0, client_fit.slope);
   rep_.user_bytes = rep_.user_fit.valid() ? std::max(0.0, rep_.user_fit.slope) : 0;
@@ -652,10 +686,22 @@ void ServerClimb::Finish() {
   }
   // The kernel allocates an accepted socket while it answers the client's
   // handshake (softirq), where no memory group is charged; the server's group
-  // is charged only for what accept() adds. So the server's full kernel cost
-  // is the box's Slab growth less the load side's (its own group, charged in
-  // the load's task context), and the group's figure is shown beside it.
-  if (rep_.slab_fit.valid() && load_group_) {
+  // is charged only for what accept() adds. So the server's kernel cost is
+  // measured on the socket caches (both ends) less the objects each load-side
+  // socket owns (its socket, inode, file, their security blobs, and an epoll
+  // watch under the epoll engine); the group's figure is shown beside it.
+  if (auto slab = sys::ReadSlabinfo(sys::LiveReader()); slab && rep_.socket_slab_fit.valid()) {
+    bool v6 = !setup_.targets.empty() && setup_.targets.front().ip.family == AF_INET6;
+    double client = double(sys::ObjectSize(*slab, v6 ? "TCPv6" : "TCP") + sys::ObjectSize(*slab, "sock_inode_cache") +
+                           sys::ObjectSize(*slab, "filp") + sys::ObjectSize(*slab, "lsm_file_cache") +
+                           sys::ObjectSize(*slab, "lsm_inode_cache"));
+    if (load_run_.options.engine == Engine::kEpoll) {
+      client += double(sys::ObjectSize(*slab, "eventpoll_epi") + sys::ObjectSize(*slab, "eventpoll_pwq"));
+    }
+    rep_.client_socket_bytes = client;
+    rep_.kernel_bytes = std::max(0.0, rep_.socket_slab_fit.slope - client);
+    rep_.kernel_source = "the socket caches' growth (both ends) less the objects of one load-side socket; dentries not counted";
+  } else if (rep_.slab_fit.valid() && load_group_) {
     rep_.kernel_bytes = std::max(0.0, rep_.slab_fit.slope - rep_.client_kernel_bytes);
     rep_.kernel_source = "the box's Slab growth less the load side's memory group";
   } else if (rep_.cgroup_kernel_bytes > 0) {
@@ -735,20 +781,7 @@ Result<ServerReport> RunServerProbe(const ServerProbeOptions& o, ServerSetup& se
     rep.cgroup_version = srv.cgroup->version;
     rep.cgroup_own = srv.cgroup_own;
   }
-  // Named after the first process that listens (not the shell of --exec).
-  pid_t named = srv.main_pid;
-  if (auto scan = diag::ScanServerSockets(setup.ports)) {
-    for (pid_t p : srv.Pids()) {
-      auto in = sys::SocketInodes(p);
-      if (!in) continue;
-      bool listens = false;
-      for (const auto& [port, inode] : scan->listening) listens = listens || std::binary_search(in->begin(), in->end(), inode);
-      if (listens) {
-        named = p;
-        break;
-      }
-    }
-  }
+  pid_t named = ListeningProcess(srv, setup.ports);
   if (auto f = sys::ReadProcessFacts(named)) {
     rep.pid = named;
     rep.name = f->comm;

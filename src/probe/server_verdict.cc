@@ -212,11 +212,17 @@ std::vector<ServerFinding> DiagnoseServer(const ServerVerdictInput& in) {
     f.remedy = fmt::format("raise memory.max / memory.limit_in_bytes of {}", r.cgroup);
     out.push_back(f);
   }
-  for (auto rule : {FdLimit, ConnectionCap, IdleTimeout}) {
+  std::optional<ServerFinding> fd = FdLimit(r);
+  if (fd) out.push_back(*fd);
+  for (auto rule : {ConnectionCap, IdleTimeout}) {
     if (auto f = rule(r)) out.push_back(*f);
   }
-  if (auto f = NotAccepting(r, in.cores)) out.push_back(*f);
-  if (auto f = Backlog(r)) out.push_back(*f);
+  // A full or overflowing queue is what an fd limit looks like from outside
+  // (accept fails, the queue fills): a finding of its own only without one.
+  if (!fd) {
+    if (auto f = NotAccepting(r, in.cores)) out.push_back(*f);
+    if (auto f = Backlog(r)) out.push_back(*f);
+  }
   if (auto f = ClientErrors(r)) out.push_back(*f);
   if (out.empty()) {
     ServerFinding f{"unknown", "not identified", r.held, {}, ""};

@@ -13,7 +13,7 @@ std::string_view ProtoName(Proto p) {
 }
 
 std::optional<Proto> ParseProto(std::string_view name) {
-  for (Proto p : {Proto::kRaw, Proto::kHttp, Proto::kWs, Proto::kMqtt}) {
+  for (Proto p : kProtos) {
     if (name == ProtoName(p)) return p;
   }
   return std::nullopt;

@@ -15,6 +15,8 @@ enum class Proto : uint8_t {
   kMqtt,  // MQTT 3.1.1 client (mqtt.h)
 };
 
+inline constexpr Proto kProtos[] = {Proto::kRaw, Proto::kHttp, Proto::kWs, Proto::kMqtt};
+
 std::string_view ProtoName(Proto p);
 // "raw", "http", "ws", "mqtt"; nullopt for anything else.
 std::optional<Proto> ParseProto(std::string_view name);

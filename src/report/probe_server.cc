@@ -146,7 +146,10 @@ nlohmann::json ServerProbeToJson(const probe::ServerReport& r) {
                {"client_kernel_bytes", r.client_kernel_bytes}, {"cgroup_kernel_bytes", r.cgroup_kernel_bytes},
                {"user_fit", {{"slope", r.user_fit.slope}, {"r2", r.user_fit.r2}, {"points", r.user_fit.points}}},
                {"kernel_fit", {{"slope", r.kernel_fit.slope}, {"r2", r.kernel_fit.r2}, {"points", r.kernel_fit.points}}},
-               {"slab_fit", {{"slope", r.slab_fit.slope}, {"r2", r.slab_fit.r2}, {"points", r.slab_fit.points}}}};
+               {"slab_fit", {{"slope", r.slab_fit.slope}, {"r2", r.slab_fit.r2}, {"points", r.slab_fit.points}}},
+               {"socket_slab_fit",
+                {{"slope", r.socket_slab_fit.slope}, {"r2", r.socket_slab_fit.r2}, {"points", r.socket_slab_fit.points}}},
+               {"client_socket_bytes", r.client_socket_bytes}};
   j["projection"] = {{"ceiling", r.projected}, {"limits", nlohmann::json::array()}};
   for (const auto& p : r.projection) {
     j["projection"]["limits"].push_back({{"id", p.id}, {"limit", p.limit}, {"ceiling", p.ceiling}, {"binding", p.binding}});
@@ -158,7 +161,7 @@ nlohmann::json ServerProbeToJson(const probe::ServerReport& r) {
                             {"closed_by_server", s.closed_by_server}, {"accepted", s.accepted}, {"queued", s.queued},
                             {"backlog", s.backlog}, {"close_wait", s.close_wait}, {"fds", s.fds}, {"anon", s.anon},
                             {"cpu_percent", s.cpu_percent}, {"threads", s.threads}, {"cg_kernel", s.cg_kernel},
-                            {"cg_usage", s.cg_usage}, {"client_kernel", s.client_kernel}, {"slab", s.slab},
+                            {"cg_usage", s.cg_usage}, {"client_kernel", s.client_kernel}, {"slab", s.slab}, {"socket_slab", s.socket_slab},
                             {"usable", s.usable}, {"rate", s.rate}, {"pace", s.pace}, {"listen_overflows", s.listen_overflows},
                             {"listen_drops", s.listen_drops}});
   }

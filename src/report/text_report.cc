@@ -54,6 +54,8 @@ std::string ProbeToText(const probe::ProbeReport& r) {
   line(fmt::format("kernel     {} per connection (both ends; the larger of:)", FormatBytes(r.kernel_bytes)));
   line(fmt::format("  slab     {}", PerConn(r.slab_fit)));
   line(fmt::format("  memory   {}", PerConn(r.kernel_fit) + " (MemAvailable drop - user-space growth)"));
+  line(fmt::format("  sockets  {}", PerConn(r.socket_slab_fit) +
+                                         " (the socket caches alone: socket, inode, file, epoll watch; no dentries)"));
   line(fmt::format("user space {:.1f} B per connection (serve), {:.1f} B (load)", r.user_bytes_serve,
                    r.user_bytes_load));
   line("");

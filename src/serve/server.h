@@ -27,6 +27,7 @@
 namespace tcpmax::serve {
 
 enum class ServeMode { kHold, kEcho, kHttp };
+inline constexpr ServeMode kServeModes[] = {ServeMode::kHold, ServeMode::kEcho, ServeMode::kHttp};
 
 std::string_view ToString(ServeMode m);
 

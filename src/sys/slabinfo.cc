@@ -30,4 +30,18 @@ Result<Slabinfo> ReadSlabinfo(const Reader& reader) {
   return ParseSlabinfo(*text);
 }
 
+uint64_t SocketSlabBytes(const Slabinfo& slab) {
+  uint64_t total = 0;
+  for (std::string_view name : kSocketCaches) {
+    auto it = slab.find(name);
+    if (it != slab.end()) total += it->second.active_objs * it->second.objsize;
+  }
+  return total;
+}
+
+uint64_t ObjectSize(const Slabinfo& slab, std::string_view cache) {
+  auto it = slab.find(cache);
+  return it == slab.end() ? 0 : it->second.objsize;
+}
+
 }  // namespace tcpmax::sys

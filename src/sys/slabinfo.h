@@ -39,4 +39,16 @@ using Slabinfo = std::map<std::string, SlabCache, std::less<>>;
 Result<Slabinfo> ParseSlabinfo(std::string_view text);
 Result<Slabinfo> ReadSlabinfo(const Reader& reader);
 
+// The caches whose objects a held TCP socket owns, per end: the socket, its
+// inode, its file, their security blobs, an epoll watch. Dentries are left
+// out: a process walking /proc/*/fd (one does on this project's machines)
+// grows the dentry and proc inode caches by more than the sockets do.
+inline constexpr std::string_view kSocketCaches[] = {
+    "TCP",           "TCPv6",           "sock_inode_cache", "filp",          "eventpoll_epi",
+    "eventpoll_pwq", "lsm_file_cache", "lsm_inode_cache",  "request_sock_TCP", "request_sock_TCPv6"};
+// Bytes of the kSocketCaches objects in use (active objects x object size).
+uint64_t SocketSlabBytes(const Slabinfo& slab);
+// objsize of `cache`, 0 when absent.
+uint64_t ObjectSize(const Slabinfo& slab, std::string_view cache);
+
 }  // namespace tcpmax::sys

@@ -24,6 +24,16 @@ TEST(TokenBucket, PacesToTheRate) {
   EXPECT_NEAR(static_cast<double>(total), 1000.0, 2.0);
 }
 
+TEST(TokenBucket, ANewRateHoldsFromNowOn) {
+  TokenBucket b(1000, 10, 0);
+  b.Take(0, 100);
+  b.SetRate(250, kSec);  // tokens banked before count at the old rate, up to the new burst
+  uint64_t total = 0;
+  for (uint64_t t = kSec; t <= 2 * kSec; t += kSec / 1000) total += b.Take(t, 100);
+  EXPECT_NEAR(static_cast<double>(total), 250.0, 4.0);
+  EXPECT_EQ(b.rate(), 250.0);
+}
+
 TEST(TokenBucket, TellsWhenTheNextTokenComes) {
   TokenBucket b(100, 1, 0);
   EXPECT_EQ(b.Take(0, 1), 1u);

@@ -93,6 +93,8 @@ TEST(ShardMessages, BadLinesAreErrorsThatSayWhy) {
 TEST(ShardMessages, CommandsDecodeAndUnknownBytesDoNot) {
   EXPECT_EQ(DecodeCommand('o'), ShardCommand::kStopOpening);
   EXPECT_EQ(DecodeCommand('s'), ShardCommand::kStop);
+  EXPECT_EQ(DecodeCommand('-'), ShardCommand::kSlower);
+  EXPECT_EQ(DecodeCommand('+'), ShardCommand::kFaster);
   EXPECT_FALSE(DecodeCommand('x').has_value());
 }
 

@@ -30,6 +30,8 @@ SipKey DeriveKey(const SipKey& from, uint64_t label) {
 
 }  // namespace
 
+std::string_view ServeModeName(ServeMode m) { return m == ServeMode::kEcho ? "echo" : "hold"; }
+
 ServerEngine::ServerEngine(ServerConfig config, SipKey cookie_key0, SipKey cookie_key1, uint64_t table_seed)
     : config_(std::move(config)),
       cookies_(cookie_key0, cookie_key1),

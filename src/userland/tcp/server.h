@@ -22,6 +22,7 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "core/error.h"
@@ -34,6 +35,8 @@
 namespace tcpmax::userland::tcp {
 
 enum class ServeMode { kHold, kEcho };
+inline constexpr ServeMode kServeModes[] = {ServeMode::kHold, ServeMode::kEcho};
+std::string_view ServeModeName(ServeMode m);  // "hold", "echo"
 
 struct ServerConfig {
   uint32_t ip = 0;                 // host order
