@@ -80,6 +80,7 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
       if (driver_ && was_ramping && stats_.ramp_seconds != 0) sys::TrimHeap();
       MaybePublish(now);
     }
+    if (driver_) Drain();
     CloseAll();
     Publish(MonotonicNanos());
   }
@@ -103,6 +104,27 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
       if (driver_) sessions_.resize(state_.size());
     }
     return state_[fd];
+  }
+
+  // After the stop, before closing: no new messages or pings; the answers in
+  // flight get up to kDrainNs to arrive, so "every ping answered" can be
+  // exact instead of "all but those in flight". Bounded: a peer that never
+  // answers costs kDrainNs once.
+  static constexpr uint64_t kDrainNs = 3'000'000'000ull;
+  bool AnswersInFlight() const {
+    const SessionStats& ss = stats_.session;
+    return ss.messages_sent > ss.messages_received || stats_.pings_sent > stats_.pongs + stats_.pongs_bad;
+  }
+  void Drain() {
+    uint64_t end = MonotonicNanos() + kDrainNs;
+    epoll_event events[512];
+    while (AnswersInFlight() && MonotonicNanos() < end) {
+      timespec wait{0, 10'000'000};
+      int n = ::epoll_pwait2(ep_.get(), events, 512, &wait, nullptr);
+      uint64_t now = MonotonicNanos();
+      for (int i = 0; i < n; ++i) HandleEvent(events[i].data.fd, events[i].events, now);
+      MaybePublish(now);
+    }
   }
 
   // How often the session timers (idle timeout, lifetime) are visited.

@@ -15,7 +15,8 @@
 // Stopping: RunLoad stops when `stop` becomes true (the CLI's signal handler
 // sets it) or `hold_ns` after the ramp completes; shards stop on the
 // supervisor's kStop and stop opening on kStopOpening. Every connection is
-// closed with RST (SO_LINGER 0).
+// closed with RST (SO_LINGER 0); with the session layer, after up to 3 s for
+// the answers to messages and pings in flight (none are sent meanwhile).
 // Threading: RunLoad and RunShard run on the caller's thread (which must not
 // have started other threads when RunLoad forks) and call `tick` there.
 #pragma once

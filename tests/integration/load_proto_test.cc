@@ -3,7 +3,9 @@
 // command: nginx (TLS, HTTP/1.1 keep-alive), a Python `websockets` echo
 // server (Debian's python3-websockets, run by /usr/bin/python3) and
 // mosquitto (MQTT 3.1.1). 10,000 sessions each, held, with traffic checked;
-// then the session layer's bad-input refusals.
+// then the session layer's bad-input refusals. Connects are paced and given
+// 30 s: a peer busy with handshakes on a shared box overflows its accept
+// queue, and SYN retransmits (1 s, 3 s...) must not count as failures.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -99,7 +101,7 @@ TEST(LoadProto, NginxTlsHttpKeepAliveHolds10000WithZeroErrors) {
     ~Stop() { RunShell("nginx -p " + d + " -c " + d + "/nginx.conf -s stop 2>/dev/null; sleep 0.2"); }
   } stop{d};
   RunResult r;
-  auto j = LoadJson("127.0.0.1:" + std::to_string(port) + " -n 10000 --source 127.0.0.0/24 --proto http --tls --ca " +
+  auto j = LoadJson("127.0.0.1:" + std::to_string(port) + " -n 10000 --source 127.0.0.0/24 --rate 2k/s --connect-timeout 30s --proto http --tls --ca " +
                         d + "/ca.pem --sni localhost --alpn http/1.1 --message-rate 1/s --hold 3s",
                     &r);
   ASSERT_EQ(r.exit_code, 0) << r.err << RunShell("tail -5 " + d + "/error.log").out;
@@ -115,8 +117,7 @@ TEST(LoadProto, NginxTlsHttpKeepAliveHolds10000WithZeroErrors) {
   // Every session requested at open and then once a second: each answer 2xx.
   uint64_t sent = U(j, "session", "messages_sent"), answered = U(j, "session", "messages_received");
   EXPECT_GE(sent, 20000u);
-  EXPECT_LE(answered, sent);
-  EXPECT_GE(answered + 10000, sent);  // at most one request in flight per connection when the hold ended
+  EXPECT_EQ(answered, sent);  // the answers in flight at the stop are waited for (drain)
   EXPECT_EQ(s["http_status"]["2xx"].get<uint64_t>(), answered + 10000);
   EXPECT_EQ(s["http_status"]["4xx"].get<uint64_t>() + s["http_status"]["5xx"].get<uint64_t>(), 0u);
   EXPECT_GT(s["tls_time"]["count"].get<uint64_t>(), 0u);
@@ -142,7 +143,7 @@ TEST(LoadProto, PythonWebsocketsEcho10000SessionsWithPingPong) {
   ASSERT_TRUE(WaitListening(port)) << server.Log();
   RunResult r;
   auto j = LoadJson("127.0.0.1:" + std::to_string(port) +
-                        " -n 10000 --source 127.0.0.0/24 --rate 5k/s --proto ws --path /echo --first-message hello "
+                        " -n 10000 --source 127.0.0.0/24 --rate 5k/s --connect-timeout 30s --proto ws --path /echo --first-message hello "
                         "--message 'echo me' --message-rate 0.2/s --ping 3s --hold 5s",
                     &r);
   ASSERT_EQ(r.exit_code, 0) << r.err << server.Log();
@@ -151,7 +152,9 @@ TEST(LoadProto, PythonWebsocketsEcho10000SessionsWithPingPong) {
   EXPECT_EQ(U(j, "failed"), 0u);
   EXPECT_EQ(U(j, "session", "ready"), 10000u) << r.out;
   EXPECT_TRUE(s["errors"].empty()) << s["errors"].dump();  // no bad accept, no close, no echo mismatch
-  // Pings: every one answered with its own payload, but those in flight at the end.
+  // Pings: every one answered with its own payload (the load waits up to
+  // 3 s after the hold for those in flight; a Python server on a busy box
+  // may still owe a few then, so the bound allows one per session).
   uint64_t pings = U(j, "pings_sent"), pongs = U(j, "pongs");
   EXPECT_GE(pings, 10000u);
   EXPECT_EQ(U(j, "pongs_bad"), 0u);
@@ -180,7 +183,7 @@ TEST(LoadProto, Mosquitto10000ClientsKeptAlivePastTwoKeepalives) {
   // next is due is counted (mqtt_no_pingresp) and closes the session.
   RunResult r;
   auto j = LoadJson("127.0.0.1:" + std::to_string(port) +
-                        " -n 10000 --source 127.0.0.0/24 --rate 5k/s --proto mqtt --mqtt-keepalive 2s --hold 5s",
+                        " -n 10000 --source 127.0.0.0/24 --rate 5k/s --connect-timeout 30s --proto mqtt --mqtt-keepalive 2s --hold 5s",
                     &r);
   ASSERT_EQ(r.exit_code, 0) << r.err << server.Log();
   const auto& s = j["session"];
@@ -191,7 +194,7 @@ TEST(LoadProto, Mosquitto10000ClientsKeptAlivePastTwoKeepalives) {
   EXPECT_EQ(s["ready_time"]["count"].get<uint64_t>(), 10000u);  // every CONNACK timed
   uint64_t pings = U(j, "pings_sent"), pongs = U(j, "pongs");
   EXPECT_GE(pongs, 20000u) << r.out;   // two keepalive periods answered on each of the 10,000
-  EXPECT_GE(pongs + 10000, pings);     // the rest were in flight when the hold ended
+  EXPECT_EQ(pongs, pings);             // every PINGREQ answered (those in flight at the stop waited for)
   EXPECT_EQ(U(j, "pongs_bad"), 0u);
 }
 

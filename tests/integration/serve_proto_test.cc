@@ -135,7 +135,7 @@ TEST(ServeProto, WebSocketHttpModeAnswersPlainRequestsAndRefusesBadUpgrades) {
 TEST(ServeProto, LoadSpeaksWssToServe) {
   Serve wss("--proto ws --tls --tls-release-buffers --mode echo", 30);
   ASSERT_TRUE(wss.listening()) << wss.Err();
-  RunResult r = RunShell(std::string(TCPMAX_BINARY) + " load " + wss.target() + " -n 2000 --proto ws --tls --ca " +
+  RunResult r = RunShell(std::string(TCPMAX_BINARY) + " load " + wss.target() + " -n 2000 --rate 2k/s --connect-timeout 30s --proto ws --tls --ca " +
                          wss.CertPath() + " --sni localhost --tls-release-buffers --message hi --message-rate 2/s "
                          "--ping 1s --hold 2s --json", 60);
   ASSERT_EQ(r.exit_code, 0) << r.err;
