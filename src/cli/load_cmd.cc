@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "core/engine.h"
 #include "core/units.h"
 #include "load/runner.h"
+#include "probe/server_view.h"
 #include "report/load.h"
 
 namespace tcpmax::cli {
@@ -30,6 +32,7 @@ struct Flags {
   int workers = 0, processes = 0;
   bool json = false, progress_json = false;
   SessionFlags session;
+  int server_pid = 0;
 };
 
 void AddFlags(CLI::App& app, Flags& f) {
@@ -58,6 +61,9 @@ void AddFlags(CLI::App& app, Flags& f) {
                  "send a 16-byte probe on every held connection each INTERVAL and time the echo "
                  "(against tcpmax serve --mode echo)");
   app.add_flag("--json", f.json, "print the summary as one JSON object on stdout");
+  app.add_option("--server-pid", f.server_pid,
+                 "the server's process (local targets): also count what IT holds (accepted, by socket inode), what "
+                 "waits in its listen queue, and what exists on the client side only");
   app.add_flag("--progress-json", f.progress_json, "progress as JSON lines on stderr (for tcpmax probe)");
   app.add_option("--interval", f.interval, "progress period, e.g. 200ms");
   AddSessionFlags(app, f.session);
@@ -154,12 +160,27 @@ int RunLoad(int argc, char** argv) {
     if (!s) return RuntimeError(kName, s.error());
     opts->sources = std::move(*s);
   }
+  std::vector<PortRange> server_ports;
+  if (app.count("--server-pid") > 0) {
+    for (const Endpoint& e : opts->targets) server_ports.push_back(PortRange{e.port, e.port});
+    if (auto ok = probe::CheckServerListens(f.server_pid, server_ports); !ok) return UsageError(kName, ok.error().context);
+  }
   auto run = load::PlanLoad(std::move(*opts));
   if (!run) return RuntimeError(kName, run.error());
   if (!f.progress_json) fmt::print(stderr, "{}", report::LoadPlanText(*run));
 
   Progress progress;
+  // The server's view, taken once every attempt was answered and each
+  // interval after (while held): the last one is reported.
+  std::optional<probe::ServerView> server_view;
+  uint64_t client_held_then = 0;
   load::LoadTick tick = [&](load::LoadEvent ev, const load::LoadStats& s, double rate) {
+    if (!server_ports.empty() && (ev == load::LoadEvent::kDone || s.ramp_done()) && !stop.load()) {
+      if (auto v = probe::ViewServer(f.server_pid, server_ports)) {
+        server_view = *v;
+        client_held_then = s.held();
+      }
+    }
     if (f.progress_json) {
       fmt::print(stderr, "{}\n", report::LoadProgressJson(s, rate, ev == load::LoadEvent::kDone).dump());
       std::fflush(stderr);
@@ -171,9 +192,12 @@ int RunLoad(int argc, char** argv) {
   progress.Finish();
   if (!result) return RuntimeError(kName, result.error());
   if (f.json) {
-    fmt::print("{}\n", report::LoadSummaryJson(*result, *run, stop.load()).dump());
+    nlohmann::json j = report::LoadSummaryJson(*result, *run, stop.load());
+    if (server_view) j["server"] = report::LoadServerJson(*server_view, client_held_then);
+    fmt::print("{}\n", j.dump());
   } else {
     fmt::print("{}", report::LoadSummaryText(*result, *run, stop.load()));
+    if (server_view) fmt::print("{}", report::LoadServerText(*server_view, client_held_then));
   }
   return kExitOk;
 }

@@ -60,6 +60,10 @@ struct WorkerPlan {
   // When set, the rate is rate x 2^(pace/2): the supervisor paces a climb
   // (sys::ShardChannel::pace). Ignored when rate is 0 (unlimited).
   const std::atomic<int>* pace = nullptr;
+  // When non-zero, the worker opens no more while it holds (or has in flight)
+  // this many: attempts beyond `count`'s share replace connections that failed
+  // or that the peer closed (probe --server climbs to a held target).
+  uint64_t max_held = 0;
 };
 
 // A worker's published figures. Thread-safe.

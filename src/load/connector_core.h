@@ -57,6 +57,7 @@ class ConnectorCore {
       }
     }
     uint64_t room = std::min(kOpenBatch, plan_.max_inflight - std::min(plan_.max_inflight, stats_.inflight));
+    if (plan_.max_held > 0) room = std::min(room, plan_.max_held - std::min(plan_.max_held, HeldOrOpening()));
     uint64_t want = std::min(room, plan_.count - opened_index_);
     if (want == 0) return;
     uint64_t tokens = bucket_.Take(now, want);
@@ -65,7 +66,11 @@ class ConnectorCore {
 
   // True while attempts remain and the in-flight cap leaves room: the engine
   // should wake for the next token.
-  bool WantsToken() const { return opened_index_ < plan_.count && stats_.inflight < plan_.max_inflight; }
+  bool WantsToken() const {
+    return opened_index_ < plan_.count && stats_.inflight < plan_.max_inflight &&
+           (plan_.max_held == 0 || HeldOrOpening() < plan_.max_held);
+  }
+  uint64_t HeldOrOpening() const { return stats_.opened - stats_.closed + stats_.inflight; }
 
   void NoteRamp() {
     if (stats_.ramp_done() && stats_.ramp_seconds == 0) stats_.ramp_seconds = SecondsSince(start_ns_);

@@ -86,6 +86,11 @@ struct LocalRun {
       p.stop_opening = stop_opening;
       p.session = &o.session;
       p.pace = pace;
+      if (o.hold_target > 0) {
+        uint64_t share = first < o.hold_target ? (o.hold_target - first + stride - 1) / stride : 0;
+        p.max_held = share;
+        if (share == 0) p.count = 0;  // nothing of the target is this worker's
+      }
     }
     rss_start = sys::ResidentBytes().value_or(0);
     anon_start = sys::AnonResidentBytes().value_or(0);

@@ -47,6 +47,7 @@ struct LoadOptions {
   std::vector<Endpoint> targets;
   std::vector<Cidr> sources;
   uint64_t connections = 0;
+  uint64_t hold_target = 0;                 // 0: none; else hold at most this many at once (split like connections)
   double rate = 0;                          // attempts/s over the run; 0: unlimited
   std::optional<uint64_t> hold_ns = 0;      // after the ramp; nullopt: until stopped
   Engine engine = Engine::kEpoll;           // kEpoll or kUring (resolve kAuto first: ChooseLoadEngine)

@@ -128,6 +128,9 @@ struct ServerReport {
   bool guard_tripped = false;
   double pace_rate = 0;         // the paced climb's opening rate at the end (0: --rate fixed it)
   bool paced = false;
+  uint64_t client_attempted = 0;  // load: connects attempted (fresh report at the end)
+  uint64_t client_failed = 0;
+  uint64_t client_inflight = 0;
   uint64_t client_only = 0;     // established for the client, no socket on the server (SYN cookies while the queue was full)
 
   // Verification (at the end, after the load settled).

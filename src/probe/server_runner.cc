@@ -88,16 +88,24 @@ pid_t ListeningProcess(const ServerUnderTest& s, const std::vector<PortRange>& p
   return s.main_pid;
 }
 
-// The last lines of a file, for an early-exit message.
-std::string Tail(const std::string& path) {
-  auto text = sys::ReadWholeFile(path);
-  if (!text || text->empty()) return "";
-  std::string_view t = sys::Trim(*text);
-  size_t at = t.rfind('\n');
-  return std::string(at == std::string_view::npos ? t : t.substr(at + 1));
+// The last line the server wrote to its log (an unlinked file: nothing of it
+// outlives tcpmax, however tcpmax ends).
+std::string Tail(int fd) {
+  std::string text;
+  char buf[4096];
+  for (off_t at = 0;;) {
+    ssize_t n = ::pread(fd, buf, sizeof buf, at);
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    at += n;
+    if (text.size() > 65536) text.erase(0, text.size() - 4096);
+  }
+  std::string_view t = sys::Trim(text);
+  size_t nl = t.rfind('\n');
+  return std::string(nl == std::string_view::npos ? t : t.substr(nl + 1));
 }
 
-pid_t SpawnInGroup(const std::string& command, const std::optional<sys::MemoryCgroup>& group, const std::string& log) {
+pid_t SpawnInGroup(const std::string& command, const std::optional<sys::MemoryCgroup>& group, int log) {
   pid_t pid = ::fork();
   if (pid != 0) return pid;
   // Child: into the group before exec, so everything it allocates is charged there.
@@ -107,7 +115,7 @@ pid_t SpawnInGroup(const std::string& command, const std::optional<sys::MemoryCg
     ::close(fd);
   }
   ::setsid();
-  int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int out = log;
   int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (out >= 0) ::dup2(out, 1), ::dup2(out, 2);
   if (in >= 0) ::dup2(in, 0);
@@ -147,7 +155,6 @@ std::string ServerUnderTest::Stop(std::chrono::milliseconds grace) {
     note = "the server was sent SIGTERM";
   }
   ::waitpid(main_pid, nullptr, WNOHANG);
-  ::unlink(fmt::format("/tmp/tcpmax-server-{}.log", ::getpid()).c_str());
   return note;
 }
 
@@ -182,13 +189,12 @@ Result<std::unique_ptr<ServerUnderTest>> FindServer(const ServerProbeOptions& o)
     s->cgroup_own = true;
     s->from_group_ = true;
   }
-  std::string log = fmt::format("/tmp/tcpmax-server-{}.log", ::getpid());
-  pid_t pid = SpawnInGroup(o.exec, s->cgroup, log);
+  s->log_ = Fd(::open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  pid_t pid = SpawnInGroup(o.exec, s->cgroup, s->log_.get());
   if (pid < 0) return ErrnoError("--exec: fork");
   s->main_pid = pid;
   s->started = true;
   if (!g) s->named_by += " (no memory control group: " + g.error().ToString() + ")";
-  (void)log;
   return s;
 }
 
@@ -218,7 +224,6 @@ Result<ServerSetup> PrepareServer(const ServerProbeOptions& o, const sys::Reader
   ServerUnderTest& s = *setup.server;
   if (s.started) {
     // Until it listens, or exits, or the ready timeout passes.
-    std::string log = fmt::format("/tmp/tcpmax-server-{}.log", ::getpid());
     uint64_t deadline = MonotonicNanos() + static_cast<uint64_t>(o.ready_timeout.count()) * 1'000'000;
     int status = 0;
     bool shell_done = false;
@@ -228,8 +233,7 @@ Result<ServerSetup> PrepareServer(const ServerProbeOptions& o, const sys::Reader
       if (listening) break;
       std::vector<pid_t> pids = s.Pids();
       if (shell_done && (pids.empty() || (pids.size() == 1 && pids[0] == s.main_pid))) {
-        std::string out = Tail(log);
-        ::unlink(log.c_str());
+        std::string out = s.log_ ? Tail(s.log_.get()) : "";
         return ErrnoError(ECHILD, fmt::format("--exec '{}' exited ({}) before listening on {}{}", o.exec,
                                               WIFEXITED(status) ? fmt::format("status {}", WEXITSTATUS(status))
                                                                 : fmt::format("signal {}", WTERMSIG(status)),
@@ -288,12 +292,14 @@ class ServerClimb {
                     s.closed_by_server > last_closed_;
     last_overflows_ = s.listen_overflows;
     last_closed_ = s.closed_by_server;
+    calm_ = overflow ? 0 : calm_ + 1;
     if (overflow && pace_ > kMinPace) {
       load_->Command(sys::ShardCommand::kSlower);
       pace_ -= 2;
-    } else if (!overflow && pace_ < kMaxPace) {
+    } else if (calm_ >= 2 && pace_ < kMaxPace) {  // faster only after two calm samples in a row
       load_->Command(sys::ShardCommand::kFaster);
       pace_ += 1;
+      calm_ = 0;
     }
     rep_.pace_rate = kStartRate * std::exp2(pace_ / 2.0);
   }
@@ -332,6 +338,7 @@ class ServerClimb {
   int pace_ = 0;
   uint64_t last_overflows_ = 0;
   uint64_t last_closed_ = 0;
+  int calm_ = 0;
 };
 
 ProcessReading ServerClimb::ReadProcesses() {
@@ -385,7 +392,11 @@ Result<void> ServerClimb::StartLoad() {
   load::LoadOptions o;
   o.targets = setup_.targets;
   o.sources = setup_.sources;
-  o.connections = opt_.target;
+  // Attempts to spare: connects that fail while the server's queue overflows
+  // (or that it closes) do not count toward the target, which is what the
+  // server holds; the climb stops opening once it holds the target.
+  o.connections = opt_.target + std::max<uint64_t>(opt_.target / 2, 100);
+  o.hold_target = opt_.target;
   paced_ = opt_.rate <= 0;
   o.rate = paced_ ? kStartRate : opt_.rate;
   o.hold_ns = std::nullopt;
@@ -587,6 +598,9 @@ void ServerClimb::Verify(const std::atomic<bool>& stop) {
   auto scan = diag::ScanServerSockets(setup_.ports, owned);
   rep_.client_held = ld.held;
   rep_.closed_by_server = ld.closed;
+  rep_.client_attempted = ld.attempted;
+  rep_.client_failed = ld.failed;
+  rep_.client_inflight = ld.inflight;
   if (!scan) {
     rep_.verification_detail = "counting the server's sockets failed: " + scan.error().ToString();
     rep_.verified = true;
@@ -735,8 +749,11 @@ void ServerClimb::Finish() {
   };
   uint64_t fd_room = 0;
   bool fd_limited = false;
+  bool any_grew = std::any_of(rep_.processes.begin(), rep_.processes.end(),
+                              [](const ServerProcess& p) { return p.fds_peak > p.fds_start; });
   for (const ServerProcess& p : rep_.processes) {
-    if ((p.fds_peak > p.fds_start || p.listens) && p.nofile_soft != sys::kUnlimited) {
+    // The processes that accepted (their descriptors grew); the listeners when none did.
+    if ((any_grew ? p.fds_peak > p.fds_start : p.listens) && p.nofile_soft != sys::kUnlimited) {
       fd_room += p.nofile_soft > p.fds_start ? p.nofile_soft - p.fds_start : 0;
       fd_limited = true;
     }

@@ -35,6 +35,7 @@
 #include "core/address.h"
 #include "core/engine.h"
 #include "core/error.h"
+#include "core/fd.h"
 #include "probe/box.h"
 #include "probe/server_report.h"
 #include "sys/memcg.h"
@@ -61,6 +62,8 @@ struct ServerProbeOptions {
   int shard_nice = 10;
 };
 
+struct ServerSetup;
+
 // The server as named and found. Owns a server tcpmax started (and its
 // control group): destroying it stops the server and removes the group.
 class ServerUnderTest {
@@ -84,7 +87,9 @@ class ServerUnderTest {
  private:
   friend Result<std::unique_ptr<ServerUnderTest>> FindServer(const ServerProbeOptions&);
   ServerUnderTest() = default;
+  friend Result<ServerSetup> PrepareServer(const ServerProbeOptions&, const sys::Reader&);
   bool from_group_ = false;                 // Pids() from the group's cgroup.procs
+  Fd log_;                                  // --exec: the server's stdout and stderr (an unlinked file)
   bool stopped_ = false;
 };
 

@@ -48,6 +48,11 @@ void AddQueueEvidence(const ServerReport& r, ServerFinding& f) {
     f.evidence.push_back(fmt::format("TcpExt.ListenOverflows +{} during the climb (handshakes dropped: queue full)",
                                      Count(ov->second)));
   }
+  if (r.closed_by_server > 0 && r.accepted_peak <= r.held) {
+    f.evidence.push_back(fmt::format("{} connections the server never accepted were closed {} after the client's "
+                                     "handshake: their final ACK was dropped while the queue was full",
+                                     Count(r.closed_by_server), FormatSeconds(r.closed_after_p50)));
+  }
   if (r.client_only > 0) {
     f.evidence.push_back(fmt::format("{} connections are established for the client only: completed with SYN cookies "
                                      "while the queue was full, the server has no socket for them",
@@ -97,10 +102,13 @@ std::optional<ServerFinding> FdLimit(const ServerReport& r) {
 
 std::optional<ServerFinding> ConnectionCap(const ServerReport& r) {
   uint64_t opened = r.samples.empty() ? 0 : r.samples.back().opened;
-  if (r.closed_by_server < 10 || r.closed_by_server * 100 < opened || r.closed_after_p50 >= 1.0) return std::nullopt;
+  // At least a tenth of the closes come within a second of the handshake
+  // (the rest may be handshakes a full queue dropped, closed much later).
+  if (r.closed_by_server < 10 || r.closed_by_server * 100 < opened || r.closed_after_p10 >= 1.0) return std::nullopt;
   ServerFinding f{"server.connection_cap", "the server's own connection cap", r.accepted_peak, {}, ""};
-  f.evidence.push_back(fmt::format("the server closed {} connections, half of them within {} of the handshake",
-                                   Count(r.closed_by_server), FormatSeconds(r.closed_after_p50)));
+  f.evidence.push_back(fmt::format("the server closed {} connections, {} of them within {} of the handshake",
+                                   Count(r.closed_by_server), r.closed_after_p50 < 1.0 ? "half" : "a tenth",
+                                   FormatSeconds(r.closed_after_p50 < 1.0 ? r.closed_after_p50 : r.closed_after_p10)));
   f.evidence.push_back(fmt::format("accepted reached a plateau at {} with its descriptors below their limit",
                                    Count(r.accepted_peak)));
   if (r.kind.name == "nginx") {
@@ -111,6 +119,16 @@ std::optional<ServerFinding> ConnectionCap(const ServerReport& r) {
     f.evidence.push_back(fmt::format("nginx: worker_connections {} x {} worker processes = {} slots, its listening "
                                      "sockets and channels included",
                                      Count(wc), workers, Count(f.ceiling)));
+    int full = 0;
+    for (const ServerProcess& p : r.processes) {
+      bool worker = p.cmdline.find("worker process") != std::string::npos;
+      full += worker && p.fds_peak >= p.fds_start + wc - std::min<uint64_t>(wc, 64);
+    }
+    if (full > 0 && full < workers) {
+      f.evidence.push_back(fmt::format("{} of {} workers filled their worker_connections while the others had room: "
+                                       "nginx does not spread connections evenly over its workers",
+                                       full, workers));
+    }
     f.remedy = fmt::format("raise worker_connections in the events block of {} (now {}); keep worker_rlimit_nofile above it",
                            conf, Count(wc));
   } else {
@@ -123,6 +141,10 @@ std::optional<ServerFinding> IdleTimeout(const ServerReport& r) {
   uint64_t opened = r.samples.empty() ? 0 : r.samples.back().opened;
   if (r.closed_by_server < 10 || r.closed_by_server * 100 < opened) return std::nullopt;
   if (r.closed_after_p10 < 0.5 || r.closed_after_p90 > 1.5 * r.closed_after_p10) return std::nullopt;
+  // The server must have held what it closed: accepted fell from its peak.
+  // Late closes of connections it never accepted are handshakes its full
+  // queue dropped (the client held a half-open connection), not a timeout.
+  if (r.accepted_peak <= r.held) return std::nullopt;
   ServerFinding f{"server.idle_timeout", "the server's idle timeout", 0, {}, ""};
   f.evidence.push_back(fmt::format("the server closed {} idle connections after {} (p10 {}, p90 {})",
                                    Count(r.closed_by_server), FormatSeconds(r.closed_after_p50),
@@ -224,6 +246,12 @@ std::vector<ServerFinding> DiagnoseServer(const ServerVerdictInput& in) {
     if (auto f = Backlog(r)) out.push_back(*f);
   }
   if (auto f = ClientErrors(r)) out.push_back(*f);
+  // One finding per id (a client errno can point at the finding a rule named).
+  std::vector<ServerFinding> unique;
+  for (ServerFinding& f : out) {
+    if (std::none_of(unique.begin(), unique.end(), [&](const ServerFinding& u) { return u.id == f.id; })) unique.push_back(std::move(f));
+  }
+  out = std::move(unique);
   if (out.empty()) {
     ServerFinding f{"unknown", "not identified", r.held, {}, ""};
     f.evidence.push_back(fmt::format("the climb ended ({}) with {} held by the server, no closes, no queue overflow",

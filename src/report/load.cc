@@ -9,6 +9,7 @@
 #include "limits/errno_class.h"
 #include "proto/kind.h"
 #include "proto/proto_error.h"
+#include "sys/reader.h"
 
 namespace tcpmax::report {
 namespace {
@@ -223,6 +224,43 @@ nlohmann::json LoadSummaryJson(const load::LoadStats& s, const load::LoadRun& ru
           {"error_detail", detail}};
   if (run.options.session.active()) j["session"] = SessionJson(s.session, run.options.session);
   return j;
+}
+
+std::string LoadServerText(const probe::ServerView& v, uint64_t client_held) {
+  uint64_t server_side = v.accepted + v.queued + v.close_wait;
+  uint64_t client_only = client_held > server_side ? client_held - server_side : 0;
+  std::string out = fmt::format("  server    {} (pid {}, {} process(es)) holds {} of the {} held by this client (by socket inode)\n",
+                                v.name, v.pid, v.processes, FormatCount(v.held), FormatCount(client_held));
+  if (v.queued > 0) {
+    out += fmt::format("            {} wait in its listen queue: established for the client, NOT accepted by the server\n",
+                       FormatCount(v.queued));
+  }
+  if (client_only > 0) {
+    out += fmt::format("            {} exist on the client side only (SYN cookies while the queue was full): NOT held\n",
+                       FormatCount(client_only));
+  }
+  if (v.accepted > v.held) {
+    out += fmt::format("            {} accepted sockets on the port belong to other processes\n", FormatCount(v.accepted - v.held));
+  }
+  if (v.nofile_soft != sys::kUnlimited && v.fds + 2 >= v.nofile_soft) {
+    out += fmt::format("            its descriptors are at its RLIMIT_NOFILE ({} of {}): tcpmax probe --server names the limit\n",
+                       FormatCount(v.fds), FormatCount(v.nofile_soft));
+  }
+  return out;
+}
+
+nlohmann::json LoadServerJson(const probe::ServerView& v, uint64_t client_held) {
+  uint64_t server_side = v.accepted + v.queued + v.close_wait;
+  return {{"pid", v.pid},
+          {"name", v.name},
+          {"processes", v.processes},
+          {"held", v.held},
+          {"accepted", v.accepted},
+          {"queued", v.queued},
+          {"close_wait", v.close_wait},
+          {"client_only", client_held > server_side ? client_held - server_side : 0},
+          {"fds", v.fds},
+          {"nofile_soft", v.nofile_soft == sys::kUnlimited ? nlohmann::json("unlimited") : nlohmann::json(v.nofile_soft)}};
 }
 
 }  // namespace tcpmax::report

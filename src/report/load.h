@@ -9,6 +9,7 @@
 
 #include "load/runner.h"
 #include "load/stats.h"
+#include "probe/server_view.h"
 
 namespace tcpmax::report {
 
@@ -19,5 +20,10 @@ std::string LoadSummaryText(const load::LoadStats& s, const load::LoadRun& run, 
 nlohmann::json LoadSummaryJson(const load::LoadStats& s, const load::LoadRun& run, bool interrupted);
 // The header printed before a run: targets, sources, engine, processes.
 std::string LoadPlanText(const load::LoadRun& run);
+
+// The server's side of what the client holds (load --server-pid), counted
+// while the connections were held: text lines and the "server" object.
+std::string LoadServerText(const probe::ServerView& v, uint64_t client_held);
+nlohmann::json LoadServerJson(const probe::ServerView& v, uint64_t client_held);
 
 }  // namespace tcpmax::report

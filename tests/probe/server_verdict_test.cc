@@ -90,6 +90,8 @@ TEST(DiagnoseServer, SteadyLateClosesAreAnIdleTimeout) {
   ServerReport r = Base();
   r.processes = {Proc(1, "srv", 20000, 5, 2000)};
   r.closed_by_server = 2000;
+  r.accepted_peak = 2000;  // it held them, then closed them
+  r.held = 0;
   r.closed_after_p10 = 9.8;
   r.closed_after_p50 = 10.0;
   r.closed_after_p90 = 10.3;
@@ -98,6 +100,25 @@ TEST(DiagnoseServer, SteadyLateClosesAreAnIdleTimeout) {
   EXPECT_EQ(f[0].id, "server.idle_timeout");
   EXPECT_NE(f[0].remedy.find("10"), std::string::npos) << f[0].remedy;
   for (const auto& x : f) EXPECT_NE(x.id, "server.connection_cap");
+}
+
+TEST(DiagnoseServer, LateClosesOfConnectionsNeverAcceptedAreTheBacklogNotATimeout) {
+  ServerReport r = Base();
+  r.processes = {Proc(1, "nginx: worker process", 20000, 9, 17000)};
+  r.accepted_peak = 498190;
+  r.held = 498190;
+  r.closed_by_server = 88864;
+  r.closed_after_p10 = 30.1;
+  r.closed_after_p50 = 35.4;
+  r.closed_after_p90 = 39.7;
+  r.counters["TcpExt.ListenOverflows"] = 75649;
+  auto f = Diagnose(r);
+  ASSERT_FALSE(f.empty());
+  EXPECT_EQ(f[0].id, "net.core.somaxconn");
+  for (const auto& x : f) EXPECT_NE(x.id, "server.idle_timeout");
+  std::string ev;
+  for (const auto& e : f[0].evidence) ev += e + "\n";
+  EXPECT_NE(ev.find("never accepted"), std::string::npos) << ev;
 }
 
 TEST(DiagnoseServer, AFullQueueAndNoAcceptsIsNotAccepting) {

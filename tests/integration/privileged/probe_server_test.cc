@@ -205,6 +205,63 @@ TEST(ProbeServer, ServeInItsOwnGroupCostsHalfOfALoopbackConnection) {
   ExpectNothingLeft();
 }
 
+TEST(LoadServerPid, SaysWhatTheServerHoldsAndWhatItDoesNot) {
+  TCPMAX_REQUIRE_NET_ADMIN();
+  uint16_t port = UnusedLoopbackPort();
+  RunShell("prlimit --nofile=1200 " + kPython + " " + kData + "/servers/asyncio_server.py " + std::to_string(port) +
+           " 128 > /dev/null 2>&1 & echo $! > /tmp/tcpmax-load-serverpid.pid");
+  pid_t pid = std::atoi(RunShell("cat /tmp/tcpmax-load-serverpid.pid").out.c_str());
+  for (int i = 0; i < 100 && RunShell("ss -Hltn 'sport = :" + std::to_string(port) + "'").out.empty(); ++i) usleep(50'000);
+  RunResult r = RunTcpmax({"load", "127.0.0.1:" + std::to_string(port), "-n", "2000", "--rate", "2k/s", "--hold", "2s",
+                           "--connect-timeout", "1s", "--server-pid", std::to_string(pid), "--json"});
+  RunResult text = RunTcpmax({"load", "127.0.0.1:" + std::to_string(port), "-n", "10", "--server-pid", "999999"});
+  ::kill(pid, SIGTERM);
+  RunShell("rm -f /tmp/tcpmax-load-serverpid.pid");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(j.contains("server")) << r.out;
+  uint64_t held = j["server"]["held"], queued = j["server"]["queued"], only = j["server"]["client_only"];
+  EXPECT_LE(held, 1200u);
+  EXPECT_GE(held, 1180u);
+  EXPECT_GT(queued, 0u);
+  EXPECT_EQ(j["held"].get<uint64_t>(), held + queued + only) << "every client-held connection is accounted for";
+  EXPECT_EQ(text.exit_code, 2);
+  EXPECT_NE(text.err.find("--server-pid 999999: no such process"), std::string::npos) << text.err;
+}
+
+TEST(ProbeServer, AKilledProbesServerAndGroupAreUndoneByRestore) {
+  TCPMAX_REQUIRE_NET_ADMIN();
+  uint16_t port = UnusedLoopbackPort();
+  std::string cmd = kPython + " " + kData + "/servers/asyncio_server.py " + std::to_string(port);
+  pid_t probe = fork();
+  if (probe == 0) {
+    std::string line = std::string(TCPMAX_BINARY) + " probe --server 127.0.0.1:" + std::to_string(port) + " --exec '" +
+                       cmd + "' --target 500 --hold 60s > /dev/null 2>&1";
+    execl("/bin/sh", "sh", "-c", ("exec " + line).c_str(), nullptr);
+    _exit(127);
+  }
+  // Until the server's group exists and the server listens.
+  std::string group;
+  for (int i = 0; i < 200 && (group.empty() || RunShell("ss -Hltn 'sport = :" + std::to_string(port) + "'").out.empty());
+       ++i) {
+    group = RunShell("find /sys/fs/cgroup -maxdepth 6 -name 'tcpmax-server-*' -type d 2>/dev/null").out;
+    usleep(50'000);
+  }
+  ASSERT_FALSE(group.empty());
+  usleep(500'000);
+  ::kill(probe, SIGKILL);
+  ::waitpid(probe, nullptr, 0);
+  usleep(300'000);
+  while (!group.empty() && group.back() == '\n') group.pop_back();
+  EXPECT_EQ(RunShell("test -d " + group).exit_code, 0) << "the group outlives a SIGKILLed probe";
+  RunResult r = RunTcpmax({"restore"}, 60);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("cgroup"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(RunShell("test -d " + group).exit_code, 0) << "restore removed " << group;
+  EXPECT_EQ(RunShell("ss -Hltn 'sport = :" + std::to_string(port) + "'").out, "") << "the server was stopped";
+  ExpectNothingLeft();
+}
+
 TEST(ProbeServer, BadInputIsOneLineExitTwoAndLeavesNothing) {
   TCPMAX_REQUIRE_NET_ADMIN();
   uint16_t port = UnusedLoopbackPort();
