@@ -357,6 +357,7 @@ ProcessReading ServerClimb::ReadProcesses() {
       rep_.processes.push_back(sp);
       it = rep_.processes.end() - 1;
     }
+    it->cmdline = f->cmdline;  // nginx retitles its workers after fork
     it->fds_peak = std::max(it->fds_peak, f->fds);
     it->anon_peak = std::max(it->anon_peak, f->anon_bytes);
     it->threads = f->threads;
@@ -644,6 +645,10 @@ void ServerClimb::Teardown() {
       load_->Poll(50);
     }
     for (const sys::ShardReport& r : load_->LatestAll(sys::ShardKind::kFinal)) final_load_.Merge(load::FromShardReport(r));
+    if (load_->malformed_lines() > 0) {
+      rep_.notes.push_back(fmt::format("{} malformed shard report line(s) were dropped; the last: {}",
+                                       load_->malformed_lines(), load_->last_malformed()));
+    }
     std::vector<int> codes = load_->Wait(kShardWaitMs);
     int killed = static_cast<int>(std::count(codes.begin(), codes.end(), 128 + SIGKILL));
     if (killed > 0) rep_.notes.push_back(fmt::format("{} load shard(s) did not stop and were killed", killed));

@@ -21,7 +21,10 @@ uint64_t Number(const std::map<std::string, std::string>& m, const std::string& 
 }
 
 std::string Count(uint64_t n) { return FormatCount(n); }
-std::string FormatSeconds(double s) { return FormatDuration(std::chrono::nanoseconds(static_cast<int64_t>(s * 1e9))); }
+std::string FormatSeconds(double s) {
+  if (s < 1e-6) return "no time (the close came with the handshake's answer)";
+  return FormatDuration(std::chrono::nanoseconds(static_cast<int64_t>(s * 1e9)));
+}
 
 // Processes that accepted connections: their descriptors grew.
 std::vector<const ServerProcess*> Accepting(const ServerReport& r) {
@@ -48,7 +51,7 @@ void AddQueueEvidence(const ServerReport& r, ServerFinding& f) {
     f.evidence.push_back(fmt::format("TcpExt.ListenOverflows +{} during the climb (handshakes dropped: queue full)",
                                      Count(ov->second)));
   }
-  if (r.closed_by_server > 0 && r.accepted_peak <= r.held) {
+  if (r.closed_by_server > 0 && (r.accepted_peak - std::min(r.accepted_peak, r.held)) * 2 < r.closed_by_server) {
     f.evidence.push_back(fmt::format("{} connections the server never accepted were closed {} after the client's "
                                      "handshake: their final ACK was dropped while the queue was full",
                                      Count(r.closed_by_server), FormatSeconds(r.closed_after_p50)));
@@ -104,11 +107,24 @@ std::optional<ServerFinding> ConnectionCap(const ServerReport& r) {
   uint64_t opened = r.samples.empty() ? 0 : r.samples.back().opened;
   // At least a tenth of the closes come within a second of the handshake
   // (the rest may be handshakes a full queue dropped, closed much later).
-  if (r.closed_by_server < 10 || r.closed_by_server * 100 < opened || r.closed_after_p10 >= 1.0) return std::nullopt;
+  bool quick = r.closed_by_server >= 10 && r.closed_by_server * 100 >= opened && r.closed_after_p10 < 1.0;
+  // nginx: its workers filled to 90% of worker_connections (it keeps some
+  // slots free by closing idle connections), whenever it closed the rest.
+  bool nginx_full = false;
+  if (r.kind.name == "nginx" && r.closed_by_server > 0) {
+    uint64_t wc = Number(r.kind.settings, "worker_connections", 512);
+    for (const ServerProcess& p : r.processes) {
+      if (p.cmdline.find("worker process") == std::string::npos) continue;
+      nginx_full = nginx_full || (p.fds_peak > p.fds_start && (p.fds_peak - p.fds_start) * 10 >= wc * 9);
+    }
+  }
+  if (!quick && !nginx_full) return std::nullopt;
   ServerFinding f{"server.connection_cap", "the server's own connection cap", r.accepted_peak, {}, ""};
-  f.evidence.push_back(fmt::format("the server closed {} connections, {} of them within {} of the handshake",
-                                   Count(r.closed_by_server), r.closed_after_p50 < 1.0 ? "half" : "a tenth",
-                                   FormatSeconds(r.closed_after_p50 < 1.0 ? r.closed_after_p50 : r.closed_after_p10)));
+  if (quick) {
+    f.evidence.push_back(fmt::format("the server closed {} connections, {} of them within {} of the handshake",
+                                     Count(r.closed_by_server), r.closed_after_p50 < 1.0 ? "half" : "a tenth",
+                                     FormatSeconds(r.closed_after_p50 < 1.0 ? r.closed_after_p50 : r.closed_after_p10)));
+  }
   f.evidence.push_back(fmt::format("accepted reached a plateau at {} with its descriptors below their limit",
                                    Count(r.accepted_peak)));
   if (r.kind.name == "nginx") {
@@ -119,15 +135,17 @@ std::optional<ServerFinding> ConnectionCap(const ServerReport& r) {
     f.evidence.push_back(fmt::format("nginx: worker_connections {} x {} worker processes = {} slots, its listening "
                                      "sockets and channels included",
                                      Count(wc), workers, Count(f.ceiling)));
-    int full = 0;
+    uint64_t most = 0, least = UINT64_MAX;
     for (const ServerProcess& p : r.processes) {
-      bool worker = p.cmdline.find("worker process") != std::string::npos;
-      full += worker && p.fds_peak >= p.fds_start + wc - std::min<uint64_t>(wc, 64);
+      if (p.cmdline.find("worker process") == std::string::npos) continue;
+      uint64_t held = p.fds_peak > p.fds_start ? p.fds_peak - p.fds_start : 0;
+      most = std::max(most, held), least = std::min(least, held);
     }
-    if (full > 0 && full < workers) {
-      f.evidence.push_back(fmt::format("{} of {} workers filled their worker_connections while the others had room: "
-                                       "nginx does not spread connections evenly over its workers",
-                                       full, workers));
+    if (most > 0) {
+      f.evidence.push_back(fmt::format("its workers held {} to {} connections each ({:.0f}% of worker_connections at "
+                                       "most): a full worker closes idle connections to make room (\"reusing "
+                                       "connections\") and the new ones it cannot fit",
+                                       Count(least), Count(most), 100.0 * double(most) / double(wc)));
     }
     f.remedy = fmt::format("raise worker_connections in the events block of {} (now {}); keep worker_rlimit_nofile above it",
                            conf, Count(wc));
@@ -144,7 +162,10 @@ std::optional<ServerFinding> IdleTimeout(const ServerReport& r) {
   // The server must have held what it closed: accepted fell from its peak.
   // Late closes of connections it never accepted are handshakes its full
   // queue dropped (the client held a half-open connection), not a timeout.
+  // With the queue overflowing, most of what was closed must have been held.
   if (r.accepted_peak <= r.held) return std::nullopt;
+  auto ov = r.counters.find("TcpExt.ListenOverflows");
+  if (ov != r.counters.end() && ov->second > 0 && (r.accepted_peak - r.held) * 2 < r.closed_by_server) return std::nullopt;
   ServerFinding f{"server.idle_timeout", "the server's idle timeout", 0, {}, ""};
   f.evidence.push_back(fmt::format("the server closed {} idle connections after {} (p10 {}, p90 {})",
                                    Count(r.closed_by_server), FormatSeconds(r.closed_after_p50),

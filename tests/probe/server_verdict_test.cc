@@ -105,8 +105,8 @@ TEST(DiagnoseServer, SteadyLateClosesAreAnIdleTimeout) {
 TEST(DiagnoseServer, LateClosesOfConnectionsNeverAcceptedAreTheBacklogNotATimeout) {
   ServerReport r = Base();
   r.processes = {Proc(1, "nginx: worker process", 20000, 9, 17000)};
-  r.accepted_peak = 498190;
-  r.held = 498190;
+  r.accepted_peak = 498266;  // a few closed after the peak: not what 88,864 closes would leave
+  r.held = 498256;
   r.closed_by_server = 88864;
   r.closed_after_p10 = 30.1;
   r.closed_after_p50 = 35.4;
