@@ -11,6 +11,10 @@ JOBS   ?= $(shell nproc)
 PREFIX ?= /usr/local
 DESTDIR ?=
 TCPMAX := $(BUILD)/tcpmax
+# The MPI transport of distributed runs when Open MPI's compiler wrapper is
+# installed (scripts/install-deps installs libopenmpi-dev); a plain cmake
+# build leaves it off.
+MPI_FLAG := $(if $(shell command -v mpicc),-DTCPMAX_MPI=ON,-DTCPMAX_MPI=OFF)
 
 .PHONY: all deps configure build run test bench clean install uninstall deb
 
@@ -20,7 +24,7 @@ deps:
 	@scripts/install-deps
 
 configure: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(MPI_FLAG) >/dev/null
 
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)

@@ -34,7 +34,7 @@ if(links MATCHES "OpenSSL|ssl")
   set(feature_tls "OpenSSL ${OPENSSL_VERSION}")
 endif()
 if(links MATCHES "MPI|mpi")
-  set(feature_mpi "MPI ${MPI_CXX_VERSION}")
+  set(feature_mpi "MPI ${MPI_C_VERSION}")
 endif()
 set(build_info_args
     -DSOURCE_DIR=${CMAKE_SOURCE_DIR} -DOUTPUT=${TCPMAX_GENERATED}/cli/build_info.h

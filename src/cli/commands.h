@@ -34,6 +34,7 @@ int RunLoad(int argc, char** argv);
 int RunProbe(int argc, char** argv);
 int RunUserland(int argc, char** argv);
 int RunRestore(int argc, char** argv);
+int RunMerge(int argc, char** argv);
 int RunVersion(int argc, char** argv);
 // The hidden entry point that writes the man pages and completion scripts
 // (generate_cmd.cc); not in the table, so neither help nor completion shows it.

@@ -10,6 +10,8 @@
 #include <tuple>
 
 #include "cli/cli_util.h"
+#include "cli/metrics_flag.h"
+#include "metrics/families.h"
 #include "core/units.h"
 #include "diag/count.h"
 #include "diag/query.h"
@@ -27,6 +29,7 @@ struct Options {
   bool only4 = false, only6 = false, json = false, classic = false;
   size_t top = 10;
   uint64_t iterations = 0;
+  std::string metrics;
 };
 
 void AddFlags(CLI::App& app, Options& o) {
@@ -128,6 +131,8 @@ void Warn(const diag::Counts& c) {
 }
 
 int Watch(const Request& r, const Options& o) {
+  auto metrics_server = StartMetrics(kName, o.metrics);
+  if (!metrics_server) return RuntimeError(kName, metrics_server.error());
   diag::Counts prev;
   auto next = std::chrono::steady_clock::now();
   for (uint64_t i = 0; o.iterations == 0 || i < o.iterations; ++i) {
@@ -136,6 +141,7 @@ int Watch(const Request& r, const Options& o) {
     auto c = CountOnce(r);
     if (!c) return RuntimeError(kName, c.error());
     Warn(*c);
+    if (*metrics_server) (*metrics_server)->Publish(metrics::CountMetrics(*c));
     report::CountSample sample{&*c, i == 0 ? nullptr : &prev, int64_t(::time(nullptr))};
     if (o.json) fmt::print("{}\n", report::CountWatchJson(r.query, sample).dump());
     else fmt::print("{}\n", report::CountWatchLine(sample));
@@ -152,9 +158,14 @@ int RunCount(int argc, char** argv) {
   ConfigureApp(app);
   Options o;
   AddFlags(app, o);
+  AddMetricsFlag(app, o.metrics);
   if (auto code = ParseArgs(app, argc, argv)) return *code;
   auto request = Validate(o);
   if (!request) return UsageError(kName, request.error().ToString());
+  if (!o.metrics.empty()) {
+    if (request->every.count() == 0) return UsageError(kName, "--metrics needs --watch (a single count ends at once)");
+    if (auto at = ParseMetricsFlag(o.metrics); !at) return UsageError(kName, at.error().context);
+  }
   if (request->every.count() > 0) return Watch(*request, o);
   auto c = CountOnce(*request);
   if (!c) return RuntimeError(kName, c.error());

@@ -15,11 +15,17 @@
 
 #include "cli/cli_util.h"
 #include "cli/session_flags.h"
+#include "cli/dist_flags.h"
+#include "cli/dist_live.h"
+#include "cli/metrics_flag.h"
 #include "core/engine.h"
 #include "core/units.h"
 #include "load/runner.h"
+#include "metrics/families.h"
 #include "probe/server_view.h"
+#include "report/dist.h"
 #include "report/load.h"
+#include "sys/netns.h"
 
 namespace tcpmax::cli {
 namespace {
@@ -150,12 +156,26 @@ int RunLoad(int argc, char** argv) {
   ConfigureApp(app);
   Flags f;
   AddFlags(app, f);
+  DistFlags dist_flags;
+  AddDistFlags(app, dist_flags);
+  std::string metrics_addr;
+  AddMetricsFlag(app, metrics_addr);
   if (auto code = ParseArgs(app, argc, argv)) return *code;
   // First: from here on a closed stdout or stderr must not kill the run.
   const std::atomic<bool>& stop = StopOnSignals();
   auto opts = Validate(f);
   if (!opts) return UsageError(kName, opts.error().context);
+  if (auto ok = CheckNetns(dist_flags); !ok) return UsageError(kName, ok.error().context);
+  if (!metrics_addr.empty()) {
+    if (auto at = ParseMetricsFlag(metrics_addr); !at) return UsageError(kName, at.error().context);
+  }
+  opts->netns = dist_flags.netns;
+  // Explicit sources, or loopback's, are the same list on every rank: the
+  // ranks split them. An interface's own addresses belong to its machine.
+  bool sources_shared = !opts->sources.empty() || opts->targets[0].ip.IsLoopback();
   if (opts->sources.empty()) {
+    auto scope = sys::NetnsScope::Enter(opts->netns);  // the addresses where the connections go
+    if (!scope) return RuntimeError(kName, scope.error());
     auto s = load::DefaultSources(opts->targets[0]);
     if (!s) return RuntimeError(kName, s.error());
     opts->sources = std::move(*s);
@@ -165,9 +185,31 @@ int RunLoad(int argc, char** argv) {
     for (const Endpoint& e : opts->targets) server_ports.push_back(PortRange{e.port, e.port});
     if (auto ok = probe::CheckServerListens(f.server_pid, server_ports); !ok) return UsageError(kName, ok.error().context);
   }
+  auto dist_run = PrepareDist(dist_flags, *opts, sources_shared);
+  if (!dist_run) return UsageError(kName, dist_run.error().context);
   auto run = load::PlanLoad(std::move(*opts));
   if (!run) return RuntimeError(kName, run.error());
   if (!f.progress_json) fmt::print(stderr, "{}", report::LoadPlanText(*run));
+  if (dist_run->rank.distributed()) fmt::print(stderr, "{}", report::RankSliceText(dist_run->rank, dist_run->share));
+  auto live = DistLive::Start(*dist_run, dist_flags.stop_when, stop);
+  if (!live) return UsageError(kName, live.error().context);
+  dist_run->clock_offset_ns = (*live)->clock_offset_ns();
+  auto metrics_server = StartMetrics(kName, metrics_addr);  // before any thread enters --netns
+  if (!metrics_server) return RuntimeError(kName, metrics_server.error());
+  metrics::Labels metric_labels;
+  if (dist_run->rank.distributed()) metric_labels = {{"rank", std::to_string(dist_run->rank.rank)}};
+  auto publish = [&](const load::LoadStats& s, double rate) {
+    if (*metrics_server) (*metrics_server)->Publish(metrics::LoadMetrics(s, rate, metric_labels));
+  };
+  publish(load::LoadStats{}, 0);
+  int64_t late_ns = 0;
+  if (auto late = (*live)->WaitForStart(dist_run->start); late) {
+    late_ns = *late;
+  } else {
+    return RuntimeError(kName, Error{0, "stopped by " + StopSignalName() + " before --start-at"});
+  }
+  double start_unix =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 
   Progress progress;
   // The server's view, taken once every attempt was answered and each
@@ -175,6 +217,8 @@ int RunLoad(int argc, char** argv) {
   std::optional<probe::ServerView> server_view;
   uint64_t client_held_then = 0;
   load::LoadTick tick = [&](load::LoadEvent ev, const load::LoadStats& s, double rate) {
+    publish(s, rate);
+    (*live)->Update(s);
     if (!server_ports.empty() && (ev == load::LoadEvent::kDone || s.ramp_done()) && !stop.load()) {
       if (auto v = probe::ViewServer(f.server_pid, server_ports)) {
         server_view = *v;
@@ -184,13 +228,16 @@ int RunLoad(int argc, char** argv) {
     if (f.progress_json) {
       fmt::print(stderr, "{}\n", report::LoadProgressJson(s, rate, ev == load::LoadEvent::kDone).dump());
       std::fflush(stderr);
-    } else if (ev == load::LoadEvent::kProgress) {
+    } else if (ev == load::LoadEvent::kProgress && !(*live)->coordinated()) {
       progress.Update(report::LoadProgressLine(s, rate));
     }
   };
-  auto result = load::RunLoad(*run, stop, tick);
+  auto result = load::RunLoad(*run, (*live)->stop(), tick);
   progress.Finish();
   if (!result) return RuntimeError(kName, result.error());
+  auto job = (*live)->Finish(*result);
+  if (job && dist_run->rank.rank == 0) Notice(JobLine(*job));
+  if (!(*live)->stop_reason().empty()) Notice("load: stopped by " + (*live)->stop_reason());
   if (f.json) {
     nlohmann::json j = report::LoadSummaryJson(*result, *run, stop.load());
     if (server_view) j["server"] = report::LoadServerJson(*server_view, client_held_then);
@@ -199,6 +246,9 @@ int RunLoad(int argc, char** argv) {
     fmt::print("{}", report::LoadSummaryText(*result, *run, stop.load()));
     if (server_view) fmt::print("{}", report::LoadServerText(*server_view, client_held_then));
   }
+  auto written = FinishDist(*dist_run, run->options, *result, start_unix, late_ns, stop.load());
+  if (!written) return RuntimeError(kName, written.error());
+  if (!written->empty()) Notice("load: results in " + *written);
   return kExitOk;
 }
 

@@ -30,6 +30,7 @@ const std::vector<Command> kCommands = {
     {"probe", "the main job: climb to this box's real ceiling and report it", RunProbe},
     {"userland", "a TCP engine in user space over TUN: serve/load millions of connections, no fds", RunUserland,
      UserlandCommands()},
+    {"merge", "combine the result files of a distributed run exactly (counts, errors, histograms)", RunMerge},
     {"restore", "undo what an earlier run changed and could not undo (from the journal)", RunRestore},
     {"version", "the version, the commit it was built from, the compiler and the optional features built",
      RunVersion},

@@ -7,6 +7,8 @@
 #include <fstream>
 
 #include "cli/cli_util.h"
+#include "cli/metrics_flag.h"
+#include "metrics/families.h"
 #include "core/engine.h"
 #include "core/units.h"
 #include "probe/runner.h"
@@ -243,11 +245,17 @@ int RunProbe(int argc, char** argv) {
   ConfigureApp(app);
   Options o;
   AddFlags(app, o);
+  std::string metrics_addr;
+  AddMetricsFlag(app, metrics_addr);
   if (auto code = ParseArgs(app, argc, argv)) return *code;
   // First: from here on a closed stdout or stderr must not kill the run.
   const std::atomic<bool>& stop = StopOnSignals();
   auto opt = Validate(o);
   if (!opt) return UsageError(kName, opt.error().context);
+  if (!metrics_addr.empty()) {
+    if (auto at = ParseMetricsFlag(metrics_addr); !at) return UsageError(kName, at.error().context);
+    if (!o.server.empty()) return UsageError(kName, "--metrics is not available with --server yet");
+  }
   if (o.server.empty() && (o.pid != 0 || !o.exec.empty() || !o.cgroup.empty())) {
     return UsageError(kName, "--pid, --exec and --cgroup name the server of --server ADDR:PORTS; give --server too");
   }
@@ -262,13 +270,18 @@ int RunProbe(int argc, char** argv) {
   auto setup = probe::Prepare(*opt, reader);
   if (!setup) return UsageError(kName, setup.error().context);
 
+  auto metrics_server = StartMetrics(kName, metrics_addr);
+  if (!metrics_server) return RuntimeError(kName, metrics_server.error());
   Progress progress;
   probe::ProbeObserver obs;
   obs.on_phase = [&](std::string_view p) {
     progress.Finish();
     fmt::print(stderr, "probe: {}\n", p);
   };
-  obs.on_sample = [&](const probe::Sample& s, const probe::ProbeReport& rep) { progress.Update(ProgressLine(s, rep)); };
+  obs.on_sample = [&](const probe::Sample& s, const probe::ProbeReport& rep) {
+    if (*metrics_server) (*metrics_server)->Publish(metrics::ProbeMetrics(s));
+    progress.Update(ProgressLine(s, rep));
+  };
   if (setup->prediction.known) {
     obs.on_phase(fmt::format("predicted {} connections, bound by {}", FormatCount(setup->prediction.ceiling),
                              setup->prediction.binding_limit));

@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "cli/cli_util.h"
+#include "cli/metrics_flag.h"
+#include "metrics/families.h"
 #include "core/engine.h"
 #include "core/units.h"
 #include "report/serve.h"
@@ -185,6 +187,8 @@ int RunServe(int argc, char** argv) {
   ConfigureApp(app);
   Options f;
   AddFlags(app, f);
+  std::string metrics_addr;
+  AddMetricsFlag(app, metrics_addr);
   if (auto code = ParseArgs(app, argc, argv)) return *code;
   // First: from here on a closed stdout or stderr must not kill the run.
   const std::atomic<bool>& stop = StopOnSignals();
@@ -200,6 +204,12 @@ int RunServe(int argc, char** argv) {
     run->server.engine = Engine::kEpoll;
   }
   if (!tls_note.empty()) fmt::print(stderr, "tcpmax serve: {}\n", tls_note);
+  if (!metrics_addr.empty()) {
+    if (auto at = ParseMetricsFlag(metrics_addr); !at) return UsageError(kName, at.error().context);
+  }
+  auto metrics_server = StartMetrics(kName, metrics_addr);
+  if (!metrics_server) return RuntimeError(kName, metrics_server.error());
+  if (*metrics_server) (*metrics_server)->Publish(metrics::ServeMetrics(serve::ServeProgress{}));
   if (auto raised = sys::RaiseNofileToHard(); !raised) return RuntimeError(kName, raised.error());
   report::ServeRunInfo info;
   auto engine = serve::ChooseEngine(run->server.engine, &info.engine_note);
@@ -218,6 +228,7 @@ int RunServe(int argc, char** argv) {
     std::fflush(stderr);
   };
   obs.on_progress = [&](const serve::ServeProgress& p) {
+    if (*metrics_server) (*metrics_server)->Publish(metrics::ServeMetrics(p));
     if (f.progress_json) return PrintLine(report::ServeProgressJson(p));
     progress.Update(report::ServeProgressLine(p));
   };

@@ -23,6 +23,13 @@ uint64_t Histogram::UpperOf(int bucket) {
   return base + ((uint64_t{1} << shift) - 1);
 }
 
+uint64_t Histogram::LowerOf(int bucket) {
+  if (bucket < kSub) return static_cast<uint64_t>(bucket);
+  int shift = bucket / kSub - 1;
+  uint64_t sub = static_cast<uint64_t>(bucket % kSub);
+  return (uint64_t{1} << (shift + kSubBits)) | (sub << shift);
+}
+
 void Histogram::Record(uint64_t value) {
   ++counts_[BucketOf(value)];
   ++count_;
@@ -50,6 +57,42 @@ uint64_t Histogram::Quantile(double q) const {
     if (seen >= rank) return std::min(UpperOf(i), max_);
   }
   return max_;
+}
+
+uint64_t Histogram::CountThrough(int bucket) const {
+  uint64_t n = 0;
+  for (int i = 0; i <= bucket && i < kBuckets; ++i) n += counts_[i];
+  return n;
+}
+
+std::vector<Histogram::Bucket> Histogram::Buckets() const {
+  std::vector<Bucket> out;
+  for (int i = 0; i < kBuckets; ++i) {
+    if (counts_[i] != 0) out.push_back(Bucket{i, counts_[i]});
+  }
+  return out;
+}
+
+std::optional<Histogram> Histogram::FromBuckets(const std::vector<Bucket>& buckets, uint64_t count, uint64_t sum,
+                                                uint64_t min, uint64_t max) {
+  Histogram h;
+  uint64_t total = 0;
+  int first = kBuckets, last = -1;
+  for (const Bucket& b : buckets) {
+    if (b.index < 0 || b.index >= kBuckets || b.count == 0) return std::nullopt;
+    h.counts_[b.index] += b.count;
+    total += b.count;
+    first = std::min(first, b.index);
+    last = std::max(last, b.index);
+  }
+  if (total != count) return std::nullopt;
+  if (count == 0) return (sum == 0 && max == 0) ? std::optional<Histogram>(h) : std::nullopt;
+  if (BucketOf(min) != first || BucketOf(max) != last || min > max) return std::nullopt;
+  h.count_ = count;
+  h.sum_ = sum;
+  h.min_ = min;
+  h.max_ = max;
+  return h;
 }
 
 }  // namespace tcpmax

@@ -9,6 +9,8 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
+#include <vector>
 
 namespace tcpmax {
 
@@ -26,12 +28,33 @@ class Histogram {
   uint64_t min() const { return count_ ? min_ : 0; }
   uint64_t max() const { return max_; }
   double mean() const { return count_ ? static_cast<double>(sum_) / static_cast<double>(count_) : 0; }
+  uint64_t sum() const { return sum_; }
   // The value at quantile q in [0, 1] (0.99 for p99): an upper bound within ~3%.
   uint64_t Quantile(double q) const;
+  // Samples recorded at or below UpperOf(bucket) (exact: whole buckets).
+  uint64_t CountThrough(int bucket) const;
+
+  // The exact contents, for lossless files and merging across processes:
+  // every non-empty bucket (index, count) in index order, plus the totals.
+  // Bucket `i` holds the values LowerOf(i) ..= UpperOf(i).
+  struct Bucket {
+    int index = 0;
+    uint64_t count = 0;
+    friend bool operator==(const Bucket&, const Bucket&) = default;
+  };
+  std::vector<Bucket> Buckets() const;
+  // The inverse of Buckets() with count(), sum(), min(), max(): nullopt when
+  // an index is out of range, the counts do not add up to `count`, or min/max
+  // are not inside the first/last bucket.
+  static std::optional<Histogram> FromBuckets(const std::vector<Bucket>& buckets, uint64_t count, uint64_t sum,
+                                              uint64_t min, uint64_t max);
+  friend bool operator==(const Histogram&, const Histogram&) = default;
+
+  static int BucketOf(uint64_t v);
+  static uint64_t LowerOf(int bucket);
+  static uint64_t UpperOf(int bucket);
 
  private:
-  static int BucketOf(uint64_t v);
-  static uint64_t UpperOf(int bucket);
 
   std::array<uint64_t, kBuckets> counts_{};
   uint64_t count_ = 0;

@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "load/connector.h"
+#include "sys/netns.h"
 #include "sys/process.h"
 #include "sys/rlimit.h"
 #include "sys/uring_support.h"
@@ -134,7 +135,12 @@ LoadStats RunLocal(const LoadRun& run, int shard, const std::atomic<bool>& stop,
   {
     sys::BlockStopSignals block;  // the workers inherit it
     for (int w = 0; w < run.workers; ++w) {
-      threads.emplace_back([&, w] { work(local.plans[w], worker_stop, local.reports[w]); });
+      threads.emplace_back([&, w] {
+        // --netns: this worker's sockets live there; the process's other
+        // channels (a launcher's, the metrics listener) stay where they are.
+        auto scope = sys::NetnsScope::Enter(run.options.netns);
+        if (scope) work(local.plans[w], worker_stop, local.reports[w]);
+      });
     }
   }
   Ticker ticker(tick, local.start);
@@ -256,7 +262,11 @@ Result<LoadRun> PlanLoad(LoadOptions o) {
   }
   long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
   run.workers = o.workers > 0 ? o.workers : static_cast<int>(std::max<long>(1, cores / run.processes));
-  auto plan = SourcePlan::Make(o.sources, o.targets, o.connections);
+  if (!o.netns.empty()) {  // fail here, not in every worker
+    auto scope = sys::NetnsScope::Enter(o.netns);
+    if (!scope) return tl::unexpected(scope.error());
+  }
+  auto plan = SourcePlan::Make(o.sources, o.targets, o.connections, o.source_window);
   if (!plan) return tl::unexpected(plan.error());
   run.plan = std::move(*plan);
   run.options = std::move(o);

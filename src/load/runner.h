@@ -57,6 +57,8 @@ struct LoadOptions {
   uint64_t ping_interval_ns = 0;
   uint64_t interval_ns = 1'000'000'000ull;  // progress period
   SessionOptions session;                   // --proto, --tls, --message...: epoll engine only
+  SourceWindow source_window;               // this rank's slice of `sources` (dist/partition.h)
+  std::string netns;                        // open every connection in this named namespace; "": here
 };
 
 // A run planned once: what RunLoad and RunShard execute.

@@ -21,8 +21,14 @@ uint64_t Usable(const Cidr& c) { return SkipEdges(c) ? c.Size() - 2 : c.Size(); 
 
 }  // namespace
 
+uint64_t SourcePlan::UsableCount(const std::vector<Cidr>& sources) {
+  uint64_t total = 0;
+  for (const Cidr& c : sources) total += Usable(c);
+  return total;
+}
+
 Result<SourcePlan> SourcePlan::Make(std::vector<Cidr> sources, std::vector<Endpoint> targets,
-                                    uint64_t connections) {
+                                    uint64_t connections, SourceWindow window) {
   if (targets.empty()) return PlainError("no target");
   if (sources.empty()) return PlainError("no source address");
   int family = targets[0].ip.family;
@@ -38,6 +44,12 @@ Result<SourcePlan> SourcePlan::Make(std::vector<Cidr> sources, std::vector<Endpo
     plan.skip_.push_back(SkipEdges(c) ? 1 : 0);
     total += Usable(c);
   }
+  if (window.first >= total || window.count == 0) {
+    return PlainError("source window " + std::to_string(window.first) + "+" + std::to_string(window.count) +
+                      " is outside the " + std::to_string(total) + " source addresses");
+  }
+  plan.source_first_ = window.first;
+  total = std::min(total - window.first, window.count);
   uint64_t per_target = (connections + targets.size() - 1) / targets.size();
   plan.source_count_ = std::max<uint64_t>(1, std::min(total, per_target));
   plan.sources_ = std::move(sources);
@@ -53,7 +65,7 @@ Result<SourcePlan> SourcePlan::Make(std::vector<Cidr> sources, std::vector<Endpo
 }
 
 IpAddress SourcePlan::SourceOf(uint64_t i) const {
-  uint64_t k = (i / targets_.size()) % source_count_;
+  uint64_t k = source_first_ + (i / targets_.size()) % source_count_;
   for (size_t r = 0; r < sources_.size(); ++r) {
     uint64_t usable = Usable(sources_[r]);
     if (k < usable) return sources_[r].At(k + skip_[r]);

@@ -26,12 +26,24 @@
 
 namespace tcpmax::load {
 
+// A contiguous slice of the usable source addresses (in the order the
+// ranges list them, edges skipped): what one rank of a distributed run may
+// use (dist/partition.h). The default is every address.
+struct SourceWindow {
+  uint64_t first = 0;
+  uint64_t count = UINT64_MAX;
+};
+
 class SourcePlan {
  public:
   // REQUIRES: targets non-empty; every source has the family of the targets.
-  // Uses min(total source addresses, ceil(connections / targets)) sources.
+  // Uses min(source addresses in `window`, ceil(connections / targets))
+  // sources; a window past the last address is an error.
   static Result<SourcePlan> Make(std::vector<Cidr> sources, std::vector<Endpoint> targets,
-                                 uint64_t connections);
+                                 uint64_t connections, SourceWindow window = {});
+  // Usable addresses of `sources` (IPv4 ranges of /30 or wider lose their
+  // network and broadcast addresses).
+  static uint64_t UsableCount(const std::vector<Cidr>& sources);
 
   uint64_t source_count() const { return source_count_; }
   size_t target_count() const { return targets_.size(); }
@@ -56,6 +68,7 @@ class SourcePlan {
   std::vector<sockaddr_storage> target_addrs_;
   std::vector<socklen_t> target_lens_;
   uint64_t source_count_ = 0;
+  uint64_t source_first_ = 0;  // the window's first address
   uint64_t max_per_pair_ = 0;
 };
 

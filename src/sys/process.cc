@@ -89,4 +89,10 @@ BlockStopSignals::~BlockStopSignals() { pthread_sigmask(SIG_SETMASK, &old_, null
 
 void TrimHeap() { malloc_trim(0); }
 
+std::string HostName() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) return "";
+  return host;
+}
+
 }  // namespace tcpmax::sys

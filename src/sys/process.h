@@ -12,6 +12,7 @@
 #include <signal.h>
 
 #include <cstdint>
+#include <string>
 #include <utility>
 
 #include "core/error.h"
@@ -19,6 +20,9 @@
 namespace tcpmax::sys {
 
 // Resident set size in bytes (/proc/self/statm, field 2 x page size).
+// This machine's host name (gethostname); "" when it cannot be read.
+std::string HostName();
+
 Result<uint64_t> ResidentBytes();
 // Anonymous resident memory in bytes (RssAnon in /proc/self/status).
 Result<uint64_t> AnonResidentBytes();

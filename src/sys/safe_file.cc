@@ -157,6 +157,16 @@ Result<Fd> CreateFreshDirectory(const std::string& path) {
   return fd;
 }
 
+Result<Fd> OpenOrMakeDirectory(const std::string& path) {
+  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoError("mkdir " + Printable(path, 200));
+  return OpenDirectory(path);
+}
+
+bool ExistsBeneath(int dirfd, const std::string& name) {
+  struct stat st {};
+  return ::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 Result<void> WriteNewFileBeneath(int dirfd, std::string_view rel, std::string_view text) {
   std::vector<std::string> parts = Components(rel);
   if (parts.empty()) return ErrnoError(EINVAL, fmt::format("'{}': not a plain relative path", Printable(rel, 200)));

@@ -36,6 +36,13 @@ Result<void> CheckTree(int dirfd, size_t cap = kMaxSnapshotFileBytes);
 // a real directory (not a link) and owned by this user; refuses anything else.
 Result<Fd> CreateFreshDirectory(const std::string& path);
 
+// Opens directory `path`, creating it (0755, not its parents) when missing:
+// a results directory that many processes share.
+Result<Fd> OpenOrMakeDirectory(const std::string& path);
+
+// Whether `name` (one component) exists in `dirfd` (a link counts).
+bool ExistsBeneath(int dirfd, const std::string& name);
+
 // Creates DIR/rel (0644) with its missing parent directories and writes
 // `text`; refuses to follow a link or to replace an existing file.
 Result<void> WriteNewFileBeneath(int dirfd, std::string_view rel, std::string_view text);

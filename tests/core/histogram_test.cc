@@ -48,3 +48,40 @@ TEST(Histogram, MergeAddsCounts) {
 
 }  // namespace
 }  // namespace tcpmax
+
+namespace tcpmax {
+namespace {
+
+TEST(HistogramBuckets, RoundTripIsExact) {
+  Histogram h;
+  for (uint64_t v : {0ull, 1ull, 31ull, 32ull, 1000ull, 123456ull, 123457ull, 9'999'999'999ull}) h.Record(v);
+  auto back = Histogram::FromBuckets(h.Buckets(), h.count(), h.sum(), h.min(), h.max());
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, h);
+  EXPECT_EQ(back->Quantile(0.99), h.Quantile(0.99));
+}
+
+TEST(HistogramBuckets, EdgesContainTheirValues) {
+  for (uint64_t v : std::vector<uint64_t>{0, 5, 32, 33, 1000000, UINT64_MAX}) {
+    int b = Histogram::BucketOf(v);
+    EXPECT_LE(Histogram::LowerOf(b), v);
+    EXPECT_GE(Histogram::UpperOf(b), v);
+  }
+  for (int b = 0; b + 1 < Histogram::kBuckets; ++b) EXPECT_EQ(Histogram::UpperOf(b) + 1, Histogram::LowerOf(b + 1));
+}
+
+TEST(HistogramBuckets, InconsistentPartsAreRefused) {
+  Histogram h;
+  h.Record(100);
+  h.Record(5000);
+  auto b = h.Buckets();
+  EXPECT_FALSE(Histogram::FromBuckets(b, 3, h.sum(), h.min(), h.max()).has_value());     // count
+  EXPECT_FALSE(Histogram::FromBuckets(b, 2, h.sum(), 1, h.max()).has_value());           // min outside
+  EXPECT_FALSE(Histogram::FromBuckets(b, 2, h.sum(), h.min(), 99999).has_value());       // max outside
+  EXPECT_FALSE(Histogram::FromBuckets({{Histogram::kBuckets, 1}}, 1, 0, 0, 0).has_value());
+  EXPECT_EQ(h.CountThrough(Histogram::BucketOf(100)), 1u);
+  EXPECT_EQ(h.CountThrough(Histogram::kBuckets - 1), 2u);
+}
+
+}  // namespace
+}  // namespace tcpmax
