@@ -1,6 +1,8 @@
 // libFuzzer target over the text parsers users feed tcpmax: units (counts,
 // sizes, durations, rates, percents), addresses, CIDR ranges, endpoints and
-// port ranges (src/core/), and the journal codec (src/sys/journal.h). Built
+// port ranges (src/core/), the journal codec (src/sys/journal.h), and what
+// probe --server reads of other processes and the box: /proc/PID/limits,
+// /proc/net/netstat and snmp, an nginx configuration. Built
 // by tests/fuzz/CMakeLists.txt with clang++ -fsanitize=fuzzer,address,undefined.
 //
 // Input: byte 0 picks the parser, the rest is the text. Invariants checked:
@@ -15,7 +17,10 @@
 
 #include "core/address.h"
 #include "core/units.h"
+#include "probe/server_config.h"
 #include "sys/journal.h"
+#include "sys/netstat.h"
+#include "sys/process_facts.h"
 
 namespace {
 
@@ -51,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   constexpr uint64_t kMax = uint64_t(INT64_MAX);
-  switch (data[0] % 10) {
+  switch (data[0] % 13) {
     case 0:
       if (auto n = ParseCount(text)) Check(*n <= kMax);
       break;
@@ -90,6 +95,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 9:
       Journal(text);
       break;
+    case 10:
+      if (auto c = sys::ParseNetCounters(text)) {
+        for (const auto& [k, v] : *c) Check(k.find('.') != std::string::npos);
+      }
+      break;
+    case 11:
+      if (auto l = sys::ParseNofileLimits(text)) (void)l->first;
+      break;
+    case 12: {
+      probe::ServerKind k = probe::ParseNginxConfig(text);
+      Check(k.settings.count("worker_connections") == 1);
+      break;
+    }
   }
   return 0;
 }
