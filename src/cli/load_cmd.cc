@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_util.h"
+#include "cli/session_flags.h"
 #include "cli/dist_flags.h"
 #include "cli/dist_live.h"
 #include "cli/metrics_flag.h"
@@ -36,6 +37,7 @@ struct Flags {
                                           interval = "1s";
   int workers = 0, processes = 0;
   bool json = false, progress_json = false;
+  SessionFlags session;
   int server_pid = 0;
 };
 
@@ -54,7 +56,8 @@ void AddFlags(CLI::App& app, Flags& f) {
                  "Connections spread evenly over (source, target) pairs");
   app.add_option("--engine", f.engine,
                  "auto, epoll or uring. auto picks uring (io_uring direct descriptors: no fd per connection, "
-                 "so one process passes the fd limit) when it works, else epoll (forks --processes to pass it)")
+                 "so one process passes the fd limit) when it works, else epoll (forks --processes to pass it). "
+                 "--proto/--tls/--message/--lifetime/--idle-timeout run on epoll only: auto picks it, uring is refused")
       ->check(Values(Names(kEngines, EngineName)));
   app.add_option("--workers", f.workers, "threads per process (default: cores / processes)");
   app.add_option("--processes", f.processes,
@@ -69,6 +72,7 @@ void AddFlags(CLI::App& app, Flags& f) {
                  "waits in its listen queue, and what exists on the client side only");
   app.add_flag("--progress-json", f.progress_json, "progress as JSON lines on stderr (for tcpmax probe)");
   app.add_option("--interval", f.interval, "progress period, e.g. 200ms");
+  AddSessionFlags(app, f.session);
 }
 
 bool AllLoopback(const std::vector<Endpoint>& targets) {
@@ -123,6 +127,10 @@ Result<load::LoadOptions> Validate(const Flags& f) {
   auto engine = ParseEngine(f.engine);
   if (!engine) return PlainError("--engine: " + engine.error().context);
   o.engine = *engine;
+  auto session = ValidateSessionFlags(f.session, &o.ping_interval_ns);
+  if (!session) return tl::unexpected(session.error());
+  o.session = std::move(*session);
+  if (o.session.active() && o.engine == Engine::kUring) return PlainError(load::kSessionNeedsEpoll);
   if (f.workers < 0 || f.workers > 256) return PlainError("--workers: expected 1-256");
   if (f.processes < 0 || f.processes > 512) return PlainError("--processes: expected 1-512");
   o.workers = f.workers;

@@ -48,6 +48,8 @@ struct Options {
   std::string plateau = "3s";
   std::string grace = "3s";
   std::string ready_timeout = "10s";
+  std::string proto = "raw";
+  bool tls = false, tls_release_buffers = false;
 };
 
 void AddFlags(CLI::App& app, Options& o) {
@@ -67,6 +69,12 @@ void AddFlags(CLI::App& app, Options& o) {
   app.add_option("--interval", o.interval, "sampling interval (at least 100ms)");
   app.add_option("--hold", o.hold, "keep the connections this long at the peak before teardown (inspect with tcpmax count)");
   app.add_option("--first-port", o.first_port, "server ports start here (127.0.0.1:PORT and up)");
+  app.add_option("--proto", o.proto,
+                 "raw, or ws: every connection a WebSocket session (own engines; epoll only, uring refused)")
+      ->check(Values({"raw", "ws"}));
+  app.add_flag("--tls", o.tls,
+               "every connection a TLS session (self-signed identity made in memory; own engines; epoll only)");
+  app.add_flag("--tls-release-buffers", o.tls_release_buffers, "with --tls: SSL_MODE_RELEASE_BUFFERS on both sides");
   app.add_option("--server", o.server,
                  "probe YOUR server at ADDR:PORTS (loopback) instead of tcpmax's own; name it with --pid, --exec or --cgroup");
   app.add_option("--pid", o.pid, "with --server: the server's main process (its children count too)");
@@ -120,6 +128,18 @@ Result<probe::ProbeOptions> Validate(const Options& o) {
   if (!hold) return PlainError("--hold: " + hold.error().context);
   opt.hold = std::chrono::duration_cast<std::chrono::milliseconds>(*hold);
   if (o.first_port < 1 || o.first_port > 65000) return PlainError("--first-port: must be 1-65000");
+  if (o.proto != "raw" && o.proto != "ws") return PlainError("--proto '" + o.proto + "': expected raw or ws");
+  if (o.tls_release_buffers && !o.tls) return PlainError("--tls-release-buffers needs --tls");
+  opt.ws = o.proto == "ws";
+  opt.tls = o.tls;
+  opt.tls_release_buffers = o.tls_release_buffers;
+  if (opt.sessions()) {
+    if (!o.server.empty()) return PlainError("--proto/--tls: for tcpmax's own engines, not with --server");
+    if (opt.engine == Engine::kUring) {
+      return PlainError("--engine uring does not run --tls or --proto ws yet; use --engine epoll (or auto)");
+    }
+    opt.engine = Engine::kEpoll;
+  }
   opt.first_port = static_cast<uint16_t>(o.first_port);
   if (!o.html.empty()) {
     std::ofstream test(o.html, std::ios::app);

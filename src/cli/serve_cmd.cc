@@ -1,6 +1,7 @@
 // tcpmax serve: hold, echo or answer HTTP on many connections; print what was
 // held, accepted and closed, and the user-space memory per held connection.
 // Flags -> serve::ServeRunOptions -> serve::RunServe -> report/serve.h.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -17,6 +18,9 @@
 #include "serve/run.h"
 #include "serve/server.h"
 #include "sys/rlimit.h"
+#include "proto/tls.h"
+#include "proto/tls_cert.h"
+#include "sys/reader.h"
 
 namespace tcpmax::cli {
 namespace {
@@ -34,11 +38,15 @@ struct Options {
   std::string interval = "1s";
   bool json = false;
   bool progress_json = false;
+  std::string proto = "raw", cert, key, alpn;
+  bool tls = false, release_buffers = false;
 };
 
 void AddFlags(CLI::App& app, Options& f) {
   app.add_option("--listen", f.listen, "ADDR:PORT[,...] or ADDR:LO-HI port ranges; [::1]:PORT for IPv6; port 0 = any");
-  app.add_option("--engine", f.engine, "auto (uring when it works, else epoll), epoll or uring")
+  app.add_option("--engine", f.engine,
+                 "auto (uring when it works, else epoll), epoll or uring; --tls and --proto ws run on epoll only "
+                 "(auto picks it, uring is refused)")
       ->check(Values(Names(kEngines, EngineName)));
   app.add_option("--mode", f.mode, "hold (read and discard), echo, or http (keep-alive 200 OK)")
       ->check(Values(Names(serve::kServeModes, serve::ToString)));
@@ -49,6 +57,83 @@ void AddFlags(CLI::App& app, Options& f) {
   app.add_option("--interval", f.interval, "progress interval (e.g. 1s, 200ms)");
   app.add_flag("--json", f.json, "print the final summary as one JSON object on stdout (schema tcpmax.serve/2)");
   app.add_flag("--progress-json", f.progress_json, "progress as JSON lines on stderr (ready, then progress)");
+  app.add_option("--proto", f.proto,
+                 "raw, or ws: RFC 6455 WebSocket (upgrade, then hold: discard; echo: every frame back; http: "
+                 "plain requests 200, upgrades echo). ws and --tls run on the epoll engine only")
+      ->check(Values({"raw", "ws"}));
+  app.add_flag("--tls", f.tls, "TLS (OpenSSL) on every connection, under the mode and --proto");
+  app.add_option("--cert", f.cert,
+                 "PEM certificate chain for --tls (default: a self-signed one for localhost/127.0.0.1, written "
+                 "to a temporary directory that is named on stderr and removed at exit)");
+  app.add_option("--key", f.key, "PEM private key of --cert");
+  app.add_option("--alpn", f.alpn, "ALPN protocols accepted, comma-separated, in preference order");
+  app.add_flag("--tls-release-buffers", f.release_buffers,
+               "SSL_MODE_RELEASE_BUFFERS: free OpenSSL's buffers of idle connections");
+}
+
+// A self-signed pair in a fresh temporary directory; removed by the guard.
+struct TempPair {
+  std::string dir;
+  ~TempPair() {
+    if (dir.empty()) return;
+    ::unlink((dir + "/cert.pem").c_str());
+    ::unlink((dir + "/key.pem").c_str());
+    ::rmdir(dir.c_str());
+  }
+};
+
+Result<void> WriteSelfSigned(TempPair* pair, proto::TlsConfig* c) {
+  auto pem = proto::MakeSelfSigned("localhost");
+  if (!pem) return tl::unexpected(pem.error());
+  char tmpl[] = "/tmp/tcpmax-serve-tls.XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) return ErrnoError("mkdtemp /tmp/tcpmax-serve-tls.XXXXXX");
+  pair->dir = tmpl;
+  c->cert_file = pair->dir + "/cert.pem";
+  c->key_file = pair->dir + "/key.pem";
+  for (const auto& [path, text] : {std::pair{c->cert_file, pem->cert_pem}, std::pair{c->key_file, pem->key_pem}}) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return ErrnoError("create " + path);
+    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ::close(fd);
+    if (!ok) return ErrnoError("write " + path);
+  }
+  return {};
+}
+
+// --proto, --tls and friends into run->server.session; bad input is a usage error.
+Result<void> ValidateSession(const Options& f, serve::ServeRunOptions* run, TempPair* pair, std::string* note) {
+  if (f.proto != "raw" && f.proto != "ws") return PlainError("--proto '" + f.proto + "': expected raw or ws");
+  if (!f.tls && (!f.cert.empty() || !f.key.empty() || !f.alpn.empty() || f.release_buffers)) {
+    return PlainError("--cert, --key, --alpn and --tls-release-buffers need --tls");
+  }
+  run->server.session.ws = f.proto == "ws";
+  if (!f.tls) return {};
+  if (f.cert.empty() != f.key.empty()) return PlainError("--cert and --key: give both, or neither for a self-signed pair");
+  proto::TlsConfig c;
+  c.server = true;
+  c.release_buffers = f.release_buffers;
+  for (size_t at = 0; at < f.alpn.size();) {
+    size_t comma = std::min(f.alpn.find(',', at), f.alpn.size());
+    if (comma > at) c.alpn.push_back(f.alpn.substr(at, comma - at));
+    at = comma + 1;
+  }
+  if (f.cert.empty()) {
+    auto made = WriteSelfSigned(pair, &c);
+    if (!made) return tl::unexpected(made.error());
+    *note = "--tls: self-signed certificate for localhost and 127.0.0.1 in " + c.cert_file +
+            " (a client's CA file); key " + c.key_file + "; removed at exit";
+  } else {
+    for (const auto& [flag, file] : {std::pair{"--cert ", f.cert}, std::pair{"--key ", f.key}}) {
+      auto readable = sys::ReadWholeFile(file);
+      if (!readable) return PlainError(flag + file + ": " + readable.error().ToString());
+    }
+    c.cert_file = f.cert;
+    c.key_file = f.key;
+  }
+  auto ctx = proto::TlsContext::Create(c);
+  if (!ctx) return PlainError("--tls: " + ctx.error().context);
+  run->server.session.tls = std::move(*ctx);
+  return {};
 }
 
 Result<serve::ServeMode> ParseMode(const std::string& mode) {
@@ -109,6 +194,16 @@ int RunServe(int argc, char** argv) {
   const std::atomic<bool>& stop = StopOnSignals();
   auto run = Validate(f);
   if (!run) return UsageError(kName, run.error().context);
+  TempPair self_signed;
+  std::string tls_note;
+  if (auto ok = ValidateSession(f, &*run, &self_signed, &tls_note); !ok) return UsageError(kName, ok.error().context);
+  if (run->server.session.active()) {
+    if (run->server.engine == Engine::kUring) {
+      return UsageError(kName, "--engine uring does not run --tls or --proto ws yet; use --engine epoll (or auto)");
+    }
+    run->server.engine = Engine::kEpoll;
+  }
+  if (!tls_note.empty()) fmt::print(stderr, "tcpmax serve: {}\n", tls_note);
   if (!metrics_addr.empty()) {
     if (auto at = ParseMetricsFlag(metrics_addr); !at) return UsageError(kName, at.error().context);
   }

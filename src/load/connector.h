@@ -38,6 +38,7 @@
 #include "core/address.h"
 #include "core/error.h"
 #include "load/stats.h"
+#include "load/session.h"
 #include "load/source_plan.h"
 
 namespace tcpmax::load {
@@ -54,6 +55,8 @@ struct WorkerPlan {
   // When set and true, the worker opens nothing more but keeps what it holds
   // (the probe's memory guard and verification use it).
   const std::atomic<bool>* stop_opening = nullptr;
+  // The session layer (--proto, --tls, --message...); null or inactive: plain TCP.
+  const SessionOptions* session = nullptr;
   // When set, the rate is rate x 2^(pace/2): the supervisor paces a climb
   // (sys::ShardChannel::pace). Ignored when rate is 0 (unlimited).
   const std::atomic<int>* pace = nullptr;

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "core/clock.h"
@@ -33,30 +35,52 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
   EpollWorker(const WorkerPlan& plan, const std::atomic<bool>& stop, WorkerReport& report)
       : ConnectorCore(plan, stop, report) {
     state_.reserve(std::min<uint64_t>(sys::SoftNofile().value_or(1024), 1u << 20));
+    if (plan.session != nullptr && plan.session->active()) {
+      auto d = SessionDriver::Make(*plan.session, &stats_, start_ns_);
+      if (d) driver_ = std::move(*d);
+      driver_error_ = !d;
+      for (const Endpoint& t : plan.plan->targets()) hosts_.push_back(t.ToString());
+    }
   }
 
   void Run() {
     ep_ = Fd(::epoll_create1(EPOLL_CLOEXEC));
-    if (!ep_) {
+    if (driver_error_) errno = EINVAL;  // the CLI validated the TLS options; this is a bug
+    if (!ep_ || driver_error_) {
       FailRest(errno);
       Publish(MonotonicNanos());
       return;
     }
     epoll_event events[512];
     PingPacer pings(plan_.ping_interval_ns, start_ns_);
+    const SessionOptions* so = driver_ ? &driver_->options() : nullptr;
+    PingPacer messages(so ? so->message_interval_ns : 0, start_ns_);
+    PingPacer sweeps(so ? SweepInterval(*so) : 0, start_ns_);
     while (!stop_.load(std::memory_order_relaxed)) {
       uint64_t now = MonotonicNanos();
       OpenSome(now);
       ExpireTimeouts(now);
       auto [from, to] = pings.Due(now, state_.size());
       if (from < to) PingRange(from, to);
-      timespec wait = WaitTime(now, pings.WaitHint(now));
+      if (driver_) {
+        auto [mfrom, mto] = messages.Due(now, state_.size());
+        if (mfrom < mto) SessionRange(mfrom, mto, &SessionDriver::SendMessage);
+        auto [sfrom, sto] = sweeps.Due(now, state_.size());
+        if (sfrom < sto) SweepRange(sfrom, sto, now);
+      }
+      uint64_t hint = std::min({pings.WaitHint(now), messages.WaitHint(now), sweeps.WaitHint(now)});
+      timespec wait = WaitTime(now, hint);
       int n = ::epoll_pwait2(ep_.get(), events, 512, &wait, nullptr);
       now = MonotonicNanos();
       for (int i = 0; i < n; ++i) HandleEvent(events[i].data.fd, events[i].events, now);
+      bool was_ramping = stats_.ramp_seconds == 0;
       NoteRamp();
+      // The handshakes' transient buffers are free now: give them back, so
+      // the RSS shows what the held sessions keep.
+      if (driver_ && was_ramping && stats_.ramp_seconds != 0) sys::TrimHeap();
       MaybePublish(now);
     }
+    if (driver_) Drain();
     CloseAll();
     Publish(MonotonicNanos());
   }
@@ -75,12 +99,45 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
   }
 
   uint64_t& Slot(int fd) {
-    if (static_cast<size_t>(fd) >= state_.size()) state_.resize(std::max<size_t>(fd + 1, state_.size() * 2), kFree);
+    if (static_cast<size_t>(fd) >= state_.size()) {
+      state_.resize(std::max<size_t>(fd + 1, state_.size() * 2), kFree);
+      if (driver_) sessions_.resize(state_.size());
+    }
     return state_[fd];
   }
 
-  void OpenOne(uint64_t index) {
-    ++stats_.attempted;
+  // After the stop, before closing: no new messages or pings; the answers in
+  // flight get up to kDrainNs to arrive, so "every ping answered" can be
+  // exact instead of "all but those in flight". Bounded: a peer that never
+  // answers costs kDrainNs once.
+  static constexpr uint64_t kDrainNs = 3'000'000'000ull;
+  bool AnswersInFlight() const {
+    const SessionStats& ss = stats_.session;
+    return ss.messages_sent > ss.messages_received || stats_.pings_sent > stats_.pongs + stats_.pongs_bad;
+  }
+  void Drain() {
+    uint64_t end = MonotonicNanos() + kDrainNs;
+    epoll_event events[512];
+    while (AnswersInFlight() && MonotonicNanos() < end) {
+      timespec wait{0, 10'000'000};
+      int n = ::epoll_pwait2(ep_.get(), events, 512, &wait, nullptr);
+      uint64_t now = MonotonicNanos();
+      for (int i = 0; i < n; ++i) HandleEvent(events[i].data.fd, events[i].events, now);
+      MaybePublish(now);
+    }
+  }
+
+  // How often the session timers (idle timeout, lifetime) are visited.
+  static uint64_t SweepInterval(const SessionOptions& o) {
+    uint64_t every = UINT64_MAX;
+    if (o.idle_timeout_ns > 0) every = std::min(every, o.idle_timeout_ns / 4);
+    if (o.lifetime_ns > 0) every = std::min(every, o.lifetime_ns / 10);
+    if (every == UINT64_MAX) return 0;
+    return std::clamp<uint64_t>(every, 10'000'000, 1'000'000'000);
+  }
+
+  void OpenOne(uint64_t index, bool reopen = false) {
+    if (!reopen) ++stats_.attempted;
     const SourcePlan& sp = *plan_.plan;
     int fd = OpenBoundSocket(sp.family(), sp.SourceOf(index), true);
     if (fd < 0) return Fail(-fd);
@@ -103,6 +160,7 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
     }
     uint64_t since = Since(t0, kConnectingTag);
     Slot(fd) = since;
+    if (driver_) sessions_[fd].index = index;
     ++stats_.inflight;
     connecting_.emplace_back(fd, since);
     if (rc == 0) OnConnectDone(fd, 0, MonotonicNanos());
@@ -121,6 +179,33 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
     ++stats_.opened;
     t0 &= ~uint64_t{3};
     stats_.connect_ns.Record(now > t0 ? now - t0 : 1);
+    if (driver_) {
+      uint64_t index = sessions_[fd].index;
+      const std::string& host = hosts_[index % hosts_.size()];
+      Act(fd, driver_->Open(sessions_[fd], fd, index, host, now));
+    }
+  }
+
+  // Carries out what the session layer decided for `fd`.
+  void Act(int fd, SessionVerdict v) {
+    if (v == SessionVerdict::kKeep || !Held(state_[fd])) return;
+    uint64_t index = sessions_[fd].index;
+    // A --lifetime close is ours, not the peer's: not in closed_after_ns.
+    CloseHeld(fd, MonotonicNanos(), /*by_peer=*/v != SessionVerdict::kReopen);
+    if (v == SessionVerdict::kReopen) OpenOne(index, /*reopen=*/true);
+  }
+
+  void SessionRange(size_t from, size_t to, SessionVerdict (SessionDriver::*send)(ClientSession&, int, uint64_t)) {
+    for (size_t fd = from; fd < to; ++fd) {
+      if (!Held(state_[fd])) continue;
+      Act(static_cast<int>(fd), (driver_.get()->*send)(sessions_[fd], static_cast<int>(fd), MonotonicNanos()));
+    }
+  }
+
+  void SweepRange(size_t from, size_t to, uint64_t now) {
+    for (size_t fd = from; fd < to; ++fd) {
+      if (Held(state_[fd])) Act(static_cast<int>(fd), driver_->Sweep(sessions_[fd], now));
+    }
   }
 
   void HandleEvent(int fd, uint32_t events, uint64_t now) {
@@ -134,7 +219,13 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
       OnConnectDone(fd, err, now);
       if (err != 0) return;
     }
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ReadHeld(fd, now);
+    if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;
+    if (!driver_) return ReadHeld(fd, now);
+    if (!Held(state_[fd])) return;  // the session failed while opening
+    int err = 0;
+    SessionVerdict v = driver_->OnReadable(sessions_[fd], fd, now, &err);
+    if (err != 0) stats_.errors.Record(err);
+    Act(fd, v);
   }
 
   void ReadHeld(int fd, uint64_t now) {
@@ -167,10 +258,11 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
 
   // The peer closed (or an error ended) a held connection: counted with how
   // long it had been established.
-  void CloseHeld(int fd, uint64_t now) {
+  void CloseHeld(int fd, uint64_t now, bool by_peer = true) {
     uint64_t since = Slot(fd) & ~uint64_t{3};
-    stats_.closed_after_ns.Record(now > since ? now - since : 1);
+    if (by_peer) stats_.closed_after_ns.Record(now > since ? now - since : 1);
     Slot(fd) = kFree;
+    if (driver_) driver_->Release(sessions_[fd]);
     ::close(fd);
     ++stats_.closed;
   }
@@ -187,6 +279,7 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
   }
 
   void PingRange(size_t from, size_t to) {
+    if (driver_) return SessionRange(from, to, &SessionDriver::SendPing);
     uint8_t probe[kPingBytes];
     std::memcpy(probe, &kPingMagic, 8);
     for (size_t fd = from; fd < to; ++fd) {
@@ -208,12 +301,17 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
       if (state_[fd] == kFree) continue;
       if (Connecting(state_[fd])) --stats_.inflight;
       state_[fd] = kFree;
+      if (driver_) driver_->Release(sessions_[fd]);
       ::close(static_cast<int>(fd));
     }
   }
 
   Fd ep_;
   std::vector<uint64_t> state_;  // per fd: kFree or Since(t, tag)
+  std::unique_ptr<SessionDriver> driver_;  // the session layer, when on
+  bool driver_error_ = false;
+  std::vector<ClientSession> sessions_;    // per fd, beside state_, when the session layer is on
+  std::vector<std::string> hosts_;         // per target: the Host header ("127.0.0.1:8080")
   std::deque<std::pair<int, uint64_t>> connecting_;  // (fd, start) in start order
   uint8_t buf_[16 * 1024];
 };

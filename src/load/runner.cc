@@ -85,6 +85,7 @@ struct LocalRun {
       p.ping_interval_ns = o.ping_interval_ns;
       p.max_inflight = std::max<uint64_t>(32, kRunInflight / stride);
       p.stop_opening = stop_opening;
+      p.session = &o.session;
       p.pace = pace;
       if (o.hold_target > 0) {
         uint64_t share = first < o.hold_target ? (o.hold_target - first + stride - 1) / stride : 0;
@@ -239,6 +240,11 @@ Result<LoadRun> PlanLoad(LoadOptions o) {
   auto raised = sys::RaiseNofileToHard();
   if (!raised) return tl::unexpected(raised.error());
   run.soft_nofile = raised->soft;
+  if (o.session.active()) {
+    if (o.engine == Engine::kUring) return PlainError(kSessionNeedsEpoll);
+    if (o.engine == Engine::kAuto) run.engine_note = "the session layer (--proto/--tls/--message) runs on epoll";
+    o.engine = Engine::kEpoll;
+  }
   if (o.engine == Engine::kAuto || o.engine == Engine::kUring) {
     sys::UringSupport uring = sys::DetectUringConnect();
     if (!uring.connect_ok() && o.engine == Engine::kUring) {

@@ -15,7 +15,8 @@
 // Stopping: RunLoad stops when `stop` becomes true (the CLI's signal handler
 // sets it) or `hold_ns` after the ramp completes; shards stop on the
 // supervisor's kStop and stop opening on kStopOpening. Every connection is
-// closed with RST (SO_LINGER 0).
+// closed with RST (SO_LINGER 0); with the session layer, after up to 3 s for
+// the answers to messages and pings in flight (none are sent meanwhile).
 // Threading: RunLoad and RunShard run on the caller's thread (which must not
 // have started other threads when RunLoad forks) and call `tick` there.
 #pragma once
@@ -30,6 +31,7 @@
 #include "core/address.h"
 #include "core/engine.h"
 #include "core/error.h"
+#include "load/session.h"
 #include "load/source_plan.h"
 #include "load/stats.h"
 #include "sys/shard.h"
@@ -37,6 +39,9 @@
 namespace tcpmax::load {
 
 inline constexpr int kMaxProcesses = 512;
+// Why --engine uring is refused with the session layer (the CLI says it too).
+inline constexpr const char* kSessionNeedsEpoll =
+    "--engine uring does not run --proto/--tls/--message/--lifetime/--idle-timeout yet; use --engine epoll (or auto)";
 
 struct LoadOptions {
   std::vector<Endpoint> targets;
@@ -51,6 +56,7 @@ struct LoadOptions {
   uint64_t connect_timeout_ns = 3'000'000'000ull;
   uint64_t ping_interval_ns = 0;
   uint64_t interval_ns = 1'000'000'000ull;  // progress period
+  SessionOptions session;                   // --proto, --tls, --message...: epoll engine only
   SourceWindow source_window;               // this rank's slice of `sources` (dist/partition.h)
   std::string netns;                        // open every connection in this named namespace; "": here
 };
@@ -66,7 +72,9 @@ struct LoadRun {
 };
 
 // Resolves the engine (kAuto: io_uring when IORING_OP_CONNECT with direct
-// descriptors works here, else epoll with a note), raises RLIMIT_NOFILE,
+// descriptors works here, else epoll with a note; with the session layer on,
+// epoll, and an explicit uring is refused: the protocol layer runs under the
+// epoll engine only), raises RLIMIT_NOFILE,
 // plans sources, processes and workers. Fails on an explicit engine that
 // cannot work, or a run that would need more than kMaxProcesses processes.
 Result<LoadRun> PlanLoad(LoadOptions options);

@@ -23,6 +23,7 @@ void LoadStats::Merge(const LoadStats& o) {
   errors.Merge(o.errors);
   connect_ns.Merge(o.connect_ns);
   rtt_ns.Merge(o.rtt_ns);
+  session.Merge(o.session);
   closed_after_ns.Merge(o.closed_after_ns);
 }
 
@@ -51,6 +52,27 @@ sys::ShardReport ToShardReport(const LoadStats& s, sys::ShardKind kind) {
     r.rtt_ns = s.rtt_ns;
     r.closed_after_ns = s.closed_after_ns;
   }
+  const SessionStats& ss = s.session;
+  if (ss.ready + ss.pending + ss.tls_done + ss.messages_sent + ss.errors.Total() + ss.bytes_sent > 0) {
+    sys::ShardSession& o = r.session.emplace();
+    o.ready = ss.ready;
+    o.pending = ss.pending;
+    o.tls_done = ss.tls_done;
+    o.tls_resumed = ss.tls_resumed;
+    o.messages_sent = ss.messages_sent;
+    o.messages_received = ss.messages_received;
+    o.echo_ok = ss.echo_ok;
+    o.reopened = ss.reopened;
+    o.bytes_sent = ss.bytes_sent;
+    o.bytes_received = ss.bytes_received;
+    for (int i = 0; i < 5; ++i) o.http_status[i] = ss.http_status[i];
+    for (const auto& [e, n] : ss.errors.Sorted()) o.errors.emplace_back(static_cast<int>(e), n);
+    if (kind == sys::ShardKind::kFinal) {
+      o.tls_ns = ss.tls_ns;
+      o.ready_ns = ss.ready_ns;
+      o.message_rtt_ns = ss.message_rtt_ns;
+    }
+  }
   return r;
 }
 
@@ -74,6 +96,27 @@ LoadStats FromShardReport(const sys::ShardReport& r) {
   for (const auto& [code, n] : r.errors) s.errors.Add(code, n);
   if (r.connect_ns) s.connect_ns = *r.connect_ns;
   if (r.rtt_ns) s.rtt_ns = *r.rtt_ns;
+  if (r.session) {
+    const sys::ShardSession& o = *r.session;
+    SessionStats& ss = s.session;
+    ss.ready = o.ready;
+    ss.pending = o.pending;
+    ss.tls_done = o.tls_done;
+    ss.tls_resumed = o.tls_resumed;
+    ss.messages_sent = o.messages_sent;
+    ss.messages_received = o.messages_received;
+    ss.echo_ok = o.echo_ok;
+    ss.reopened = o.reopened;
+    ss.bytes_sent = o.bytes_sent;
+    ss.bytes_received = o.bytes_received;
+    for (int i = 0; i < 5; ++i) ss.http_status[i] = o.http_status[i];
+    for (const auto& [e, n] : o.errors) {
+      if (e >= 0 && e < proto::kProtoErrorCount) ss.errors.Add(static_cast<proto::ProtoError>(e), n);
+    }
+    if (o.tls_ns) ss.tls_ns = *o.tls_ns;
+    if (o.ready_ns) ss.ready_ns = *o.ready_ns;
+    if (o.message_rtt_ns) ss.message_rtt_ns = *o.message_rtt_ns;
+  }
   if (r.closed_after_ns) s.closed_after_ns = *r.closed_after_ns;
   return s;
 }

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/histogram.h"
 #include "limits/errno_class.h"
+#include "load/session_stats.h"
 #include "sys/shard_messages.h"
 
 namespace tcpmax::load {
@@ -39,10 +40,11 @@ struct LoadStats {
   limits::ErrorCounts errors;
   Histogram connect_ns;    // connect() to established
   Histogram rtt_ns;        // ping round trip
+  SessionStats session;    // the session layer (--proto, --tls, --message); zero without it
   Histogram closed_after_ns;  // established to closed by the peer: how soon a server drops connections
 
   uint64_t held() const { return opened - closed; }
-  bool ramp_done() const { return target > 0 && attempted == target && inflight == 0; }
+  bool ramp_done() const { return target > 0 && attempted == target && inflight == 0 && session.pending == 0; }
   // Adds counters and histograms; t and ramp_seconds take the maximum.
   void Merge(const LoadStats& other);
 };

@@ -14,6 +14,8 @@
 #include "limits/snapshot.h"
 #include "load/runner.h"
 #include "probe/memory_guard.h"
+#include "proto/tls.h"
+#include "proto/tls_cert.h"
 #include "probe/shard_totals.h"
 #include "probe/verdict.h"
 #include "serve/run.h"
@@ -87,6 +89,10 @@ ProbeReport NewReport(const ProbeOptions& opt, const ProbeSetup& setup) {
   rep.target = setup.target;
   rep.plan = setup.plan;
   rep.engine = fmt::format("serve {}, load {}", EngineName(setup.plan.serve_engine), EngineName(setup.plan.load_engine));
+  if (opt.sessions()) {
+    rep.engine += fmt::format("; sessions: {}{}{}", opt.ws ? "WebSocket" : "raw", opt.tls ? " over TLS" : "",
+                              opt.tls_release_buffers ? " (buffers released)" : "");
+  }
   if (!setup.box.uring_direct && !setup.box.uring_reason.empty()) rep.notes.push_back("io_uring: " + setup.box.uring_reason);
   const Prediction& p = setup.prediction;
   rep.predicted_ceiling = p.ceiling;
@@ -141,11 +147,47 @@ class Climb {
   double last_sample_t_ = 0;
 };
 
+namespace {
+
+// --proto ws / --tls: what the serve shards speak (a self-signed identity
+// made in memory, shared by the forked shards).
+Result<serve::SessionSetup> ServeSessions(const ProbeOptions& opt) {
+  serve::SessionSetup s;
+  s.ws = opt.ws;
+  if (!opt.tls) return s;
+  auto pem = proto::MakeSelfSigned("localhost");
+  if (!pem) return tl::unexpected(pem.error());
+  proto::TlsConfig c;
+  c.server = true;
+  c.cert_pem = pem->cert_pem;
+  c.key_pem = pem->key_pem;
+  c.release_buffers = opt.tls_release_buffers;
+  auto ctx = proto::TlsContext::Create(c);
+  if (!ctx) return tl::unexpected(ctx.error());
+  s.tls = std::move(*ctx);
+  return s;
+}
+
+// The load side of the same sessions: TLS not verified (our own self-signed
+// server on loopback).
+load::SessionOptions LoadSessions(const ProbeOptions& opt) {
+  load::SessionOptions s;
+  s.proto = opt.ws ? proto::Proto::kWs : proto::Proto::kRaw;
+  s.tls = opt.tls;
+  s.tls_config.insecure = true;
+  s.tls_config.release_buffers = opt.tls_release_buffers;
+  return s;
+}
+
+}  // namespace
+
 Result<void> Climb::StartServe() {
   const Plan& plan = setup_.plan;
   Phase(fmt::format("starting {} serve shard(s) on {}", plan.serve_processes, plan.TargetSpec()));
   uint64_t interval = static_cast<uint64_t>(opt_.interval.count()) * 1'000'000;
   int workers = static_cast<int>(std::max(1u, setup_.box.cores / plan.serve_processes));
+  auto session = ServeSessions(opt_);
+  if (!session) return tl::unexpected(session.error());
   sys::ShardOptions so{opt_.shard_nice, true};
   auto set = sys::ShardSet::Start(static_cast<int>(plan.serve_processes), [&](int i, sys::ShardChannel& ch) {
     serve::ServeOptions o;
@@ -153,6 +195,7 @@ Result<void> Climb::StartServe() {
     o.engine = plan.serve_engine;
     o.mode = serve::ServeMode::kHold;
     o.workers = workers;
+    o.session = *session;
     return serve::RunShard(o, ch, interval);
   }, so);
   if (!set) return tl::unexpected(set.error());
@@ -178,6 +221,7 @@ Result<void> Climb::StartLoad() {
   o.processes = static_cast<int>(plan.load_processes);
   o.workers = static_cast<int>(std::max(1u, setup_.box.cores / plan.load_processes));
   o.interval_ns = static_cast<uint64_t>(opt_.interval.count()) * 1'000'000;
+  o.session = LoadSessions(opt_);
   auto run = load::PlanLoad(std::move(o));
   if (!run) return tl::unexpected(run.error());
   load_run_ = std::move(*run);

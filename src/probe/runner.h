@@ -55,6 +55,14 @@ struct ProbeOptions {
   // so it samples on time beside hundreds of busy shards.
   int shard_nice = 10;
   int supervisor_nice = -10;
+  // Sessions instead of bare connections (own engines only, epoll): the
+  // serve shards speak WebSocket (--proto ws) and/or TLS with a self-signed
+  // identity made in memory; the load shards the same (TLS unverified, on
+  // loopback), so the ceiling and the bytes per connection are a session's.
+  bool ws = false;
+  bool tls = false;
+  bool tls_release_buffers = false;
+  bool sessions() const { return ws || tls; }
 };
 
 struct ProbeSetup {

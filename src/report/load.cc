@@ -7,6 +7,8 @@
 
 #include "core/units.h"
 #include "limits/errno_class.h"
+#include "proto/kind.h"
+#include "proto/proto_error.h"
 #include "sys/reader.h"
 
 namespace tcpmax::report {
@@ -36,6 +38,72 @@ nlohmann::json ErrorsJson(const load::LoadStats& s) {
   return errors;
 }
 
+std::string SessionText(const load::SessionStats& ss, const load::LoadStats& s, const load::SessionOptions& o) {
+  std::string out = fmt::format("  session   {}{}: {} ready", proto::ProtoName(o.proto), o.tls ? " over TLS" : "",
+                                FormatCount(ss.ready));
+  if (ss.reopened > 0) out += fmt::format(", {} reopened (--lifetime)", FormatCount(ss.reopened));
+  out += "\n";
+  if (o.tls) {
+    out += fmt::format("  tls       {} handshakes ({} resumed): {}\n", FormatCount(ss.tls_done),
+                       FormatCount(ss.tls_resumed), Quantiles(ss.tls_ns));
+  }
+  if (o.proto != proto::Proto::kRaw) {
+    std::string_view what = o.proto == proto::Proto::kWs     ? "upgrade  "
+                            : o.proto == proto::Proto::kMqtt ? "connack  "
+                                                             : "first rsp";
+    out += fmt::format("  {} {}\n", what, Quantiles(ss.ready_ns));
+  }
+  if (ss.messages_sent > 0 || ss.messages_received > 0) {
+    out += fmt::format("  messages  sent {}, answered {}", FormatCount(ss.messages_sent), FormatCount(ss.messages_received));
+    if (o.proto != proto::Proto::kHttp) {
+      out += fmt::format("; echoes intact {} (--first-message included)", FormatCount(ss.echo_ok));
+    }
+    out += "\n";
+    out += fmt::format("  msg rtt   {}\n", Quantiles(ss.message_rtt_ns));
+  }
+  if (o.proto == proto::Proto::kHttp) {
+    out += fmt::format("  status    1xx {}  2xx {}  3xx {}  4xx {}  5xx {}\n", ss.http_status[0], ss.http_status[1],
+                       ss.http_status[2], ss.http_status[3], ss.http_status[4]);
+  }
+  if (s.held() > 0) {
+    out += fmt::format("  bytes     {} sent, {} received inside the sessions\n", FormatBytes(double(ss.bytes_sent)),
+                       FormatBytes(double(ss.bytes_received)));
+  }
+  for (const auto& [e, n] : ss.errors.Sorted()) {
+    const proto::ProtoErrorInfo& info = proto::Describe(e);
+    out += fmt::format("  {} x {}: {}\n      remedy: {}\n", info.key, FormatCount(n), info.meaning, info.remedy);
+  }
+  return out;
+}
+
+nlohmann::json SessionJson(const load::SessionStats& ss, const load::SessionOptions& o) {
+  nlohmann::json errors = nlohmann::json::object();
+  nlohmann::json detail = nlohmann::json::array();
+  for (const auto& [e, n] : ss.errors.Sorted()) {
+    const proto::ProtoErrorInfo& info = proto::Describe(e);
+    errors[std::string(info.key)] = n;
+    detail.push_back({{"class", info.key}, {"count", n}, {"meaning", info.meaning}, {"remedy", info.remedy}});
+  }
+  return {{"proto", proto::ProtoName(o.proto)},
+          {"tls", o.tls},
+          {"ready", ss.ready},
+          {"tls_handshakes", ss.tls_done},
+          {"tls_resumed", ss.tls_resumed},
+          {"reopened", ss.reopened},
+          {"messages_sent", ss.messages_sent},
+          {"messages_received", ss.messages_received},
+          {"echo_ok", ss.echo_ok},
+          {"bytes_sent", ss.bytes_sent},
+          {"bytes_received", ss.bytes_received},
+          {"http_status", {{"1xx", ss.http_status[0]}, {"2xx", ss.http_status[1]}, {"3xx", ss.http_status[2]},
+                           {"4xx", ss.http_status[3]}, {"5xx", ss.http_status[4]}}},
+          {"tls_time", QuantilesJson(ss.tls_ns)},
+          {"ready_time", QuantilesJson(ss.ready_ns)},
+          {"message_rtt", QuantilesJson(ss.message_rtt_ns)},
+          {"errors", errors},
+          {"error_detail", detail}};
+}
+
 }  // namespace
 
 std::string LoadProgressLine(const load::LoadStats& s, double rate) {
@@ -52,9 +120,18 @@ std::string LoadProgressLine(const load::LoadStats& s, double rate) {
 }
 
 nlohmann::json LoadProgressJson(const load::LoadStats& s, double rate, bool done) {
-  return {{"type", done ? "done" : "progress"}, {"t_seconds", s.t},       {"target", s.target},
-          {"opened", s.opened},                 {"held", s.held()},       {"failed", s.failed},
-          {"rate_per_second", rate},            {"errors", ErrorsJson(s)}, {"rss_bytes", s.rss_bytes}};
+  nlohmann::json j = {{"type", done ? "done" : "progress"}, {"t_seconds", s.t},       {"target", s.target},
+                      {"opened", s.opened},                 {"held", s.held()},       {"failed", s.failed},
+                      {"rate_per_second", rate},            {"errors", ErrorsJson(s)}, {"rss_bytes", s.rss_bytes}};
+  const load::SessionStats& ss = s.session;
+  if (ss.ready + ss.pending + ss.messages_sent > 0) {
+    j["session"] = {{"ready", ss.ready},
+                    {"pending", ss.pending},
+                    {"messages_sent", ss.messages_sent},
+                    {"messages_received", ss.messages_received},
+                    {"errors", ss.errors.Total()}};
+  }
+  return j;
 }
 
 std::string LoadPlanText(const load::LoadRun& run) {
@@ -107,6 +184,7 @@ std::string LoadSummaryText(const load::LoadStats& s, const load::LoadRun& run, 
     out += fmt::format("  {} x {}: {}\n      remedy: {}\n", limits::ErrorKey(code), FormatCount(n),
                        limits::ErrorMeaning(code), limits::ErrorRemedy(code));
   }
+  if (run.options.session.active()) out += SessionText(s.session, s, run.options.session);
   return out;
 }
 
@@ -116,7 +194,7 @@ nlohmann::json LoadSummaryJson(const load::LoadStats& s, const load::LoadRun& ru
     detail.push_back({{"class", limits::ErrorKey(code)}, {"count", n}, {"meaning", limits::ErrorMeaning(code)},
                       {"remedy", limits::ErrorRemedy(code)}});
   }
-  return {{"schema", "tcpmax.load/2"},
+  nlohmann::json j = {{"schema", "tcpmax.load/3"},
           {"engine", EngineName(run.options.engine)},
           {"processes", run.processes},
           {"workers", run.workers},
@@ -144,6 +222,8 @@ nlohmann::json LoadSummaryJson(const load::LoadStats& s, const load::LoadRun& ru
           {"rtt", QuantilesJson(s.rtt_ns)},
           {"errors", ErrorsJson(s)},
           {"error_detail", detail}};
+  if (run.options.session.active()) j["session"] = SessionJson(s.session, run.options.session);
+  return j;
 }
 
 std::string LoadServerText(const probe::ServerView& v, uint64_t client_held) {

@@ -1,6 +1,6 @@
 // Renderers of `tcpmax load`: the progress line, the progress JSON line
 // (--progress-json), the summary as text and as JSON (--json, schema
-// tcpmax.load/2, docs/load-json.md). Pure; thread-safe.
+// tcpmax.load/3, docs/load-json.md). Pure; thread-safe.
 #pragma once
 
 #include <string>

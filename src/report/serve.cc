@@ -87,6 +87,12 @@ nlohmann::json ServeSummaryJson(const serve::ServeOutcome& o, const ServeRunInfo
     j["user_bytes_per_held"] = std::max(0.0, delta) / double(o.held_before_stop);
   }
   if (!info.engine_note.empty()) j["engine_note"] = info.engine_note;
+  if (info.options.session.active()) {
+    const serve::SessionCounts& c = s.session;
+    j["session"] = {{"tls", info.options.session.tls != nullptr}, {"proto", info.options.session.ws ? "ws" : "raw"},
+                    {"tls_handshakes", c.tls_done}, {"tls_failed", c.tls_failed}, {"ws_upgrades", c.ws_upgrades},
+                    {"ws_refused", c.ws_refused}, {"ws_messages", c.ws_messages}, {"ws_bad_frames", c.ws_bad_frames}};
+  }
   return j;
 }
 
@@ -109,6 +115,15 @@ std::string ServeSummaryText(const serve::ServeOutcome& o, const ServeRunInfo& i
   }
   out += fmt::format("  memory    rss {} (start {}){}\n", FormatBytes(double(o.rss_before_stop_bytes)),
                      FormatBytes(double(o.rss_start_bytes)), per_conn);
+  if (info.options.session.tls) {
+    out += fmt::format("  tls       {} handshakes, {} failed\n", FormatCount(s.session.tls_done),
+                       FormatCount(s.session.tls_failed));
+  }
+  if (info.options.session.ws) {
+    out += fmt::format("  ws        {} upgrades ({} refused), {} messages, {} bad frames\n",
+                       FormatCount(s.session.ws_upgrades), FormatCount(s.session.ws_refused),
+                       FormatCount(s.session.ws_messages), FormatCount(s.session.ws_bad_frames));
+  }
   if (s.errors.Total() == 0) return out + "  errors    none\n";
   for (const auto& [code, n] : s.errors.ByClass()) {
     out += fmt::format("  error     {} x{}: {} -> {}\n", limits::ErrorKey(code), FormatCount(n),

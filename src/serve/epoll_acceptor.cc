@@ -42,6 +42,10 @@ Result<void> EpollWorker::Setup() {
   buf_.resize(kBufferBytes);
   owned_.assign((cap + 63) / 64, 0);
   if (ctx_.mode == ServeMode::kHttp) http_.assign(cap, HttpScanState::kText);
+  if (ctx_.session.active()) {
+    driver_ = std::make_unique<ServerSessionDriver>(ctx_.session, ctx_.mode);
+    sessions_.resize(std::min<size_t>(cap, 4096));  // grows with the highest fd (Admit)
+  }
   return {};
 }
 
@@ -116,10 +120,15 @@ void EpollWorker::Admit(int fd) {
     return;
   }
   owned_[fd / 64] |= 1ull << (fd % 64);
+  if (!driver_) return;
+  if (static_cast<size_t>(fd) >= sessions_.size()) sessions_.resize(std::max<size_t>(fd + 1, sessions_.size() * 2));
+  if (!driver_->Open(sessions_[fd])) Close(fd, ENOMEM);
 }
 
 void EpollWorker::OnReadable(int fd) {
-  if (ctx_.mode == ServeMode::kHold) {
+  if (driver_) {
+    SessionRead(fd);
+  } else if (ctx_.mode == ServeMode::kHold) {
     HoldRead(fd);
   } else {
     ReplyRead(fd);
@@ -163,6 +172,37 @@ void EpollWorker::ReplyRead(int fd) {
     }
     requests -= batch;
   }
+}
+
+// One read through the session layer; its output goes out with the same
+// backpressure as echo and http replies.
+void EpollWorker::SessionRead(int fd) {
+  ssize_t n = ::read(fd, buf_.data(), buf_.size());
+  if (n == 0) return Close(fd, 0);
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EINTR) Close(fd, errno);
+    return;
+  }
+  out_.clear();
+  bool keep = driver_->OnBytes(sessions_[fd], reinterpret_cast<uint8_t*>(buf_.data()), static_cast<size_t>(n), &out_);
+  PublishSessionCounts();
+  if (!out_.empty() && !Send(fd, out_) && pending_.count(fd) == 0) return;  // Send closed it
+  if (!keep) {
+    if (pending_.count(fd) != 0) return;  // closed once the output drained: the peer sees it and ends
+    Close(fd, 0);
+  }
+}
+
+void EpollWorker::PublishSessionCounts() {
+  const SessionCounts& c = driver_->counts();
+  ServeCounters& k = *ctx_.counters;
+  auto set = [](Counter& counter, uint64_t v) { counter.Add(v - counter.Get()); };
+  set(k.tls_done, c.tls_done);
+  set(k.tls_failed, c.tls_failed);
+  set(k.ws_upgrades, c.ws_upgrades);
+  set(k.ws_refused, c.ws_refused);
+  set(k.ws_messages, c.ws_messages);
+  set(k.ws_bad_frames, c.ws_bad_frames);
 }
 
 bool EpollWorker::Send(int fd, std::string_view data) {
@@ -220,6 +260,7 @@ void EpollWorker::Close(int fd, int err) {
   owned_[fd / 64] &= ~(1ull << (fd % 64));
   if (!http_.empty()) http_[fd] = HttpScanState::kText;
   if (!pending_.empty()) pending_.erase(fd);
+  if (driver_) driver_->Release(sessions_[fd]);
   ::close(fd);  // also removes it from the epoll set
   ctx_.counters->closed.Add();
   if (ctx_.gate != nullptr) ctx_.gate->Release();

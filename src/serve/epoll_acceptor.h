@@ -16,6 +16,7 @@
 #include <sys/epoll.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -57,6 +58,11 @@ class EpollWorker {
   std::vector<HttpScanState> http_;                 // by fd, http mode only
   std::unordered_map<int, std::string> pending_;    // unsent output (echo/http backpressure)
   uint64_t paused_until_ns_ = 0;                    // accepting paused until then (0 = not paused)
+  std::unique_ptr<ServerSessionDriver> driver_;     // --tls / --proto ws
+  std::vector<ServerSession> sessions_;             // by fd, when the driver is on
+  std::string out_;                                 // a session's output being sent
+  void SessionRead(int fd);
+  void PublishSessionCounts();
 };
 
 }  // namespace tcpmax::serve

@@ -79,6 +79,7 @@ Result<void> Server::Launch(const ServeOptions& options) {
     ctx.mode = options.mode;
     ctx.gate = gate_.get();
     ctx.counters = &counters_[w];
+    ctx.session = options.session;
     auto ready = std::make_shared<std::promise<Result<void>>>();
     auto started = ready->get_future();
     if (options.engine == Engine::kUring) {

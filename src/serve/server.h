@@ -21,6 +21,7 @@
 #include "core/engine.h"
 #include "core/error.h"
 #include "core/fd.h"
+#include "serve/session.h"
 #include "serve/stats.h"
 
 namespace tcpmax::serve {
@@ -37,6 +38,7 @@ struct ServeOptions {
   int workers = 1;                      // threads; each has its own listeners
   int backlog = 0;                      // 0 = net.core.somaxconn
   uint64_t max_conns = 0;               // 0 = unlimited; else held at most this many
+  SessionSetup session;                 // --tls / --proto ws (epoll engine only)
 };
 
 // Admission control for --max-conns: one shared count, touched only on accept
@@ -64,6 +66,7 @@ struct WorkerContext {
   ServeMode mode = ServeMode::kHold;
   ConnGate* gate = nullptr;     // nullptr without --max-conns
   ServeCounters* counters = nullptr;
+  SessionSetup session;         // TLS / WebSocket sessions, when on
 };
 
 class Server {

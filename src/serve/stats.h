@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "limits/errno_class.h"
+#include "serve/session.h"
 
 namespace tcpmax::serve {
 
@@ -31,6 +32,7 @@ struct ServeSnapshot {
   uint64_t rejected = 0;  // of `closed`: closed at once because --max-conns was reached
   uint64_t rings = 0;     // io_uring rings in use (0 for epoll)
   uint64_t table_full = 0;  // uring: accepted but dropped, the ring's file table was full
+  SessionCounts session;    // --tls / --proto ws
   limits::ErrorCounts errors;     // accept and I/O failures by errno (not peer resets)
 
   uint64_t held() const { return accepted - closed; }
@@ -46,6 +48,7 @@ class alignas(64) ServeCounters {
   Counter rejected;
   Counter rings;
   Counter table_full;
+  Counter tls_done, tls_failed, ws_upgrades, ws_refused, ws_messages, ws_bad_frames;
 
   void RecordError(int code) { errors_[code >= 0 && code < kErrnoSlots ? code : kErrnoSlots - 1].Add(); }
   // Adds this worker's counts into `out`.

@@ -1,3 +1,4 @@
+#include <malloc.h>
 #include "sys/process.h"
 
 #include <fcntl.h>
@@ -85,6 +86,8 @@ BlockStopSignals::BlockStopSignals() {
 }
 
 BlockStopSignals::~BlockStopSignals() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+
+void TrimHeap() { malloc_trim(0); }
 
 std::string HostName() {
   char host[256] = {};

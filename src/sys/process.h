@@ -28,6 +28,10 @@ Result<uint64_t> ResidentBytes();
 Result<uint64_t> AnonResidentBytes();
 // The soft RLIMIT_NOFILE now (what socket() and accept() check).
 Result<uint64_t> SoftNofile();
+// Returns the heap memory malloc holds free to the OS (glibc malloc_trim):
+// after a burst of transient buffers (TLS handshakes) the RSS then shows what
+// is still in use. Thread-safe; costs a walk of the heap.
+void TrimHeap();
 
 // Sets this process's nice value (-20..19). Going lower than now needs
 // CAP_SYS_NICE; the error (EACCES/EPERM) says so.

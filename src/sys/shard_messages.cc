@@ -40,6 +40,55 @@ std::optional<Histogram> FromHex(const std::string& hex) {
   return h;
 }
 
+nlohmann::json EncodeSession(const ShardSession& s) {
+  nlohmann::json errors = nlohmann::json::array();
+  for (const auto& [code, n] : s.errors) errors.push_back({code, n});
+  nlohmann::json j = {{"ready", s.ready},
+                      {"pending", s.pending},
+                      {"tls_done", s.tls_done},
+                      {"tls_resumed", s.tls_resumed},
+                      {"messages_sent", s.messages_sent},
+                      {"messages_received", s.messages_received},
+                      {"echo_ok", s.echo_ok},
+                      {"reopened", s.reopened},
+                      {"bytes_sent", s.bytes_sent},
+                      {"bytes_received", s.bytes_received},
+                      {"http_status", s.http_status},
+                      {"errors", errors}};
+  if (s.tls_ns) j["tls_hist"] = ToHex(*s.tls_ns);
+  if (s.ready_ns) j["ready_hist"] = ToHex(*s.ready_ns);
+  if (s.message_rtt_ns) j["message_rtt_hist"] = ToHex(*s.message_rtt_ns);
+  return j;
+}
+
+// Throws nlohmann::json::exception on a missing key (the caller catches).
+Result<ShardSession> DecodeSession(const nlohmann::json& j) {
+  ShardSession s;
+  s.ready = j.at("ready").get<uint64_t>();
+  s.pending = j.at("pending").get<uint64_t>();
+  s.tls_done = j.at("tls_done").get<uint64_t>();
+  s.tls_resumed = j.at("tls_resumed").get<uint64_t>();
+  s.messages_sent = j.at("messages_sent").get<uint64_t>();
+  s.messages_received = j.at("messages_received").get<uint64_t>();
+  s.echo_ok = j.at("echo_ok").get<uint64_t>();
+  s.reopened = j.at("reopened").get<uint64_t>();
+  s.bytes_sent = j.at("bytes_sent").get<uint64_t>();
+  s.bytes_received = j.at("bytes_received").get<uint64_t>();
+  const auto& status = j.at("http_status");
+  if (!status.is_array() || status.size() != 5) return PlainError("shard report: bad session http_status");
+  for (size_t i = 0; i < 5; ++i) s.http_status[i] = status[i].get<uint64_t>();
+  for (const auto& e : j.at("errors")) s.errors.emplace_back(e.at(0).get<int>(), e.at(1).get<uint64_t>());
+  std::pair<const char*, std::optional<Histogram>*> hists[] = {
+      {"tls_hist", &s.tls_ns}, {"ready_hist", &s.ready_ns}, {"message_rtt_hist", &s.message_rtt_ns}};
+  for (auto& [key, slot] : hists) {
+    if (!j.contains(key)) continue;
+    auto h = FromHex(j[key].get<std::string>());
+    if (!h) return PlainError(std::string("shard report: bad session ") + key);
+    *slot = *h;
+  }
+  return s;
+}
+
 constexpr ShardKind kKinds[] = {ShardKind::kReady, ShardKind::kProgress, ShardKind::kFinal, ShardKind::kFailed};
 
 }  // namespace
@@ -82,6 +131,7 @@ std::string EncodeReport(const ShardReport& r) {
   if (r.rtt_ns) j["rtt_hist"] = ToHex(*r.rtt_ns);
   if (r.closed_after_ns) j["closed_after_hist"] = ToHex(*r.closed_after_ns);
   if (!r.error.empty()) j["error"] = r.error;
+  if (r.session) j["session"] = EncodeSession(*r.session);
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -131,6 +181,11 @@ Result<ShardReport> DecodeReport(std::string_view line) {
       *into = *h;
     }
     r.error = j.value("error", std::string());
+    if (j.contains("session")) {
+      auto session = DecodeSession(j["session"]);
+      if (!session) return tl::unexpected(session.error());
+      r.session = std::move(*session);
+    }
   } catch (const nlohmann::json::exception& e) {
     return PlainError(std::string("shard report: ") + e.what());
   }

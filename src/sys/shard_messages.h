@@ -21,7 +21,7 @@
 
 namespace tcpmax::sys {
 
-inline constexpr int kShardProtocol = 2;
+inline constexpr int kShardProtocol = 3;
 
 enum class ShardKind : uint8_t {
   kReady,     // the shard is up (serve: listening); figures are its baseline
@@ -30,6 +30,17 @@ enum class ShardKind : uint8_t {
   kFailed,    // the job could not run; `error` says why
 };
 std::string_view ShardKindName(ShardKind k);
+
+// The session layer's figures of a load shard (load/session_stats.h);
+// protocol errors travel as (ProtoError value, count) like errnos.
+struct ShardSession {
+  uint64_t ready = 0, pending = 0, tls_done = 0, tls_resumed = 0;
+  uint64_t messages_sent = 0, messages_received = 0, echo_ok = 0, reopened = 0;
+  uint64_t bytes_sent = 0, bytes_received = 0;
+  uint64_t http_status[5] = {};
+  std::vector<std::pair<int, uint64_t>> errors;
+  std::optional<Histogram> tls_ns, ready_ns, message_rtt_ns;  // kFinal only
+};
 
 // What one shard says about itself. Serve shards fill opened (= accepted),
 // closed and held; load shards fill every connection counter.
@@ -54,6 +65,7 @@ struct ShardReport {
   std::optional<Histogram> rtt_ns;
   std::optional<Histogram> closed_after_ns;       // load: established to closed by the peer
   std::string error;                              // kFailed only
+  std::optional<ShardSession> session;            // load shards with the session layer on
 };
 
 // Commands from the supervisor to a shard.

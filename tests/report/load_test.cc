@@ -46,7 +46,7 @@ TEST(LoadReport, ProgressJsonHasItsFieldsWithUnits) {
 
 TEST(LoadReport, SummaryJsonIsVersionedWithNumbersAndRemedies) {
   nlohmann::json sum = LoadSummaryJson(Sample(), PlannedRun(), false);
-  EXPECT_EQ(sum["schema"], "tcpmax.load/2");
+  EXPECT_EQ(sum["schema"], "tcpmax.load/3");
   EXPECT_EQ(sum["processes"].get<int>(), 2);
   EXPECT_GT(sum["connect_time"]["p99_ns"].get<uint64_t>(), 0u);
   EXPECT_DOUBLE_EQ(sum["rate_per_second"].get<double>(), 90 / 0.25);
