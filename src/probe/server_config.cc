@@ -22,9 +22,9 @@ std::string Directive(std::string_view text, std::string_view name) {
       if (stmt.size() > name.size() && stmt.substr(0, name.size()) == name &&
           (stmt[name.size()] == ' ' || stmt[name.size()] == '\t')) {
         std::string_view v = stmt.substr(name.size());
-        size_t b = v.find_first_not_of(" \t\r");
-        if (b == std::string_view::npos) return "";  // a directive with no value
-        v = v.substr(b);
+        size_t value = v.find_first_not_of(" \t\r");
+        if (value == std::string_view::npos) return "";  // a directive with no value
+        v = v.substr(value);
         return std::string(v.substr(0, v.find_first_of(" \t\r")));
       }
     }
