@@ -297,23 +297,9 @@ std::optional<StopDecision> Climb::TakeSample(const MemoryGuard& guard, uint64_t
 }
 
 StopDecision Climb::Run(const MemoryGuard& guard, const std::atomic<bool>& stop) {
-  uint64_t start = MonotonicNanos();
-  uint64_t interval = static_cast<uint64_t>(opt_.interval.count()) * 1'000'000;
-  uint64_t next = start + interval;
-  for (;;) {
-    uint64_t now = MonotonicNanos();
-    if (now < next && !stop.load()) {
-      PollAll(static_cast<int>(std::min<uint64_t>((next - now) / 1'000'000 + 1, 50)));
-      continue;
-    }
-    // On time whatever the shards do: the next sample is due one interval
-    // after this one was, and a late one does not shift the schedule.
-    next += interval * ((MonotonicNanos() - next) / interval + 1);
-    if (auto d = TakeSample(guard, start, stop)) {
-      rep_.climb_seconds = SecondsSince(start);
-      return *d;
-    }
-  }
+  return SampleOnSchedule(
+      static_cast<uint64_t>(opt_.interval.count()) * 1'000'000, stop, [&](int ms) { PollAll(ms); },
+      [&](uint64_t start) { return TakeSample(guard, start, stop); }, &rep_.climb_seconds);
 }
 
 // Fresh reports from every shard of both sides, answering one request.

@@ -43,21 +43,11 @@ std::vector<PortRange> PortsOf(const std::vector<Endpoint>& targets) {
   return out;
 }
 
-// Every socket inode the processes hold, sorted.
-std::vector<uint64_t> OwnedInodes(const std::vector<pid_t>& pids) {
-  std::vector<uint64_t> all;
-  for (pid_t p : pids) {
-    if (auto in = sys::SocketInodes(p)) all.insert(all.end(), in->begin(), in->end());
-  }
-  std::sort(all.begin(), all.end());
-  return all;
-}
-
 // Checks every port has a LISTEN socket held by the server's processes.
 Result<void> CheckListening(const ServerUnderTest& s, const std::vector<PortRange>& ports, std::string_view server) {
   auto scan = diag::ScanServerSockets(ports);
   if (!scan) return tl::unexpected(scan.error());
-  std::vector<uint64_t> owned = OwnedInodes(s.Pids());
+  std::vector<uint64_t> owned = sys::SocketInodes(s.Pids());
   for (const PortRange& r : ports) {
     bool any = false, ours = false;
     for (const auto& [port, inode] : scan->listening) {
@@ -534,21 +524,9 @@ std::optional<StopDecision> ServerClimb::TakeSample(const MemoryGuard& guard, ui
 }
 
 StopDecision ServerClimb::Run(const MemoryGuard& guard, const std::atomic<bool>& stop) {
-  uint64_t start = MonotonicNanos();
-  uint64_t interval = static_cast<uint64_t>(opt_.interval.count()) * 1'000'000;
-  uint64_t next = start + interval;
-  for (;;) {
-    uint64_t now = MonotonicNanos();
-    if (now < next && !stop.load()) {
-      load_->Poll(static_cast<int>(std::min<uint64_t>((next - now) / 1'000'000 + 1, 50)));
-      continue;
-    }
-    next += interval * ((MonotonicNanos() - next) / interval + 1);
-    if (auto d = TakeSample(guard, start, stop)) {
-      rep_.climb_seconds = SecondsSince(start);
-      return *d;
-    }
-  }
+  return SampleOnSchedule(
+      static_cast<uint64_t>(opt_.interval.count()) * 1'000'000, stop, [&](int ms) { load_->Poll(ms); },
+      [&](uint64_t start) { return TakeSample(guard, start, stop); }, &rep_.climb_seconds);
 }
 
 bool ServerClimb::FreshReports(const std::atomic<bool>& stop) {
@@ -595,7 +573,7 @@ void ServerClimb::Verify(const std::atomic<bool>& stop) {
   FreshReports(stop);
   SideTotals ld = Sum(*load_);
   ReadProcesses();
-  std::vector<uint64_t> owned = OwnedInodes(setup_.server->Pids());
+  std::vector<uint64_t> owned = sys::SocketInodes(setup_.server->Pids());
   auto scan = diag::ScanServerSockets(setup_.ports, owned);
   rep_.client_held = ld.held;
   rep_.closed_by_server = ld.closed;

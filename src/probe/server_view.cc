@@ -10,18 +10,6 @@
 #include "sys/process_facts.h"
 
 namespace tcpmax::probe {
-namespace {
-
-std::vector<uint64_t> Inodes(const std::vector<pid_t>& pids) {
-  std::vector<uint64_t> all;
-  for (pid_t p : pids) {
-    if (auto in = sys::SocketInodes(p)) all.insert(all.end(), in->begin(), in->end());
-  }
-  std::sort(all.begin(), all.end());
-  return all;
-}
-
-}  // namespace
 
 Result<void> CheckServerListens(pid_t pid, const std::vector<PortRange>& ports) {
   if (pid <= 0 || (::kill(pid, 0) != 0 && errno == ESRCH)) {
@@ -29,7 +17,7 @@ Result<void> CheckServerListens(pid_t pid, const std::vector<PortRange>& ports) 
   }
   auto scan = diag::ScanServerSockets(ports);
   if (!scan) return tl::unexpected(scan.error());
-  std::vector<uint64_t> owned = Inodes(sys::ProcessTree(pid));
+  std::vector<uint64_t> owned = sys::SocketInodes(sys::ProcessTree(pid));
   for (const PortRange& r : ports) {
     for (uint32_t port = r.lo; port <= r.hi; ++port) {
       bool ours = std::any_of(scan->listening.begin(), scan->listening.end(), [&](const auto& l) {
@@ -55,7 +43,7 @@ Result<ServerView> ViewServer(pid_t pid, const std::vector<PortRange>& ports) {
     v.fds += f->fds;
     v.nofile_soft = std::min(v.nofile_soft, f->nofile_soft);
   }
-  std::vector<uint64_t> owned = Inodes(tree);
+  std::vector<uint64_t> owned = sys::SocketInodes(tree);
   auto scan = diag::ScanServerSockets(ports, owned);
   if (!scan) return tl::unexpected(scan.error());
   v.held = scan->owned;

@@ -1,6 +1,10 @@
 #include "probe/shard_totals.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+
+#include "core/clock.h"
 
 namespace tcpmax::probe {
 
@@ -38,6 +42,27 @@ std::string ShardFailure(const sys::ShardSet& set, std::string_view side) {
     }
   }
   return "";
+}
+
+StopDecision SampleOnSchedule(uint64_t interval_ns, const std::atomic<bool>& stop,
+                              const std::function<void(int)>& poll,
+                              const std::function<std::optional<StopDecision>(uint64_t)>& sample, double* seconds) {
+  uint64_t start = MonotonicNanos();
+  uint64_t next = start + interval_ns;
+  for (;;) {
+    uint64_t now = MonotonicNanos();
+    if (now < next && !stop.load()) {
+      poll(static_cast<int>(std::min<uint64_t>((next - now) / 1'000'000 + 1, 50)));
+      continue;
+    }
+    // On time whatever the shards do: the next sample is due one interval
+    // after this one was, and a late one does not shift the schedule.
+    next += interval_ns * ((MonotonicNanos() - next) / interval_ns + 1);
+    if (auto d = sample(start)) {
+      *seconds = SecondsSince(start);
+      return *d;
+    }
+  }
 }
 
 }  // namespace tcpmax::probe

@@ -1,15 +1,19 @@
 // What the probe's supervisors (own engines, or a user's server) learn from
 // their shard sets: one side's figures summed, and the first failure said in
-// one sentence.
+// one sentence, and the sampling schedule they share.
 // Thread-safety: pure functions over a ShardSet the caller owns.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "limits/errno_class.h"
+#include "probe/climb.h"
 #include "sys/shard.h"
 
 namespace tcpmax::probe {
@@ -29,5 +33,13 @@ struct SideTotals {
 SideTotals Sum(const sys::ShardSet& set);
 // The first shard that failed or exited, said in one sentence; "" when none.
 std::string ShardFailure(const sys::ShardSet& set, std::string_view side);
+
+// The climbs' sampling schedule: calls `sample(start)` every `interval_ns`
+// on a fixed schedule (a late sample does not shift the next one), and
+// `poll(timeout_ms)` in between, until `sample` returns a decision. Sets
+// `*seconds` to the time it ran.
+StopDecision SampleOnSchedule(uint64_t interval_ns, const std::atomic<bool>& stop,
+                              const std::function<void(int)>& poll,
+                              const std::function<std::optional<StopDecision>(uint64_t)>& sample, double* seconds);
 
 }  // namespace tcpmax::probe

@@ -76,33 +76,6 @@ std::optional<uint64_t> StatValue(std::string_view text, std::string_view key) {
   return std::nullopt;
 }
 
-// Bytes of slab in a v1 kmem.slabinfo: active_objs x objsize per cache
-// ("name active_objs num_objs objsize ...").
-std::optional<uint64_t> SlabinfoBytes(std::string_view text) {
-  uint64_t total = 0;
-  bool any = false;
-  for (size_t at = 0; at < text.size();) {
-    size_t end = text.find('\n', at);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(at, end - at);
-    at = end + 1;
-    if (line.empty() || line[0] == '#' || line.rfind("slabinfo", 0) == 0) continue;
-    uint64_t f[3] = {0, 0, 0};
-    size_t i = line.find(' ');
-    for (int k = 0; k < 3 && i != std::string_view::npos; ++k) {
-      while (i < line.size() && line[i] == ' ') ++i;
-      size_t j = line.find(' ', i);
-      if (j == std::string_view::npos) j = line.size();
-      std::from_chars(line.data() + i, line.data() + j, f[k]);
-      i = j;
-    }
-    total += f[0] * f[2];
-    any = true;
-  }
-  if (!any) return std::nullopt;
-  return total;
-}
-
 }  // namespace
 
 Result<MemoryCgroup> OwnMemoryCgroup() {
@@ -151,7 +124,6 @@ Result<CgroupMemory> ReadCgroupMemory(const MemoryCgroup& g) {
     if (!stat) return ErrnoError(stat.error().code, fmt::format("read {}/memory.stat", g.dir));
     m.kernel = StatValue(*stat, "kernel").value_or(0);
     m.sock = StatValue(*stat, "sock").value_or(0);
-    m.slab = StatValue(*stat, "slab");
     m.limit = ReadNumber(g.dir + "/memory.max");
     return m;
   }
@@ -160,7 +132,6 @@ Result<CgroupMemory> ReadCgroupMemory(const MemoryCgroup& g) {
   m.usage = *usage;
   m.kernel = ReadNumber(g.dir + "/memory.kmem.usage_in_bytes").value_or(0);
   m.sock = ReadNumber(g.dir + "/memory.kmem.tcp.usage_in_bytes").value_or(0);
-  if (auto si = ReadWholeFile(g.dir + "/memory.kmem.slabinfo")) m.slab = SlabinfoBytes(*si);
   auto limit = ReadNumber(g.dir + "/memory.limit_in_bytes");
   if (limit && *limit < kCgroupV1Unlimited) m.limit = limit;
   return m;

@@ -3,10 +3,10 @@
 //
 // v1 (this project's machines: /sys/fs/cgroup/memory): memory.usage_in_bytes,
 //    memory.kmem.usage_in_bytes (slab and other kernel memory),
-//    memory.kmem.tcp.usage_in_bytes (socket buffers, when TCP accounting is on),
-//    memory.kmem.slabinfo (per-cache objects of this group).
+//    memory.kmem.tcp.usage_in_bytes (socket buffers, when TCP accounting is on).
+//    (memory.kmem.slabinfo is empty on kernels since 5.9: no per-group caches.)
 // v2 (memory controller on the unified hierarchy): memory.current and
-//    memory.stat's kernel, slab and sock.
+//    memory.stat's kernel and sock.
 // v2 is used where the unified hierarchy offers the memory controller; v1
 // otherwise.
 //
@@ -41,7 +41,6 @@ struct CgroupMemory {
   uint64_t usage = 0;           // everything charged (v1 usage_in_bytes, v2 memory.current)
   uint64_t kernel = 0;          // kernel memory (v1 kmem.usage_in_bytes, v2 memory.stat kernel)
   uint64_t sock = 0;            // socket buffers (v1 kmem.tcp.usage_in_bytes, v2 memory.stat sock)
-  std::optional<uint64_t> slab; // v2 memory.stat slab; v1: summed from kmem.slabinfo when readable
   std::optional<uint64_t> limit;  // the group's own limit; nullopt: none
 };
 

@@ -184,4 +184,13 @@ Result<std::vector<uint64_t>> SocketInodes(pid_t pid) {
   return inodes;
 }
 
+std::vector<uint64_t> SocketInodes(const std::vector<pid_t>& pids) {
+  std::vector<uint64_t> all;
+  for (pid_t p : pids) {
+    if (auto in = SocketInodes(p)) all.insert(all.end(), in->begin(), in->end());
+  }
+  std::sort(all.begin(), all.end());
+  return all;
+}
+
 }  // namespace tcpmax::sys

@@ -50,6 +50,8 @@ Result<uint64_t> CountFds(pid_t pid);
 std::vector<pid_t> ProcessTree(pid_t pid);
 // The inodes of every socket `pid` has open, sorted.
 Result<std::vector<uint64_t>> SocketInodes(pid_t pid);
+// The same over several processes (ones that exited meanwhile add nothing), sorted.
+std::vector<uint64_t> SocketInodes(const std::vector<pid_t>& pids);
 // Parses the "Max open files" row of /proc/PID/limits into {soft, hard}.
 Result<std::pair<uint64_t, uint64_t>> ParseNofileLimits(std::string_view limits_text);
 // Clock ticks per second for cpu_ticks.
