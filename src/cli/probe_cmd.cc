@@ -50,6 +50,7 @@ struct Options {
   std::string ready_timeout = "10s";
   std::string proto = "raw";
   bool tls = false, tls_release_buffers = false;
+  bool watch = false, host_netns = false;
 };
 
 void AddFlags(CLI::App& app, Options& o) {
@@ -67,7 +68,16 @@ void AddFlags(CLI::App& app, Options& o) {
   app.add_option("--rate", o.rate, "connections/s for load (default: as fast as it goes)");
   app.add_option("--timeout", o.timeout, "stop the climb after this long (30s, 10m)");
   app.add_option("--interval", o.interval, "sampling interval (at least 100ms)");
-  app.add_option("--hold", o.hold, "keep the connections this long at the peak before teardown (inspect with tcpmax count)");
+  app.add_option("--hold", o.hold,
+                 "keep the connections this long at the peak before teardown (inspect them with "
+                 "nsenter -t PID -n tcpmax count, PID being the probe's, or plain tcpmax count with --host-netns)");
+  app.add_flag("--watch", o.watch,
+               "watch every held connection on both sides (an epoll item each), as servers do; by default "
+               "idle held connections are not watched, so each costs the kernel its two sockets alone");
+  app.add_flag("--host-netns", o.host_netns,
+               "climb in this process's network namespace; by default the probe makes a namespace of its own "
+               "whose established hash is sized for the target (net.ipv4.tcp_child_ehash_entries), so lookups "
+               "stay short at millions of sockets; it ends with the probe");
   app.add_option("--first-port", o.first_port, "server ports start here (127.0.0.1:PORT and up)");
   app.add_option("--proto", o.proto,
                  "raw, or ws: every connection a WebSocket session (own engines; epoll only, uring refused)")
@@ -133,6 +143,11 @@ Result<probe::ProbeOptions> Validate(const Options& o) {
   opt.ws = o.proto == "ws";
   opt.tls = o.tls;
   opt.tls_release_buffers = o.tls_release_buffers;
+  opt.watch_held = o.watch;
+  opt.own_netns = !o.host_netns;
+  if (!o.server.empty() && (o.watch || o.host_netns)) {
+    return PlainError("--watch/--host-netns: for tcpmax's own engines; --server probes your server where it runs");
+  }
   if (opt.sessions()) {
     if (!o.server.empty()) return PlainError("--proto/--tls: for tcpmax's own engines, not with --server");
     if (opt.engine == Engine::kUring) {

@@ -64,6 +64,11 @@ struct WorkerPlan {
   // this many: attempts beyond `count`'s share replace connections that failed
   // or that the peer closed (probe --server climbs to a held target).
   uint64_t max_held = 0;
+  // False: once established, a plain held connection (no ping, no session) is
+  // not watched (no epoll item, no armed io_uring recv): the kernel keeps only
+  // the socket. A peer's close is then not seen by this worker; the caller
+  // counts held sockets in the kernel instead (probe's verification).
+  bool watch_held = true;
 };
 
 // A worker's published figures. Thread-safe.

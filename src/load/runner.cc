@@ -83,6 +83,7 @@ struct LocalRun {
       p.rate = o.rate / static_cast<double>(stride);
       p.connect_timeout_ns = o.connect_timeout_ns;
       p.ping_interval_ns = o.ping_interval_ns;
+      p.watch_held = o.watch_held;
       p.max_inflight = std::max<uint64_t>(32, kRunInflight / stride);
       p.stop_opening = stop_opening;
       p.session = &o.session;

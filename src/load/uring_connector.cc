@@ -347,6 +347,7 @@ class UringWorker : public ConnectorCore<UringWorker> {
         stats_.connect_ns.Record(now > s ? now - s : 1);
         s = Since(now, kHeldTag);
         ++stats_.opened;
+        if (!plan_.watch_held && plan_.ping_interval_ns == 0) return;  // unwatched hold: no armed recv
         return PostRecv(r, slot);
       }
       case kRecv: {

@@ -11,6 +11,7 @@
 #include "probe/climb.h"
 #include "probe/fit.h"
 #include "probe/plan.h"
+#include "probe/slab_share.h"
 #include "probe/verify.h"
 
 namespace tcpmax::probe {
@@ -89,6 +90,10 @@ struct ProbeReport {
   LineFit socket_slab_fit;              // socket-cache growth vs connections: what the sockets themselves cost
   double user_bytes_serve = 0;          // RSS per held connection, serve side
   double user_bytes_load = 0;           // RSS per held connection, load side
+  SlabShare slab_share;                 // slab growth by cache at the peak, the sockets' share apart
+  bool watched = true;                  // held connections watched (epoll item / armed recv) by both sides
+  uint64_t netns_buckets = 0;           // the probe's own namespace's established hash; 0: the host's namespace
+  uint64_t host_buckets = 0;            // the host's established hash, when netns_buckets is set
 
   // Prediction (probe/predict.h), made before the climb.
   uint64_t predicted_ceiling = 0;

@@ -14,13 +14,17 @@
 #include "limits/snapshot.h"
 #include "load/runner.h"
 #include "probe/memory_guard.h"
+#include "probe/own_netns.h"
 #include "proto/tls.h"
 #include "proto/tls_cert.h"
 #include "probe/shard_totals.h"
 #include "probe/verdict.h"
 #include "serve/run.h"
 #include "sys/process.h"
+#include "sys/reader.h"
 #include "sys/shard.h"
+#include "sys/slabinfo.h"
+#include "sys/sysctl.h"
 #include "sys/uring_support.h"
 
 namespace tcpmax::probe {
@@ -89,6 +93,10 @@ ProbeReport NewReport(const ProbeOptions& opt, const ProbeSetup& setup) {
   rep.target = setup.target;
   rep.plan = setup.plan;
   rep.engine = fmt::format("serve {}, load {}", EngineName(setup.plan.serve_engine), EngineName(setup.plan.load_engine));
+  rep.watched = opt.watch_held || opt.sessions();
+  if (!rep.watched) {
+    rep.engine += "; held connections unwatched (a close by either end is seen only by the verification's count)";
+  }
   if (opt.sessions()) {
     rep.engine += fmt::format("; sessions: {}{}{}", opt.ws ? "WebSocket" : "raw", opt.tls ? " over TLS" : "",
                               opt.tls_release_buffers ? " (buffers released)" : "");
@@ -130,6 +138,18 @@ class Climb {
     if (load_) load_->Poll(timeout_ms);
   }
   std::optional<StopDecision> TakeSample(const MemoryGuard& guard, uint64_t start, const std::atomic<bool>& stop);
+  // Slabinfo before the load shards start, and at the peak (Verify).
+  std::optional<sys::Slabinfo> slab_before_, slab_peak_;
+
+ public:
+  void SnapshotSlab(bool peak) {
+    if (auto s = sys::ReadSlabinfo(sys::LiveReader())) (peak ? slab_peak_ : slab_before_) = std::move(*s);
+  }
+  void ShareSlabAtPeak() {
+    if (slab_before_ && slab_peak_ && rep_.reached > 0) rep_.slab_share = ShareSlab(*slab_before_, *slab_peak_, rep_.reached);
+  }
+
+ private:
   void StopOpening() {
     if (!stop_opening_sent_ && load_) load_->Command(sys::ShardCommand::kStopOpening);
     stop_opening_sent_ = true;
@@ -196,6 +216,7 @@ Result<void> Climb::StartServe() {
     o.mode = serve::ServeMode::kHold;
     o.workers = workers;
     o.session = *session;
+    o.watch_held = opt_.watch_held || opt_.sessions();
     return serve::RunShard(o, ch, interval);
   }, so);
   if (!set) return tl::unexpected(set.error());
@@ -222,6 +243,7 @@ Result<void> Climb::StartLoad() {
   o.workers = static_cast<int>(std::max(1u, setup_.box.cores / plan.load_processes));
   o.interval_ns = static_cast<uint64_t>(opt_.interval.count()) * 1'000'000;
   o.session = LoadSessions(opt_);
+  o.watch_held = opt_.watch_held || opt_.sessions();
   auto run = load::PlanLoad(std::move(o));
   if (!run) return tl::unexpected(run.error());
   load_run_ = std::move(*run);
@@ -348,6 +370,8 @@ void Climb::Verify(const std::atomic<bool>& stop) {
   }
   rep_.reached = std::max(rep_.reached, std::min(sv.held, ld.held));
   if (sv.held == 0 && ld.held == 0) return;
+  SnapshotSlab(/*peak=*/true);
+  ShareSlabAtPeak();
   Phase("verifying both ends with the kernel's count");
   rep_.verification = probe::Verify(setup_.plan, sv.held, ld.held);
   rep_.verified = true;
@@ -465,9 +489,41 @@ Result<ProbeReport> RunProbe(const ProbeOptions& opt, const ProbeSetup& setup, c
   };
   std::optional<Tuning> tuning;
   RestoreOnExit restore_on_exit{tuning};
-  if (opt.tune && !setup.tuning.empty()) {
+  std::vector<Setting> host_settings = opt.tune ? setup.tuning : std::vector<Setting>{};
+  if (opt.own_netns) {
+    // Two sockets per connection, and the target is an upper bound of what
+    // the climb opens (--max sizes it from memory).
+    phase("creating the probe's network namespace");
+    auto ns = EnterOwnNetns(2 * setup.target);
+    if (!ns) {
+      rep.notes.push_back("climbed in the host's network namespace: " + ns.error().ToString());
+    } else {
+      rep.netns_buckets = ns->buckets;
+      rep.host_buckets = ns->host_buckets;
+      rep.notes.push_back(fmt::format("climbed in a network namespace of the probe's own: established hash of {} "
+                                      "buckets (the host's: {})",
+                                      FormatCount(ns->buckets), FormatCount(ns->host_buckets)));
+      for (auto& n : ns->notes) rep.notes.push_back(std::move(n));
+      // Per-namespace settings go inside it and end with it: not journaled.
+      std::vector<Setting> global;
+      for (const Setting& s : host_settings) {
+        if (!s.name.starts_with("net.")) {
+          global.push_back(s);
+          continue;
+        }
+        if (auto w = sys::WriteLiveSysctl(s.name, s.value); w) {
+          rep.settings_changed.push_back(fmt::format("{}: {} -> {} (in the probe's namespace)", s.name, s.from, s.value));
+          phase(fmt::format("set {}: {} -> {} in the probe's namespace", s.name, s.from, s.value));
+        } else {
+          rep.notes.push_back(fmt::format("{} not set in the probe's namespace: {}", s.name, w.error().ToString()));
+        }
+      }
+      host_settings = std::move(global);
+    }
+  }
+  if (!host_settings.empty()) {
     phase("tuning sysctls");
-    auto t = Tuning::Apply(setup.tuning);
+    auto t = Tuning::Apply(host_settings);
     if (!t) return tl::unexpected(t.error());
     tuning.emplace(std::move(*t));
     for (const auto& c : tuning->changes()) phase("set " + c);
@@ -489,6 +545,7 @@ Result<ProbeReport> RunProbe(const ProbeOptions& opt, const ProbeSetup& setup, c
     if (auto r = climb.StartServe(); !r) return tl::unexpected(r.error());
     auto g = MemoryGuard::Start(memory, setup.reserve_bytes, opt.max_memory_pressure);
     if (!g) return g;
+    climb.SnapshotSlab(/*peak=*/false);
     if (auto r = climb.StartLoad(); !r) return tl::unexpected(r.error());
     return g;
   }();

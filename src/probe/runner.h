@@ -63,6 +63,14 @@ struct ProbeOptions {
   bool tls = false;
   bool tls_release_buffers = false;
   bool sessions() const { return ws || tls; }
+  // Climb in a network namespace of the probe's own, its established hash
+  // sized for the target (own_netns.h); false: in the caller's namespace.
+  bool own_netns = true;
+  // False: held connections are not watched by either side (no epoll item,
+  // no armed io_uring recv), so each costs the kernel its two sockets alone; a
+  // close by either end is then seen only by the verification's count.
+  // Sessions always watch (they read).
+  bool watch_held = false;
 };
 
 struct ProbeSetup {
