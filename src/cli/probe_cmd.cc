@@ -62,7 +62,10 @@ void AddFlags(CLI::App& app, Options& o) {
       ->check(Values(Names(kEngines, EngineName)));
   app.add_flag("--tune", o.tune,
                "raise fs.file-max, epoll watches, somaxconn, syn backlog, port range, conntrack for the run; restore after");
-  app.add_option("--reserve", o.reserve, "stop before usable memory falls under this share of RAM (at least 512 MiB)");
+  app.add_option("--reserve", o.reserve,
+                 "stop before usable memory falls under this share of RAM (10%) or this size (1GiB); at least 512 MiB. "
+                 "The guard counts the slab the sockets pin and stops the load at once, so 1GiB is safe on a box "
+                 "that runs nothing else");
   app.add_option("--memory-pressure", o.pressure,
                  "stop when the box stalls on memory: PSI memory 'some' avg10 at or over this share (1-100%)");
   app.add_option("--rate", o.rate, "connections/s for load (default: as fast as it goes)");
@@ -112,10 +115,18 @@ Result<probe::ProbeOptions> Validate(const Options& o) {
   if (!engine) return PlainError("--engine: " + engine.error().context);
   opt.engine = *engine;
   opt.tune = o.tune;
-  auto reserve = ParsePercent(o.reserve);
-  if (!reserve) return PlainError("--reserve: " + reserve.error().context);
-  if (*reserve <= 0 || *reserve >= 100) return PlainError("--reserve: '" + o.reserve + "' must be between 0% and 100%");
-  opt.reserve_percent = *reserve;
+  if (!o.reserve.empty() && o.reserve.back() == '%') {
+    auto reserve = ParsePercent(o.reserve);
+    if (!reserve) return PlainError("--reserve: " + reserve.error().context);
+    if (*reserve <= 0 || *reserve >= 100) return PlainError("--reserve: '" + o.reserve + "' must be between 0% and 100%");
+    opt.reserve_percent = *reserve;
+  } else {
+    auto bytes = ParseBytes(o.reserve);
+    if (!bytes || *bytes == 0) {
+      return PlainError("--reserve: '" + o.reserve + "' is neither a share of RAM (10%) nor a size (1GiB)");
+    }
+    opt.reserve_bytes = *bytes;
+  }
   auto pressure = ParsePercent(o.pressure);
   if (!pressure || *pressure <= 0 || *pressure > 100) {
     return PlainError("--memory-pressure: '" + o.pressure + "' must be a share between 1% and 100%");
@@ -180,6 +191,7 @@ Result<probe::ServerProbeOptions> ValidateServer(const Options& o, const probe::
   opt.engine = common.engine;
   opt.rate = common.rate;
   opt.reserve_percent = common.reserve_percent;
+  opt.reserve_bytes = common.reserve_bytes;
   opt.max_memory_pressure = common.max_memory_pressure;
   opt.timeout = common.timeout;
   opt.interval = common.interval;

@@ -132,7 +132,9 @@ class PingPacer {
 
 // socket() + SO_LINGER 0 + IP_BIND_ADDRESS_NO_PORT + bind(source:0).
 // Returns the descriptor or -errno.
-int OpenBoundSocket(int family, const IpAddress& source, bool nonblocking);
+// `port` 0: the kernel picks the port at connect (IP_BIND_ADDRESS_NO_PORT);
+// else bound to it with SO_REUSEADDR (SourcePlan::PortOf).
+int OpenBoundSocket(int family, const IpAddress& source, bool nonblocking, uint16_t port = 0);
 
 // Checks one echoed probe against `now`; returns its RTT in ns or 0 when bad.
 uint64_t PongRtt(const uint8_t* probe, uint64_t now_ns, uint64_t start_ns);

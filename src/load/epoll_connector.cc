@@ -139,7 +139,7 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
   void OpenOne(uint64_t index, bool reopen = false) {
     if (!reopen) ++stats_.attempted;
     const SourcePlan& sp = *plan_.plan;
-    int fd = OpenBoundSocket(sp.family(), sp.SourceOf(index), true);
+    int fd = OpenBoundSocket(sp.family(), sp.SourceOf(index), true, sp.PortOf(index));
     if (fd < 0) return Fail(-fd);
     uint64_t t0 = MonotonicNanos();
     socklen_t len;

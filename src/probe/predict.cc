@@ -23,20 +23,30 @@ bool Applies(const limits::Finding& f) {
 }  // namespace
 
 Prediction Predict(limits::Snapshot snap, const std::vector<Setting>& settings, const Plan& plan,
-                   uint64_t reserve_bytes) {
+                   uint64_t reserve_bytes, uint64_t usable, bool watched) {
   Prediction p;
   for (const Setting& s : settings) {
     if (limits::ApplySetting(snap, s.name, s.value)) {
       p.notes.push_back(fmt::format("with {} = {} (--tune)", s.name, s.value));
     }
   }
-  if (snap.mem_available) {
+  if (usable > 0) {
+    // What the guard stops on: free memory and page cache (and the
+    // reclaimable slab of now), not MemAvailable.
+    uint64_t above = usable > reserve_bytes ? usable - reserve_bytes : 0;
+    (void)limits::ApplySetting(snap, "mem.available", std::to_string(above));
+    p.notes.push_back(fmt::format("usable memory {} (free + page cache + reclaimable slab) less the probe's reserve "
+                                  "of {}",
+                                  FormatBytes(double(usable)), FormatBytes(double(reserve_bytes))));
+  } else if (snap.mem_available) {
     uint64_t above = *snap.mem_available > reserve_bytes ? *snap.mem_available - reserve_bytes : 0;
     (void)limits::ApplySetting(snap, "mem.available", std::to_string(above));
     p.notes.push_back(fmt::format("MemAvailable less the probe's reserve of {}", FormatBytes(double(reserve_bytes))));
   }
   limits::Scenario sc;
   sc.loopback = true;
+  sc.epoll = watched;
+  if (!watched) p.notes.push_back("held connections unwatched: no epoll item per socket");
   sc.listen_ports = plan.ports;
   sc.processes = std::max(plan.serve_processes, plan.load_processes);
   limits::Ceiling c = limits::ComputeCeiling(snap, sc);

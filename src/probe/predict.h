@@ -31,7 +31,10 @@ struct Prediction {
 };
 
 // `snapshot` as read now; `settings` what --tune will set (empty without it).
+// `usable`: the memory guard's usable memory now (memory_guard.h; 0: use
+// MemAvailable), the figure the climb stops on. `watched`: each held socket
+// carries an epoll item.
 Prediction Predict(limits::Snapshot snapshot, const std::vector<Setting>& settings, const Plan& plan,
-                   uint64_t reserve_bytes);
+                   uint64_t reserve_bytes, uint64_t usable = 0, bool watched = true);
 
 }  // namespace tcpmax::probe

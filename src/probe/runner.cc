@@ -244,6 +244,9 @@ Result<void> Climb::StartLoad() {
   o.interval_ns = static_cast<uint64_t>(opt_.interval.count()) * 1'000'000;
   o.session = LoadSessions(opt_);
   o.watch_held = opt_.watch_held || opt_.sessions();
+  // In the probe's own namespace nothing else binds a port: each connection
+  // gets its port without connect()'s search (SourcePlan::UseExplicitPorts).
+  o.explicit_ports = rep_.netns_buckets > 0;
   auto run = load::PlanLoad(std::move(o));
   if (!run) return tl::unexpected(run.error());
   load_run_ = std::move(*run);
@@ -402,10 +405,10 @@ Result<ProbeSetup> Prepare(const ProbeOptions& opt, const sys::Reader& reader) {
   sys::UringSupport uring = sys::DetectUring();
   s.box.uring_direct = uring.ok();
   s.box.uring_reason = uring.reason;
-  s.reserve_bytes = ReserveBytes(s.box, opt.reserve_percent);
+  s.reserve_bytes = ReserveBytes(s.box, opt.reserve_percent, opt.reserve_bytes);
   s.target = opt.target;
   if (opt.max) {
-    s.target = MaxModeTarget(s.box, opt.reserve_percent, kPlanBytesPerConnection);
+    s.target = MaxModeTarget(s.box, opt.reserve_percent, kPlanBytesPerConnection, opt.reserve_bytes);
     if (s.target == 0) {
       return PlainError(fmt::format("MemAvailable ({}) is already under the reserve ({})",
                                     FormatBytes(double(s.box.mem_available)), FormatBytes(double(s.reserve_bytes))));
@@ -434,7 +437,10 @@ Result<ProbeSetup> Prepare(const ProbeOptions& opt, const sys::Reader& reader) {
   auto plan = MakePlan(in);
   if (!plan) return tl::unexpected(plan.error());
   s.plan = *plan;
-  s.prediction = Predict(limits::ReadSnapshot(reader), s.tuning, s.plan, s.reserve_bytes);
+  uint64_t usable = 0;
+  if (auto m = ReadMemory(reader)) usable = UsableMemory(*m, *m);
+  s.prediction = Predict(limits::ReadSnapshot(reader), s.tuning, s.plan, s.reserve_bytes, usable,
+                         opt.watch_held || opt.sessions());
   if (!opt.max && s.prediction.known && s.target > s.prediction.ceiling) {
     return PlainError(fmt::format(
         "--target {}: this box holds about {} connections on loopback{} (bound by {}: {}); lower --target, "

@@ -52,6 +52,7 @@ struct ServerProbeOptions {
   Engine engine = Engine::kAuto;            // the load engine
   double rate = 0;                          // connections/s; 0: as fast as load goes
   double reserve_percent = 10;
+  uint64_t reserve_bytes = 0;        // instead of reserve_percent when non-zero
   double max_memory_pressure = 40;
   std::chrono::seconds timeout{600};
   std::chrono::milliseconds interval{250};
