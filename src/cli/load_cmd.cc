@@ -202,7 +202,9 @@ int RunLoad(int argc, char** argv) {
   }
   auto dist_run = PrepareDist(dist_flags, *opts, sources_shared);
   if (!dist_run) return UsageError(kName, dist_run.error().context);
+  bool bind_ports = opts->explicit_ports;
   auto run = load::PlanLoad(std::move(*opts));
+  if (!run && bind_ports && run.error().code == EINVAL) return UsageError(kName, run.error().context);
   if (!run) return RuntimeError(kName, run.error());
   if (!f.progress_json) fmt::print(stderr, "{}", report::LoadPlanText(*run));
   if (dist_run->rank.distributed()) fmt::print(stderr, "{}", report::RankSliceText(dist_run->rank, dist_run->share));

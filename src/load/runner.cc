@@ -286,9 +286,11 @@ Result<LoadRun> PlanLoad(LoadOptions o) {
     }
     uint32_t span = hi - lo + 1;
     if (plan->max_per_pair() > span) {
-      return PlainError(fmt::format("--bind-ports: {} connections per (source, target) pair need more than the {} "
-                                    "ports of net.ipv4.ip_local_port_range ({})",
-                                    plan->max_per_pair(), span, port_range));
+      // EINVAL: the caller's request, not the box, is wrong (the CLI exits 2).
+      return ErrnoError(EINVAL, fmt::format("--bind-ports: {} connections per (source, target) pair need more than "
+                                            "the {} ports of net.ipv4.ip_local_port_range ({}-{}); add sources or "
+                                            "targets",
+                                            plan->max_per_pair(), span, lo, hi));
     }
     plan->UseExplicitPorts(static_cast<uint16_t>(lo), span);
   }
