@@ -53,7 +53,9 @@ Prediction Predict(limits::Snapshot snap, const std::vector<Setting>& settings, 
   std::string terms;
   for (const limits::Finding& f : c.inbound.findings) {
     if (!f.allows || !Applies(f)) continue;
-    p.limits.push_back({f.id, f.limit, *f.allows, false});
+    // With the guard's figure in place of MemAvailable, name it so.
+    std::string name = usable > 0 && f.id == "memory" ? "usable memory" : f.limit;
+    p.limits.push_back({f.id, name, *f.allows, false});
   }
   PredictedLimit* best = nullptr;
   for (PredictedLimit& l : p.limits) {

@@ -1,6 +1,7 @@
 #include "probe/runner.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <memory>
@@ -24,6 +25,7 @@
 #include "sys/reader.h"
 #include "sys/shard.h"
 #include "sys/slabinfo.h"
+#include "sys/sockstat.h"
 #include "sys/sysctl.h"
 #include "sys/uring_support.h"
 
@@ -477,6 +479,26 @@ void Conclude(ProbeReport& rep, std::optional<Tuning>& tuning) {
   }
 }
 
+// The shards are gone, but the kernel frees their sockets after them (an
+// io_uring ring's descriptors, RSTs in flight): waits, at most a minute,
+// until the box's allocated TCP sockets are back near where they were, so
+// the next run on this box starts from the same memory.
+void WaitSocketsFreed(uint64_t alloc_before, ProbeReport& rep) {
+  constexpr uint64_t kWaitNs = 60'000'000'000ull;
+  uint64_t margin = std::max<uint64_t>(1000, rep.reached / 100);
+  uint64_t deadline = MonotonicNanos() + kWaitNs;
+  for (;;) {
+    auto ss = sys::ReadSockstat(sys::LiveReader());
+    if (!ss || ss->tcp_alloc <= alloc_before + margin) return;
+    if (MonotonicNanos() > deadline) {
+      rep.notes.push_back(fmt::format("{} TCP sockets were still allocated a minute after teardown (before the climb: {})",
+                                      FormatCount(ss->tcp_alloc), FormatCount(alloc_before)));
+      return;
+    }
+    ::usleep(100'000);
+  }
+}
+
 // Restores the sysctls on every way out of RunProbe.
 struct RestoreOnExit {
   std::optional<Tuning>& t;
@@ -546,6 +568,10 @@ Result<ProbeReport> RunProbe(const ProbeOptions& opt, const ProbeSetup& setup, c
     rep.notes.push_back("the supervisor keeps its priority (" + rt.error().ToString() + "; " + r.error().ToString() +
                         "); samples may come late on a busy box");
   }
+  // TCP sockets allocated on the box before the climb (sockstat "alloc" is
+  // box-wide): teardown ends when the kernel has freed the climb's.
+  uint64_t alloc_before = 0;
+  if (auto ss = sys::ReadSockstat(sys::LiveReader())) alloc_before = ss->tcp_alloc;
   Climb climb(opt, setup, obs, rep);
   auto guard = [&]() -> Result<MemoryGuard> {
     if (auto r = climb.StartServe(); !r) return tl::unexpected(r.error());
@@ -573,6 +599,7 @@ Result<ProbeReport> RunProbe(const ProbeOptions& opt, const ProbeSetup& setup, c
   phase("tearing down");
   uint64_t td = MonotonicNanos();
   climb.Teardown();
+  WaitSocketsFreed(alloc_before, rep);
   rep.teardown_seconds = SecondsSince(td);
   Conclude(rep, tuning);
   return rep;
