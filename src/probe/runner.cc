@@ -361,7 +361,10 @@ void Climb::Settle(const std::atomic<bool>& stop) {
 
 void Climb::Hold(const std::atomic<bool>& stop) {
   if (opt_.hold.count() <= 0) return;
-  Phase(fmt::format("holding the connections for {}", FormatDuration(opt_.hold)));
+  std::string where = rep_.netns_buckets > 0
+                          ? fmt::format(" (in the probe's namespace: nsenter --net=/proc/{}/ns/net tcpmax count)", ::getpid())
+                          : "";
+  Phase(fmt::format("holding the connections for {}{}", FormatDuration(opt_.hold), where));
   uint64_t until = MonotonicNanos() + static_cast<uint64_t>(opt_.hold.count()) * 1'000'000;
   while (MonotonicNanos() < until && !stop.load()) PollAll(50);
 }
