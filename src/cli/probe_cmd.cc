@@ -32,7 +32,7 @@ struct Options {
   std::string engine = "auto";
   bool tune = false;
   std::string reserve = "10%";
-  std::string pressure = "40%";
+  std::string pressure = "20%";
   std::string rate;
   std::string timeout = "10m";
   std::string interval = "250ms";
@@ -67,7 +67,8 @@ void AddFlags(CLI::App& app, Options& o) {
                  "The guard counts the slab the sockets pin and stops the load at once, so 1GiB is safe on a box "
                  "that runs nothing else");
   app.add_option("--memory-pressure", o.pressure,
-                 "stop when the box stalls on memory: PSI memory 'some' avg10 at or over this share (1-100%)");
+                 "stop when the box stalls on memory: PSI memory 'full' avg10 (every runnable task waiting for "
+                 "memory at once) at or over this share (1-100%)");
   app.add_option("--rate", o.rate, "connections/s for load (default: as fast as it goes)");
   app.add_option("--timeout", o.timeout, "stop the climb after this long (30s, 10m)");
   app.add_option("--interval", o.interval, "sampling interval (at least 100ms)");

@@ -33,7 +33,7 @@ struct Sample {
   uint64_t anon_load = 0;       // bytes, load shards
   uint64_t file_nr = 0;         // fs.file-nr: allocated file handles
   uint64_t usable = 0;          // memory the box can still give (memory_guard.h), bytes
-  double memory_pressure = 0;   // PSI memory "some" avg10, percent
+  double memory_pressure = 0;   // PSI memory "full" avg10, percent
   // Growth of the socket caches (sys::kSocketCaches: socket, inode, file,
   // epoll watch; not dentries, which /proc walkers inflate), bytes.
   int64_t socket_slab = 0;

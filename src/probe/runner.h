@@ -45,7 +45,7 @@ struct ProbeOptions {
   Engine engine = Engine::kAuto;
   double reserve_percent = 10;       // of MemTotal; never let usable memory fall below
   uint64_t reserve_bytes = 0;        // instead of reserve_percent when non-zero (--reserve 1GiB)
-  double max_memory_pressure = 40;   // stop when PSI memory "some" avg10 reaches this percent
+  double max_memory_pressure = 20;   // stop when PSI memory "full" avg10 reaches this percent
   double rate = 0;                   // connections/s for load; 0 = as fast as load goes
   std::chrono::seconds timeout{600}; // the whole climb
   std::chrono::milliseconds interval{250};
