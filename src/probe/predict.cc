@@ -32,12 +32,16 @@ Prediction Predict(limits::Snapshot snap, const std::vector<Setting>& settings, 
   }
   if (usable > 0) {
     // What the guard stops on: free memory and page cache (and the
-    // reclaimable slab of now), not MemAvailable.
-    uint64_t above = usable > reserve_bytes ? usable - reserve_bytes : 0;
+    // reclaimable slab of now), not MemAvailable; less what the shard
+    // processes themselves take.
+    uint64_t shards = uint64_t{plan.serve_processes + plan.load_processes} * kShardProcessBytes;
+    uint64_t floor = reserve_bytes + shards;
+    uint64_t above = usable > floor ? usable - floor : 0;
     (void)limits::ApplySetting(snap, "mem.available", std::to_string(above));
     p.notes.push_back(fmt::format("usable memory {} (free + page cache + reclaimable slab) less the probe's reserve "
-                                  "of {}",
-                                  FormatBytes(double(usable)), FormatBytes(double(reserve_bytes))));
+                                  "of {} and {} shard processes at {} each",
+                                  FormatBytes(double(usable)), FormatBytes(double(reserve_bytes)),
+                                  plan.serve_processes + plan.load_processes, FormatBytes(double(kShardProcessBytes))));
   } else if (snap.mem_available) {
     uint64_t above = *snap.mem_available > reserve_bytes ? *snap.mem_available - reserve_bytes : 0;
     (void)limits::ApplySetting(snap, "mem.available", std::to_string(above));
@@ -46,6 +50,12 @@ Prediction Predict(limits::Snapshot snap, const std::vector<Setting>& settings, 
   limits::Scenario sc;
   sc.loopback = true;
   sc.epoll = watched;
+  if (usable > 0) {
+    sc.app_bytes = kClimbExtraBytesPerConnection;
+    p.notes.push_back(fmt::format("{} B per connection beside the sockets' slab (the shards' user memory and kmalloc "
+                                  "objects, measured on this kernel)",
+                                  kClimbExtraBytesPerConnection));
+  }
   if (!watched) p.notes.push_back("held connections unwatched: no epoll item per socket");
   sc.listen_ports = plan.ports;
   sc.processes = std::max(plan.serve_processes, plan.load_processes);
