@@ -57,8 +57,8 @@ void AddFlags(CLI::App& app, Options& o) {
   app.add_option("--target", o.target, "connections to open and hold (units: 100k, 2M)");
   app.add_flag("--max", o.max, "climb until a limit binds or usable memory reaches the reserve (sizes the plan from memory)");
   app.add_option("--engine", o.engine,
-                 "auto | epoll | uring (auto: epoll shards, one serve process per group of ports; "
-                 "uring: io_uring direct descriptors, one process per side)")
+                 "auto | epoll | uring (auto: io_uring direct descriptors, one process per side, from 1M connections "
+                 "where they work, else epoll shards, one serve process per group of ports)")
       ->check(Values(Names(kEngines, EngineName)));
   app.add_flag("--tune", o.tune,
                "raise fs.file-max, epoll watches, somaxconn, syn backlog, port range, conntrack for the run; restore after");

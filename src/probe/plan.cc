@@ -76,10 +76,12 @@ Result<uint64_t> PlanPairs(const PlanInput& in, Plan& p) {
 // Engines and processes of both sides, so no process needs more descriptors
 // than `usable`.
 Result<void> PlanProcesses(const PlanInput& in, uint64_t usable, Plan& p) {
-  // auto means epoll: at scale one io_uring serve process accepted far slower
-  // than the load shards connected (577k accepted of 2.28M established in 170 s
-  // here), while epoll shards reached 2.83M. --engine uring asks for it.
-  bool uring = in.engine == Engine::kUring;
+  // auto means epoll shards below kUringAutoTarget, io_uring above it (where
+  // direct descriptors work). Wave 1 found one io_uring serve process accepting
+  // far slower than the load connected (577k of 2.28M in 170 s) while it armed
+  // a recv on every held socket; unwatched holds arm nothing.
+  bool uring = in.engine == Engine::kUring ||
+               (in.engine == Engine::kAuto && in.uring_direct && in.target >= kUringAutoTarget);
   if (uring && !in.uring_direct) {
     return PlainError("--engine uring: io_uring direct descriptors do not work on this box (see tcpmax serve --engine uring)");
   }

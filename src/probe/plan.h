@@ -27,13 +27,18 @@ namespace tcpmax::probe {
 // Processes per side: beyond this the plan refuses (use io_uring direct
 // descriptors, or raise the hard RLIMIT_NOFILE).
 inline constexpr unsigned kMaxShardProcesses = 512;
+// From this target up, auto picks io_uring direct descriptors (one process
+// per side) where they work: measured here with unwatched holds, 2,900,992
+// held on 2 processes against 2,612,536 on 362 epoll shards (each shard's
+// own ~2 MiB, and 362 processes on 2 cores), bench/RESULTS.md issue 14.
+inline constexpr uint64_t kUringAutoTarget = 1'000'000;
 
 struct PlanInput {
   uint64_t target = 100'000;          // connections to open and hold
   uint64_t nofile_hard = 1024;        // hard RLIMIT_NOFILE per process
   uint32_t ephemeral_ports = 28232;   // usable ports in ip_local_port_range
   bool uring_direct = false;          // io_uring direct descriptors work here
-  Engine engine = Engine::kAuto;      // auto = epoll shards; kUring needs uring_direct
+  Engine engine = Engine::kAuto;      // auto: uring from kUringAutoTarget when uring_direct, else epoll shards
   unsigned cores = 1;
   uint64_t pair_max = 10'000;         // connections per (source, destination)
   uint16_t first_port = 7000;         // server ports start here

@@ -49,10 +49,16 @@ TEST(PlanOnSnapshot, ThisBoxMaxModeIsSizedFromMemory) {
   uint64_t t = MaxModeTarget(b, 10, 8000);
   EXPECT_EQ(t, want);
   EXPECT_GT(t, 3'000'000u);  // the 3M target fits this box's plan
-  Plan p = PlanFor(b, t, true);
+  Plan p = PlanFor(b, t, false);  // no io_uring: epoll shards under the fd limit
   EXPECT_LE(p.per_pair, 10'000u);
   EXPECT_GT(p.serve_processes, 150u);
   EXPECT_LE(p.per_process_fds, 19'900u);
+  // With io_uring direct descriptors auto takes one process per side at this scale.
+  Plan u = PlanFor(b, t, true);
+  EXPECT_EQ(u.serve_engine, Engine::kUring);
+  EXPECT_EQ(u.serve_processes, 1u);
+  EXPECT_EQ(u.load_processes, 1u);
+  EXPECT_LE(u.per_pair, 10'000u);
 }
 
 TEST(PlanOnSnapshot, StockDistroNeedsManyProcesses) {

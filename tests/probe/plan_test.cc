@@ -33,6 +33,18 @@ TEST(MakePlan, AutoPicksEpollShardsEvenWhenUringWorks) {
   EXPECT_EQ(p->serve_processes, 6u);
 }
 
+TEST(MakePlan, AutoPicksUringFromAMillionWhereItWorks) {
+  auto p = MakePlan(ThisBox(kUringAutoTarget, true));
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->serve_engine, Engine::kUring);
+  EXPECT_EQ(p->load_engine, Engine::kUring);
+  EXPECT_EQ(p->serve_processes, 1u);
+  auto e = MakePlan(ThisBox(kUringAutoTarget, false));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->serve_engine, Engine::kEpoll);
+  EXPECT_GT(e->serve_processes, 50u);
+}
+
 TEST(MakePlan, QuickDefaultWithUring) {
   PlanInput in = ThisBox(100'000, true);
   in.engine = Engine::kUring;
@@ -63,7 +75,7 @@ TEST(MakePlan, EpollServeSplitsPortsAcrossProcesses) {
 }
 
 TEST(MakePlan, ThreeMillionSpreadsOverSourcesAndPorts) {
-  auto p = MakePlan(ThisBox(3'000'000, true));
+  auto p = MakePlan(ThisBox(3'000'000, false));  // epoll shards: no io_uring here
   ASSERT_TRUE(p);
   ExpectPairsCover(*p, 10'000);
   EXPECT_EQ(p->serve_processes, 151u);
