@@ -104,6 +104,8 @@ void AddNetnsFlags(CLI::App& app, std::string& netns, std::string& reuse, std::s
 
 struct ServeFlags {
   std::string listen = "198.18.0.1:80", mode = "hold", reserve = "0", duration = "0", reuse, max_conns;
+  std::string link = "tun", interface, firewall = "install";
+  bool netns_given = false;  // any of --netns, --netns-reuse, --tun, --route
   bool json = false;
 };
 
@@ -113,12 +115,38 @@ void AddServeFlags(CLI::App& app, ServeFlags& f, ServeOptions& o) {
       ->check(Values(Names(userland::tcp::kServeModes, userland::tcp::ServeModeName)));
   AddNetnsFlags(app, o.netns, f.reuse, o.tun);
   app.add_option("--route", o.route, "range routed into the TUN (inside 198.18.0.0/15)");
+  app.add_option("--link", f.link,
+                 "tun (a TUN in a namespace tcpmax makes) or af_packet (a packet socket on --interface, sharing "
+                 "its address with the kernel)")
+      ->check(CLI::IsMember({"tun", "af_packet"}));
+  app.add_option("--interface", f.interface, "af_packet: the interface; the kernel must own the --listen address on it")
+      ->type_name("IF");
+  app.add_option("--firewall", f.firewall,
+                 "af_packet: install (an nftables table of this run that drops the kernel's answers for the "
+                 "engine's ports; removed on exit), print (print those rules and exit, changing nothing) or none "
+                 "(the operator installed them)")
+      ->check(CLI::IsMember({"install", "print", "none"}));
   app.add_option("--reserve", f.reserve, "size the connection table for this many connections up front (10M)");
   app.add_option("--duration", f.duration, "stop after this long (0: until SIGINT/SIGTERM)");
   app.add_option("--max-connections", f.max_conns,
                  "cap the table; a final ACK past it is reset and counted as table_full (default: half of "
                  "MemAvailable at 48 B per connection)");
   app.add_flag("--json", f.json, "print the result as JSON");
+}
+
+// --link, --interface and --firewall; the TUN flags apply to --link tun only.
+Result<void> ValidateServeLink(const ServeFlags& f, ServeOptions& o) {
+  o.link = f.link == "af_packet" ? userland::LinkKind::kAfPacket : userland::LinkKind::kTun;
+  o.firewall = f.firewall == "install";
+  if (o.link == userland::LinkKind::kTun) {
+    if (!f.interface.empty() || f.firewall != "install") return PlainError("--interface/--firewall need --link af_packet");
+    return {};
+  }
+  if (f.interface.empty()) return PlainError("--link af_packet needs --interface IF");
+  if (!userland::link::ValidIfName(f.interface)) return PlainError("--interface '" + f.interface + "': not an interface name");
+  if (f.netns_given) return PlainError("--netns/--netns-reuse/--tun/--route apply to --link tun only");
+  o.interface = f.interface;
+  return {};
 }
 
 // Flags into ServeOptions; an error is a usage error.
@@ -151,7 +179,7 @@ Result<void> ValidateServe(const ServeFlags& f, ServeOptions& o) {
   if (!userland::link::ValidIfName(o.netns) || !userland::link::ValidIfName(o.tun)) {
     return PlainError("--netns/--tun: names are [A-Za-z0-9_.-]{1,15}");
   }
-  return {};
+  return ValidateServeLink(f, o);
 }
 
 int Serve(int argc, char** argv) {
@@ -163,7 +191,17 @@ int Serve(int argc, char** argv) {
   ServeOptions o;
   AddServeFlags(app, f, o);
   if (auto rc = ParseArgs(app, argc, argv)) return *rc;
+  f.netns_given = app.count("--netns") + app.count("--netns-reuse") + app.count("--tun") + app.count("--route") > 0;
   if (auto v = ValidateServe(f, o); !v) return UsageError("userland serve", v.error().context);
+  if (o.link == userland::LinkKind::kAfPacket && f.firewall == "print") {
+    userland::link::FirewallSpec spec = userland::ServeFirewallSpec(o);
+    spec.table = "tcpmax";
+    fmt::print("{}", userland::link::RenderFirewall(spec));
+    return kExitOk;
+  }
+  if (o.link == userland::LinkKind::kAfPacket) {
+    if (auto c = userland::CheckServeInterface(o); !c) return UsageError("userland serve", c.error().ToString());
+  }
 
   const std::atomic<bool>& stop = StopOnSignals();
   auto report = RunAndPrint<ServeReport>(

@@ -64,8 +64,11 @@ nlohmann::json UserlandServeJson(const ServeReport& r) {
           {"not_ours", s.not_ours},
           {"packets_in", s.packets_in},
           {"packets_out", s.packets_out},
+          {"link", userland::LinkKindName(r.link_kind)},
           {"link_tx_errors", r.link.tx_errors},
           {"link_rx_packets_per_wakeup", r.link.rx_wakeups ? double(r.link.rx_packets) / double(r.link.rx_wakeups) : 0.0},
+          {"link_rx_ring_drops", r.link.rx_ring_drops},
+          {"link_rx_merged", r.link.rx_merged},
           {"drops", DropsJson(s.drops)},
           {"table_capacity", r.table_capacity},
           {"table_bytes", r.table_bytes},
@@ -96,6 +99,11 @@ std::string UserlandServeText(const ServeReport& r) {
              DropsText(s.drops),
              FormatCount(s.not_ours), FormatCount(r.link.tx_errors), FormatCount(s.table_full), FormatCount(r.max_connections),
              FormatCount(s.replies_limited));
+  if (r.link_kind == userland::LinkKind::kAfPacket) {
+    out += fmt::format("  link:       af_packet; {} packets dropped by the kernel (receive ring full); {} merged (GRO/GSO) "
+                       "packets cut into segments\n",
+                       FormatCount(r.link.rx_ring_drops), FormatCount(r.link.rx_merged));
+  }
   return out;
 }
 
