@@ -5,6 +5,12 @@
 #include "core/clock.h"
 #include "core/token_bucket.h"
 #include "userland/engine_loop.h"
+#include "userland/link/af_packet_link.h"
+#include "userland/link/neighbor.h"
+#include "userland/link/shared_interface.h"
+#include "sys/nft.h"
+
+#include <fmt/format.h>
 
 namespace tcpmax::userland {
 
@@ -12,7 +18,30 @@ double LoadReport::HandshakesPerSecond() const {
   return handshake_seconds > 0 ? double(stats.established) / handshake_seconds : 0;
 }
 
+link::FirewallSpec LoadFirewallSpec(const LoadOptions& o) {
+  link::FirewallSpec spec;
+  spec.table = link::FirewallTableName();
+  spec.local = o.source;
+  spec.local_ports = {o.source_ports};
+  spec.remote_ip = o.dst_ip;
+  for (uint16_t p : o.dst_ports) spec.remote_ports.push_back(PortRange{p, p});
+  return spec;
+}
+
+Result<void> CheckLoadInterface(const LoadOptions& o) {
+  if (auto r = link::CheckInterfaceUp(o.interface); !r) return r;
+  if (o.firewall) return sys::NftAvailable();
+  return {};
+}
+
 namespace {
+
+// What the client runs over; the link is destroyed first.
+struct LoadLink {
+  std::unique_ptr<link::NetnsSetup> ns;
+  std::unique_ptr<link::Firewall> firewall;
+  std::unique_ptr<link::PacketLink> link;
+};
 
 Result<void> SetUpLoadLink(link::NetnsSetup& ns, const LoadOptions& o) {
   // No IPv6 link-local address: the kernel would send router solicitations into the TUN.
@@ -41,6 +70,7 @@ class LoadDriver {
   LoadDriver(const LoadOptions& o, const link::PacketLink& link)
       : o_(o), link_(link), engine_(ClientConfigOf(o), tcp::RandomSipKey()), pacer_(o.rate, std::max(64.0, o.rate / 100), MonotonicNanos()) {
     report_.connections = o.connections;
+    report_.link_kind = o.link;
     report_.state_bytes = engine_.bitmap_bytes();
     cpu_start_ = CpuSeconds();
     start_ = last_established_ns_ = MonotonicNanos();
@@ -122,20 +152,51 @@ class LoadDriver {
   uint64_t start_ = 0, last_established_ns_ = 0, hold_end_ = 0, seen_established_ = 0;
 };
 
+Result<void> OpenTun(const LoadOptions& o, const link::Notify& notify, LoadLink& out) {
+  auto ns = link::NetnsSetup::Open(o.netns, o.netns_reuse, notify);
+  if (!ns) return tl::unexpected(ns.error());
+  out.ns = std::move(*ns);
+  // Forwarding lets the SYNs reach a userland server's TUN in the same namespace.
+  if (auto r = out.ns->SetSysctl("net.ipv4.ip_forward", "1"); !r) return tl::unexpected(r.error());
+  auto tun = out.ns->CreateTun(o.tun);
+  if (!tun) return tl::unexpected(tun.error());
+  out.link = std::move(*tun);
+  return SetUpLoadLink(*out.ns, o);
+}
+
+Result<void> OpenAfPacket(const LoadOptions& o, const link::Notify& notify, LoadLink& out) {
+  if (o.firewall) {
+    auto fw = link::Firewall::Install(LoadFirewallSpec(o), notify);
+    if (!fw) return tl::unexpected(fw.error());
+    out.firewall = std::move(*fw);
+  }
+  auto mac = link::ResolveNextHop(o.interface, o.dst_ip);
+  if (!mac) return tl::unexpected(mac.error());
+  link::AfPacketConfig config;
+  config.interface = o.interface;
+  config.local = o.source;
+  config.local_ports = {o.source_ports};
+  auto l = link::AfPacketLink::Open(config);
+  if (!l) return tl::unexpected(l.error());
+  (*l)->SetNextHop(*mac);
+  if (notify) {
+    notify(fmt::format("af_packet on {} (MTU {}): sending from {} ports {}-{} to next hop {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+                       o.interface, (*l)->mtu(), o.source.ToString(), o.source_ports.lo, o.source_ports.hi, (*mac)[0],
+                       (*mac)[1], (*mac)[2], (*mac)[3], (*mac)[4], (*mac)[5]));
+  }
+  out.link = std::move(*l);
+  return {};
+}
+
 }  // namespace
 
 Result<LoadReport> RunLoad(const LoadOptions& o, link::Notify notify, const std::atomic<bool>& stop,
                            LoadProgress progress) {
-  auto ns = link::NetnsSetup::Open(o.netns, o.netns_reuse, notify);
-  if (!ns) return tl::unexpected(ns.error());
-  // Forwarding lets the SYNs reach a userland server's TUN in the same namespace.
-  if (auto r = (*ns)->SetSysctl("net.ipv4.ip_forward", "1"); !r) return tl::unexpected(r.error());
-  auto tun = (*ns)->CreateTun(o.tun);
-  if (!tun) return tl::unexpected(tun.error());
-  if (auto r = SetUpLoadLink(**ns, o); !r) return tl::unexpected(r.error());
-
-  LoadDriver driver(o, **tun);
-  auto r = RunLoop(**tun, stop, driver.Hooks(progress));
+  LoadLink ll;
+  auto opened = o.link == LinkKind::kAfPacket ? OpenAfPacket(o, notify, ll) : OpenTun(o, notify, ll);
+  if (!opened) return tl::unexpected(opened.error());
+  LoadDriver driver(o, *ll.link);
+  auto r = RunLoop(*ll.link, stop, driver.Hooks(progress));
   driver.Fill(MonotonicNanos());
   if (!r) return tl::unexpected(r.error());
   return driver.report();

@@ -39,6 +39,19 @@ Result<void> CheckAddress(const std::string& interface, uint32_t ip) {
 
 }  // namespace
 
+Result<void> CheckInterfaceUp(const std::string& interface) {
+  if (::if_nametoindex(interface.c_str()) == 0) return ErrnoError("--interface " + interface);
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return ErrnoError("getifaddrs");
+  bool up = false;
+  for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_name != nullptr && interface == a->ifa_name) up = up || (a->ifa_flags & IFF_UP) != 0;
+  }
+  ::freeifaddrs(list);
+  if (!up) return ErrnoError(ENETDOWN, fmt::format("--interface {}: it is down (ip link set {} up)", interface, interface));
+  return {};
+}
+
 Result<void> CheckSharedInterface(const std::string& interface, uint32_t ip, const std::vector<uint16_t>& ports) {
   if (auto a = CheckAddress(interface, ip); !a) return a;
   diag::Query q;

@@ -17,6 +17,9 @@
 
 namespace tcpmax::userland::link {
 
+// ENODEV or ENETDOWN only: a client's interface (its source range need not be the kernel's).
+Result<void> CheckInterfaceUp(const std::string& interface);
+
 Result<void> CheckSharedInterface(const std::string& interface, uint32_t ip, const std::vector<uint16_t>& ports);
 
 }  // namespace tcpmax::userland::link
