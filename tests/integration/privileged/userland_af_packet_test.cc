@@ -175,6 +175,50 @@ TEST(UserlandAfPacketTest, SigkillLeavesTheTableForRestoreToRemove) {
   EXPECT_EQ(EngineTables(), "");
 }
 
+TEST(UserlandAfPacketTest, UserlandClientOverTheVethAgainstTheEngineAndTheKernel) {
+  TCPMAX_REQUIRE_NET_ADMIN();
+  ASSERT_TRUE(WaitForRunLock());
+  VethPair veth;
+  ASSERT_TRUE(veth.ok());
+  auto load = [](const std::string& target, const std::string& n, const std::string& source) {
+    return RunShell(InPeer(std::string(TCPMAX_BINARY) + " userland load " + target + " --link af_packet --interface " +
+                           kPeerIf + " --connections " + n + " --source " + source + " --verify 2000 --json"),
+                    60);
+  };
+  // Against the user-space engine: both ends in user space, on the veth.
+  Background serve = StartEngine("hold", "af-both");
+  ASSERT_TRUE(WaitFor("grep -q 'af_packet on tmxafe' /tmp/tcpmax-ul-af-both.err")) << serve.Err();
+  RunResult l = load("198.18.0.1:80,8080", "20k", "198.19.0.0/20");
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  auto j = nlohmann::json::parse(l.out);
+  EXPECT_EQ(j["link"], "af_packet");
+  EXPECT_EQ(j["established"], 20000);
+  EXPECT_EQ(j["verify"]["answered"], 2000);
+  EXPECT_EQ(j["verify"]["lost"], 0);
+  EXPECT_NE(l.err.find("ip daddr 198.19.0.0/20 ip saddr 198.18.0.1 tcp sport { 80, 8080 } tcp dport { 1024-65535 } drop"),
+            std::string::npos)
+      << l.err;
+  EXPECT_EQ(serve.Stop(SIGINT), 0);
+  auto s = nlohmann::json::parse(serve.Out());
+  EXPECT_EQ(s["established"], 20000);  // no final ACK lost on the way
+  EXPECT_EQ(RunShell(InPeer("nft list tables"), 10).out, "");
+
+  // Against the kernel's TCP (tcpmax serve, epoll) on the engine's side, routed back over the veth.
+  ASSERT_EQ(RunShell(InEngine("ip route add 198.19.0.0/16 via 198.18.0.2")).exit_code, 0);
+  Background kserve({"ip", "netns", "exec", kEngineNs, TCPMAX_BINARY, "serve", "--listen", "198.18.0.1:7000",
+                     "--engine", "epoll", "--duration", "60s"},
+                    "af-kserve");
+  ASSERT_TRUE(WaitFor(InEngine("ss -Htln | grep -q 198.18.0.1:7000")));
+  RunResult k = load("198.18.0.1:7000", "3000", "198.19.1.0/24");
+  ASSERT_EQ(k.exit_code, 0) << k.err;
+  auto kj = nlohmann::json::parse(k.out);
+  EXPECT_EQ(kj["established"], 3000);
+  EXPECT_EQ(kj["verify"]["lost"], 0);
+  RunResult count = RunShell(InEngine("ss -Htn state established '( sport = :7000 )' | wc -l"));
+  EXPECT_EQ(std::stoi(count.out), 3000);
+  kserve.Stop(SIGINT);
+}
+
 TEST(UserlandAfPacketTest, BadInputIsOneLineExitTwoAndInstallsNothing) {
   TCPMAX_REQUIRE_NET_ADMIN();
   ASSERT_TRUE(WaitForRunLock());
