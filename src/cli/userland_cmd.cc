@@ -146,6 +146,10 @@ void AddServeFlags(CLI::App& app, ServeFlags& f, ServeOptions& o) {
   app.add_option("--route", o.route, "range routed into the TUN (inside 198.18.0.0/15)");
   AddLinkFlags(app, f.link, f.interface, f.firewall,
                "the engine's address and ports (the kernel must own the --listen address on --interface)");
+  app.add_option("--threads", o.threads,
+                 "af_packet: engine threads, each with its own packet socket (fanout by peer) and its own share of "
+                 "the connection table")
+      ->check(CLI::Range(1, 64));
   app.add_option("--reserve", f.reserve, "size the connection table for this many connections up front (10M)");
   app.add_option("--duration", f.duration, "stop after this long (0: until SIGINT/SIGTERM)");
   app.add_option("--max-connections", f.max_conns,
@@ -161,6 +165,7 @@ Result<void> ValidateServeLink(const ServeFlags& f, ServeOptions& o) {
   o.link = *kind;
   o.firewall = f.firewall == "install";
   o.interface = f.interface;
+  if (o.threads > 1 && o.link != userland::LinkKind::kAfPacket) return PlainError("--threads needs --link af_packet");
   return {};
 }
 

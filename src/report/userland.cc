@@ -65,6 +65,7 @@ nlohmann::json UserlandServeJson(const ServeReport& r) {
           {"packets_in", s.packets_in},
           {"packets_out", s.packets_out},
           {"link", userland::LinkKindName(r.link_kind)},
+          {"threads", r.threads},
           {"link_tx_errors", r.link.tx_errors},
           {"link_rx_packets_per_wakeup", r.link.rx_wakeups ? double(r.link.rx_packets) / double(r.link.rx_wakeups) : 0.0},
           {"link_rx_ring_drops", r.link.rx_ring_drops},
@@ -100,9 +101,9 @@ std::string UserlandServeText(const ServeReport& r) {
              FormatCount(s.not_ours), FormatCount(r.link.tx_errors), FormatCount(s.table_full), FormatCount(r.max_connections),
              FormatCount(s.replies_limited));
   if (r.link_kind == userland::LinkKind::kAfPacket) {
-    out += fmt::format("  link:       af_packet; {} packets dropped by the kernel (receive ring full); {} merged (GRO/GSO) "
+    out += fmt::format("  link:       af_packet, {} engine thread(s); {} packets dropped by the kernel (receive ring full); {} merged (GRO/GSO) "
                        "packets cut into segments\n",
-                       FormatCount(r.link.rx_ring_drops), FormatCount(r.link.rx_merged));
+                       r.threads, FormatCount(r.link.rx_ring_drops), FormatCount(r.link.rx_merged));
   }
   return out;
 }

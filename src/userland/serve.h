@@ -8,7 +8,11 @@
 //     (link/firewall.h) unless told the operator manages it, then opens the
 //     packet socket (link/af_packet_link.h). CheckServeInterface() is the
 //     preflight the CLI runs first (bad input: exit 2).
-// It runs the server engine until stopped or the duration ends, and undoes
+// One engine per thread (af_packet --threads: a packet socket each in a
+// fanout group, the connection table sharded by the peer's address and
+// port, nothing shared between engines; counters published once a second and
+// summed by the calling thread, which also reports progress).
+// It runs the server engine(s) until stopped or the duration ends, and undoes
 // every change on return.
 // Thread-safety: runs on the calling thread.
 #pragma once
@@ -38,6 +42,7 @@ struct ServeOptions {
   LinkKind link = LinkKind::kTun;
   std::string interface;               // af_packet: the shared interface
   bool firewall = true;                // af_packet: install the recipe (false: the operator did)
+  uint32_t threads = 1;                // af_packet: engine threads (fanout by peer; a table each)
   uint32_t ip = 0xc6120001;            // 198.18.0.1
   std::vector<uint16_t> ports = {80};
   tcp::ServeMode mode = tcp::ServeMode::kHold;
@@ -52,6 +57,7 @@ struct ServeOptions {
 
 struct ServeReport {
   LinkKind link_kind = LinkKind::kTun;
+  uint32_t threads = 1;               // engines, each with its own link and table (summed here)
   tcp::ServerStats stats;
   link::LinkStats link;
   uint64_t established = 0;

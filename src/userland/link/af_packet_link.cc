@@ -67,6 +67,30 @@ std::vector<sock_filter> AfPacketFilter(const Cidr& local, const std::vector<Por
   return f;
 }
 
+std::vector<sock_filter> FanoutByPeer() {
+  return {
+      Stmt(BPF_LDX | BPF_B | BPF_MSH, 0),   // X = IHL * 4
+      Stmt(BPF_LD | BPF_H | BPF_IND, 0),    // TCP source port
+      Stmt(BPF_ST, 0),                      // M[0] = port
+      Stmt(BPF_LD | BPF_W | BPF_ABS, 12),   // source address
+      Stmt(BPF_LDX | BPF_W | BPF_MEM, 0),
+      Stmt(BPF_ALU | BPF_XOR | BPF_X, 0),
+      Stmt(BPF_ALU | BPF_MUL | BPF_K, 0x9e3779b1u),
+      Stmt(BPF_ALU | BPF_RSH | BPF_K, 16),
+      Stmt(BPF_RET | BPF_A, 0),
+  };
+}
+
+std::vector<sock_filter> FanoutByLocalRange(const Cidr& local, uint32_t shards) {
+  uint64_t per = std::max<uint64_t>(1, local.Size() / std::max<uint32_t>(1, shards));
+  return {
+      Stmt(BPF_LD | BPF_W | BPF_ABS, 16),  // destination address
+      Stmt(BPF_ALU | BPF_SUB | BPF_K, local.base.v4()),
+      Stmt(BPF_ALU | BPF_DIV | BPF_K, uint32_t(per)),
+      Stmt(BPF_RET | BPF_A, 0),
+  };
+}
+
 Result<std::unique_ptr<AfPacketLink>> AfPacketLink::Open(const AfPacketConfig& config) {
   std::unique_ptr<AfPacketLink> link(new AfPacketLink(config));
   if (auto r = link->SetUp(); !r) return tl::unexpected(r.error());
@@ -116,6 +140,16 @@ Result<void> AfPacketLink::SetUp() {
   sll.sll_protocol = htons(ETH_P_IP);
   sll.sll_ifindex = ifindex_;
   if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&sll), sizeof(sll)) != 0) return ErrnoError("bind to " + dev);
+  if (config_.fanout.group != 0) {
+    int arg = int(config_.fanout.group) | (PACKET_FANOUT_CBPF << 16);
+    if (::setsockopt(fd_.get(), SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0) {
+      return ErrnoError(fmt::format("PACKET_FANOUT group {} on {}", config_.fanout.group, dev));
+    }
+    sock_fprog fan{uint16_t(config_.fanout.program.size()), config_.fanout.program.data()};
+    if (::setsockopt(fd_.get(), SOL_PACKET, PACKET_FANOUT_DATA, &fan, sizeof(fan)) != 0) {
+      return ErrnoError("PACKET_FANOUT_DATA on " + dev);
+    }
+  }
   return {};
 }
 

@@ -35,7 +35,28 @@
 
 namespace tcpmax::userland::link {
 
+// Spreading one interface's packets over several sockets (one engine thread
+// each): PACKET_FANOUT with a classic BPF program that returns the shard
+// index (the kernel takes it modulo the group's size). Sockets join in
+// shard order, so socket i gets the packets the program gives index i.
+struct Fanout {
+  uint16_t group = 0;                 // 0: no fanout
+  std::vector<::sock_filter> program;
+};
+// Server: the shard of a segment is a hash of the peer's address and port,
+// so every segment of a connection reaches the same engine and table.
+std::vector<::sock_filter> FanoutByPeer();
+// Client: `local` split into `shards` equal ranges (a power of two, at most
+// local's size); the shard is the range the destination address falls in.
+std::vector<::sock_filter> FanoutByLocalRange(const Cidr& local, uint32_t shards);
+// The shard FanoutByPeer gives (host-order address and port), for tests and
+// for reserving tables: ((ip ^ port) * 0x9e3779b1) >> 16, modulo shards.
+inline uint32_t PeerShard(uint32_t ip, uint16_t port, uint32_t shards) {
+  return ((ip ^ port) * 0x9e3779b1u >> 16) % shards;
+}
+
 struct AfPacketConfig {
+  Fanout fanout;
   std::string interface;            // must exist in the calling thread's namespace
   Cidr local;                       // IPv4 destinations the engine owns
   std::vector<PortRange> local_ports;  // TCP destination ports the engine owns

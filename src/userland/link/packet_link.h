@@ -45,6 +45,18 @@ struct LinkStats {
   int last_tx_errno = 0;
   uint64_t rx_ring_drops = 0;  // packets the kernel could not put in a receive ring (ring full)
   uint64_t rx_merged = 0;      // GRO/GSO-merged packets cut back into segments
+
+  // Sums another link's counters (several engine threads); last_tx_errno: the latest non-zero.
+  LinkStats& operator+=(const LinkStats& o) {
+    rx_packets += o.rx_packets;
+    rx_wakeups += o.rx_wakeups;
+    tx_packets += o.tx_packets;
+    tx_errors += o.tx_errors;
+    if (o.last_tx_errno != 0) last_tx_errno = o.last_tx_errno;
+    rx_ring_drops += o.rx_ring_drops;
+    rx_merged += o.rx_merged;
+    return *this;
+  }
 };
 
 class PacketLink {
