@@ -257,6 +257,10 @@ void AddLoadFlags(CLI::App& app, LoadFlags& f, LoadOptions& o) {
   app.add_option("--timeout", f.timeout, "give up after this long in all (0: none)");
   AddNetnsFlags(app, o.netns, f.reuse, o.tun);
   AddLinkFlags(app, f.link, f.interface, f.firewall, "the source range and ports");
+  app.add_option("--threads", o.threads,
+                 "af_packet: engine threads (a power of two), each owning an equal part of --source with its own "
+                 "packet socket")
+      ->check(CLI::Range(1, 64));
   app.add_flag("--json", f.json, "print the result as JSON");
 }
 
@@ -319,6 +323,11 @@ Result<void> ValidateLoad(const LoadFlags& f, LoadOptions& o) {
   o.link = *kind;
   o.firewall = f.firewall == "install";
   o.interface = f.interface;
+  if (o.threads > 1 && o.link != userland::LinkKind::kAfPacket) return PlainError("--threads needs --link af_packet");
+  if ((o.threads & (o.threads - 1)) != 0 || o.threads > o.source.Size()) {
+    return PlainError(fmt::format("--threads {}: a power of two, at most the {} addresses of --source", o.threads,
+                                  o.source.Size()));
+  }
   return {};
 }
 

@@ -132,6 +132,7 @@ nlohmann::json UserlandLoadJson(const LoadReport& r) {
           {"packets_out", s.packets_out},
           {"packets_per_second", PerSecond(s.packets_in + s.packets_out, r.seconds)},
           {"link", userland::LinkKindName(r.link_kind)},
+          {"threads", r.threads},
           {"link_tx_errors", r.link.tx_errors},
           {"link_rx_ring_drops", r.link.rx_ring_drops},
           {"link_rx_packets_per_wakeup", r.link.rx_wakeups ? double(r.link.rx_packets) / double(r.link.rx_wakeups) : 0.0},

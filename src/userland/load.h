@@ -4,7 +4,10 @@
 // reached through the kernel). Over AF_PACKET (--link af_packet) it sends
 // from an existing interface in the namespace it runs in, with the firewall
 // recipe for its source range and ports, to the next hop the kernel resolves
-// for the target (link/neighbor.h). Then it drives the stateless client engine: paced SYNs,
+// for the target (link/neighbor.h); with --threads, one engine per thread,
+// each owning an equal part of the source range (and so of the tuples), its
+// own packet socket in a fanout group that gives it the answers for its
+// part. Then it drives the stateless client engine: paced SYNs,
 // resends, an optional verification of K random connections, an optional
 // hold. Undoes every change on return.
 // Thread-safety: runs on the calling thread.
@@ -30,6 +33,7 @@ struct LoadOptions {
   LinkKind link = LinkKind::kTun;
   std::string interface;             // af_packet: the interface to send from
   bool firewall = true;              // af_packet: install the recipe (false: the operator did)
+  uint32_t threads = 1;              // af_packet: engine threads (a power of two; each a part of --source)
   uint32_t dst_ip = 0xc6120001;
   std::vector<uint16_t> dst_ports = {80};
   Cidr source;                       // REQUIRES IPv4, inside 198.18.0.0/15
@@ -50,6 +54,7 @@ enum class LoadPhase { kHandshakes, kVerify, kHold, kDone };
 
 struct LoadReport {
   LinkKind link_kind = LinkKind::kTun;
+  uint32_t threads = 1;              // engines, each its part of the source range (summed here)
   tcp::ClientStats stats;
   link::LinkStats link;
   LoadPhase phase = LoadPhase::kHandshakes;
