@@ -180,9 +180,11 @@ TEST(UserlandAfPacketTest, UserlandClientOverTheVethAgainstTheEngineAndTheKernel
   ASSERT_TRUE(WaitForRunLock());
   VethPair veth;
   ASSERT_TRUE(veth.ok());
-  auto load = [](const std::string& target, const std::string& n, const std::string& source) {
+  auto load = [](const std::string& target, const std::string& n, const std::string& source,
+                 const std::string& threads = "1") {
     return RunShell(InPeer(std::string(TCPMAX_BINARY) + " userland load " + target + " --link af_packet --interface " +
-                           kPeerIf + " --connections " + n + " --source " + source + " --verify 2000 --json"),
+                           kPeerIf + " --connections " + n + " --source " + source + " --verify 2000 --threads " +
+                           threads + " --json"),
                     60);
   };
   // Against the user-space engine: both ends in user space, on the veth.
@@ -217,6 +219,42 @@ TEST(UserlandAfPacketTest, UserlandClientOverTheVethAgainstTheEngineAndTheKernel
   RunResult count = RunShell(InEngine("ss -Htn state established '( sport = :7000 )' | wc -l"));
   EXPECT_EQ(std::stoi(count.out), 3000);
   kserve.Stop(SIGINT);
+}
+
+TEST(UserlandAfPacketTest, TwoEngineThreadsPerSideShareNothingAndLoseNothing) {
+  TCPMAX_REQUIRE_NET_ADMIN();
+  ASSERT_TRUE(WaitForRunLock());
+  VethPair veth;
+  ASSERT_TRUE(veth.ok());
+  Background serve({"ip", "netns", "exec", kEngineNs, TCPMAX_BINARY, "userland", "serve", "--link", "af_packet",
+                    "--interface", kEngineIf, "--listen", "198.18.0.1:80,8080", "--mode", "echo", "--threads", "2",
+                    "--duration", "90s", "--json"},
+                   "af-threads");
+  ASSERT_TRUE(WaitFor("grep -q 'af_packet on tmxafe' /tmp/tcpmax-ul-af-threads.err")) << serve.Err();
+  EXPECT_NE(serve.Err().find("2 engine thread(s)"), std::string::npos) << serve.Err();
+  RunResult l = RunShell(InPeer(std::string(TCPMAX_BINARY) + " userland load 198.18.0.1:80,8080 --link af_packet "
+                                "--interface " + kPeerIf + " --connections 30k --source 198.19.0.0/20 --verify 3000 "
+                                "--threads 2 --json"),
+                         60);
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+  auto j = nlohmann::json::parse(l.out);
+  EXPECT_EQ(j["threads"], 2);
+  EXPECT_EQ(j["established"], 30000);
+  EXPECT_EQ(j["verify"]["answered"], 3000);  // every probe reached the engine that holds its connection
+  EXPECT_EQ(j["verify"]["lost"], 0);
+  // Kernel clients still echo and close through either engine.
+  std::ofstream("/tmp/tcpmax-af-clients.py") << kPythonClients;
+  RunResult py = RunShell(InPeer("python3 /tmp/tcpmax-af-clients.py"), 60);
+  EXPECT_EQ(py.exit_code, 0) << py.out << py.err;
+  EXPECT_EQ(serve.Stop(SIGINT), 0);
+  auto s = nlohmann::json::parse(serve.Out());
+  EXPECT_EQ(s["threads"], 2);
+  EXPECT_EQ(s["established"], 30000);
+  EXPECT_EQ(s["accepted"], 30020);
+  EXPECT_EQ(s["closed"], 20);
+  EXPECT_EQ(s["cookie_bad"], 0);  // no final ACK reached an engine other than its SYN's
+  EXPECT_EQ(s["rst_sent"], 0);
+  EXPECT_EQ(EngineTables(), "");
 }
 
 TEST(UserlandAfPacketTest, BadInputIsOneLineExitTwoAndInstallsNothing) {
@@ -284,6 +322,12 @@ TEST(UserlandAfPacketTest, FirewallPrintChangesNothingAndFlagsAreChecked) {
       {{"userland", "serve", "--link", "af_packet", "--interface", "veth0", "--netns", "x"}, "--link tun only"},
       {{"userland", "serve", "--link", "xdp"}, "--link"},
       {{"userland", "serve", "--link", "af_packet", "--interface", "a/b"}, "not an interface name"},
+      {{"userland", "serve", "--threads", "2"}, "--threads needs --link af_packet"},
+      {{"userland", "load", "198.18.0.1:80", "-n", "10", "--link", "af_packet", "--interface", "v0", "--threads", "3"},
+       "a power of two"},
+      {{"userland", "load", "198.18.0.1:80", "-n", "10", "--link", "af_packet", "--interface", "v0", "--source",
+        "198.19.0.0/32", "--threads", "2"},
+       "a power of two"},
   };
   for (const Case& c : cases) {
     RunResult r = RunTcpmax(c.args, 10);
