@@ -94,6 +94,7 @@ class AfPacketLink : public PacketLink {
     std::array<uint8_t, 6> mac{};
   };
   static constexpr size_t kNeighborSlots = 4096;  // direct-mapped by source address
+  static constexpr size_t kSendChunk = 256;       // packets per sendmmsg call at most
 
   explicit AfPacketLink(AfPacketConfig config) : config_(std::move(config)), neighbors_(kNeighborSlots) {}
   Result<void> SetUp();
@@ -102,6 +103,7 @@ class AfPacketLink : public PacketLink {
   void Learn(uint32_t ip, const uint8_t* mac);
   const uint8_t* NeighborOf(uint32_t ip) const;
   void ReadRingDrops();
+  Result<void> SendChunk(const PacketBatch& batch, size_t from, size_t to);
 
   AfPacketConfig config_;
   Fd fd_;
