@@ -166,6 +166,10 @@ std::string UserlandLoadText(const LoadReport& r) {
   }
   out += fmt::format("  state:    {} of bitmaps ({:.2f} bits per tuple); {:.1f} s in all\n", FormatBytes(double(r.state_bytes)),
              r.connections ? double(r.state_bytes) * 8 / double(r.connections) : 0.0, r.seconds);
+  if (r.link_kind == userland::LinkKind::kAfPacket) {
+    out += fmt::format("  link:     af_packet, {} engine thread(s); {} packets dropped by the kernel (receive ring full)\n",
+                       r.threads, FormatCount(r.link.rx_ring_drops));
+  }
   return out;
 }
 
