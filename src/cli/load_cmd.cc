@@ -36,7 +36,7 @@ struct Flags {
   std::string targets, connections, rate, hold = "0s", sources, engine = "auto", connect_timeout = "3s", ping,
                                           interval = "1s";
   int workers = 0, processes = 0;
-  bool json = false, progress_json = false;
+  bool json = false, progress_json = false, no_watch = false, bind_ports = false;
   SessionFlags session;
   int server_pid = 0;
 };
@@ -66,6 +66,15 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--ping", f.ping,
                  "send a 16-byte probe on every held connection each INTERVAL and time the echo "
                  "(against tcpmax serve --mode echo)");
+  app.add_flag("--no-watch", f.no_watch,
+               "once established, do not watch a held connection (no epoll item or armed io_uring recv: about "
+               "200 B of kernel memory less per connection); a server's close is then not seen or counted. "
+               "Not with --ping or the session flags");
+  app.add_flag("--bind-ports", f.bind_ports,
+               "choose each connection's source port instead of connect()'s search: the k-th connection of every "
+               "(source, target) pair binds port LO+k of net.ipv4.ip_local_port_range with SO_REUSEADDR, so one "
+               "(source, port) serves every target. Faster at scale and one bind bucket per (source, port); only "
+               "where nothing else uses those ports (e.g. a namespace of its own, --netns)");
   app.add_flag("--json", f.json, "print the summary as one JSON object on stdout");
   app.add_option("--server-pid", f.server_pid,
                  "the server's process (local targets): also count what IT holds (accepted, by socket inode), what "
@@ -131,6 +140,12 @@ Result<load::LoadOptions> Validate(const Flags& f) {
   if (!session) return tl::unexpected(session.error());
   o.session = std::move(*session);
   if (o.session.active() && o.engine == Engine::kUring) return PlainError(load::kSessionNeedsEpoll);
+  if (f.no_watch && (o.ping_interval_ns > 0 || o.session.active())) {
+    return PlainError("--no-watch: not with --ping or --proto/--tls/--message/--lifetime/--idle-timeout "
+                      "(those read every connection)");
+  }
+  o.watch_held = !f.no_watch;
+  o.explicit_ports = f.bind_ports;
   if (f.workers < 0 || f.workers > 256) return PlainError("--workers: expected 1-256");
   if (f.processes < 0 || f.processes > 512) return PlainError("--processes: expected 1-512");
   o.workers = f.workers;
@@ -187,7 +202,9 @@ int RunLoad(int argc, char** argv) {
   }
   auto dist_run = PrepareDist(dist_flags, *opts, sources_shared);
   if (!dist_run) return UsageError(kName, dist_run.error().context);
+  bool bind_ports = opts->explicit_ports;
   auto run = load::PlanLoad(std::move(*opts));
+  if (!run && bind_ports && run.error().code == EINVAL) return UsageError(kName, run.error().context);
   if (!run) return RuntimeError(kName, run.error());
   if (!f.progress_json) fmt::print(stderr, "{}", report::LoadPlanText(*run));
   if (dist_run->rank.distributed()) fmt::print(stderr, "{}", report::RankSliceText(dist_run->rank, dist_run->share));

@@ -32,7 +32,7 @@ struct Options {
   std::string engine = "auto";
   bool tune = false;
   std::string reserve = "10%";
-  std::string pressure = "40%";
+  std::string pressure = "20%";
   std::string rate;
   std::string timeout = "10m";
   std::string interval = "250ms";
@@ -50,6 +50,7 @@ struct Options {
   std::string ready_timeout = "10s";
   std::string proto = "raw";
   bool tls = false, tls_release_buffers = false;
+  bool watch = false, host_netns = false;
 };
 
 void AddFlags(CLI::App& app, Options& o) {
@@ -61,13 +62,26 @@ void AddFlags(CLI::App& app, Options& o) {
       ->check(Values(Names(kEngines, EngineName)));
   app.add_flag("--tune", o.tune,
                "raise fs.file-max, epoll watches, somaxconn, syn backlog, port range, conntrack for the run; restore after");
-  app.add_option("--reserve", o.reserve, "stop before usable memory falls under this share of RAM (at least 512 MiB)");
+  app.add_option("--reserve", o.reserve,
+                 "stop before usable memory falls under this share of RAM (10%) or this size (1GiB); at least 512 MiB. "
+                 "The guard counts the slab the sockets pin and stops the load at once, so 1GiB is safe on a box "
+                 "that runs nothing else");
   app.add_option("--memory-pressure", o.pressure,
-                 "stop when the box stalls on memory: PSI memory 'some' avg10 at or over this share (1-100%)");
+                 "stop when the box stalls on memory: PSI memory 'full' avg10 (every runnable task waiting for "
+                 "memory at once) at or over this share (1-100%)");
   app.add_option("--rate", o.rate, "connections/s for load (default: as fast as it goes)");
   app.add_option("--timeout", o.timeout, "stop the climb after this long (30s, 10m)");
   app.add_option("--interval", o.interval, "sampling interval (at least 100ms)");
-  app.add_option("--hold", o.hold, "keep the connections this long at the peak before teardown (inspect with tcpmax count)");
+  app.add_option("--hold", o.hold,
+                 "keep the connections this long at the peak before teardown (inspect them with "
+                 "nsenter -t PID -n tcpmax count, PID being the probe's, or plain tcpmax count with --host-netns)");
+  app.add_flag("--watch", o.watch,
+               "watch every held connection on both sides (an epoll item each), as servers do; by default "
+               "idle held connections are not watched, so each costs the kernel its two sockets alone");
+  app.add_flag("--host-netns", o.host_netns,
+               "climb in this process's network namespace; by default the probe makes a namespace of its own "
+               "whose established hash is sized for the target (net.ipv4.tcp_child_ehash_entries), so lookups "
+               "stay short at millions of sockets; it ends with the probe");
   app.add_option("--first-port", o.first_port, "server ports start here (127.0.0.1:PORT and up)");
   app.add_option("--proto", o.proto,
                  "raw, or ws: every connection a WebSocket session (own engines; epoll only, uring refused)")
@@ -102,10 +116,18 @@ Result<probe::ProbeOptions> Validate(const Options& o) {
   if (!engine) return PlainError("--engine: " + engine.error().context);
   opt.engine = *engine;
   opt.tune = o.tune;
-  auto reserve = ParsePercent(o.reserve);
-  if (!reserve) return PlainError("--reserve: " + reserve.error().context);
-  if (*reserve <= 0 || *reserve >= 100) return PlainError("--reserve: '" + o.reserve + "' must be between 0% and 100%");
-  opt.reserve_percent = *reserve;
+  if (!o.reserve.empty() && o.reserve.back() == '%') {
+    auto reserve = ParsePercent(o.reserve);
+    if (!reserve) return PlainError("--reserve: " + reserve.error().context);
+    if (*reserve <= 0 || *reserve >= 100) return PlainError("--reserve: '" + o.reserve + "' must be between 0% and 100%");
+    opt.reserve_percent = *reserve;
+  } else {
+    auto bytes = ParseBytes(o.reserve);
+    if (!bytes || *bytes == 0) {
+      return PlainError("--reserve: '" + o.reserve + "' is neither a share of RAM (10%) nor a size (1GiB)");
+    }
+    opt.reserve_bytes = *bytes;
+  }
   auto pressure = ParsePercent(o.pressure);
   if (!pressure || *pressure <= 0 || *pressure > 100) {
     return PlainError("--memory-pressure: '" + o.pressure + "' must be a share between 1% and 100%");
@@ -133,6 +155,11 @@ Result<probe::ProbeOptions> Validate(const Options& o) {
   opt.ws = o.proto == "ws";
   opt.tls = o.tls;
   opt.tls_release_buffers = o.tls_release_buffers;
+  opt.watch_held = o.watch;
+  opt.own_netns = !o.host_netns;
+  if (!o.server.empty() && (o.watch || o.host_netns)) {
+    return PlainError("--watch/--host-netns: for tcpmax's own engines; --server probes your server where it runs");
+  }
   if (opt.sessions()) {
     if (!o.server.empty()) return PlainError("--proto/--tls: for tcpmax's own engines, not with --server");
     if (opt.engine == Engine::kUring) {
@@ -165,6 +192,7 @@ Result<probe::ServerProbeOptions> ValidateServer(const Options& o, const probe::
   opt.engine = common.engine;
   opt.rate = common.rate;
   opt.reserve_percent = common.reserve_percent;
+  opt.reserve_bytes = common.reserve_bytes;
   opt.max_memory_pressure = common.max_memory_pressure;
   opt.timeout = common.timeout;
   opt.interval = common.interval;

@@ -40,6 +40,7 @@ struct Options {
   bool progress_json = false;
   std::string proto = "raw", cert, key, alpn;
   bool tls = false, release_buffers = false;
+  bool no_watch = false;
 };
 
 void AddFlags(CLI::App& app, Options& f) {
@@ -53,6 +54,10 @@ void AddFlags(CLI::App& app, Options& f) {
   app.add_option("--workers", f.workers, "worker threads, each with its own SO_REUSEPORT listeners (0 = one per core)");
   app.add_option("--backlog", f.backlog, "listen backlog (0 = net.core.somaxconn; capped at it)");
   app.add_option("--max-conns", f.max_conns, "hold at most this many connections (e.g. 100k); more are reset");
+  app.add_flag("--no-watch", f.no_watch,
+               "hold mode: do not watch accepted connections (no epoll item or armed io_uring recv per socket, "
+               "about 200 B of kernel memory less per connection); a client's close is then not seen and its "
+               "socket stays in CLOSE-WAIT until serve exits");
   app.add_option("--duration", f.duration, "stop after this long (e.g. 30s); default: until SIGINT/SIGTERM");
   app.add_option("--interval", f.interval, "progress interval (e.g. 1s, 200ms)");
   app.add_flag("--json", f.json, "print the final summary as one JSON object on stdout (schema tcpmax.serve/2)");
@@ -151,6 +156,10 @@ Result<serve::ServeRunOptions> Validate(const Options& f) {
   auto mode = ParseMode(f.mode);
   if (!mode) return tl::unexpected(mode.error());
   run.server.mode = *mode;
+  if (f.no_watch && run.server.mode != serve::ServeMode::kHold) {
+    return PlainError("--no-watch: only in --mode hold (echo and http must read every connection)");
+  }
+  run.server.watch_held = !f.no_watch;
   auto engine = ParseEngine(f.engine);
   if (!engine) return PlainError("--engine " + engine.error().context);
   run.server.engine = *engine;
@@ -197,6 +206,9 @@ int RunServe(int argc, char** argv) {
   TempPair self_signed;
   std::string tls_note;
   if (auto ok = ValidateSession(f, &*run, &self_signed, &tls_note); !ok) return UsageError(kName, ok.error().context);
+  if (f.no_watch && run->server.session.active()) {
+    return UsageError(kName, "--no-watch: not with --tls or --proto ws (a session must read its connection)");
+  }
   if (run->server.session.active()) {
     if (run->server.engine == Engine::kUring) {
       return UsageError(kName, "--engine uring does not run --tls or --proto ws yet; use --engine epoll (or auto)");

@@ -33,6 +33,18 @@ ConnectionMemory KernelBytesPerEnd(const Snapshot& snapshot, bool ipv6, bool epo
     m.per_end += item.bytes;
     m.items.push_back(item);
   }
+  // The security modules' blobs of the inode and the file, where an LSM
+  // keeps them in caches of their own (no fallback: without an LSM there
+  // are none).
+  if (snapshot.slabinfo) {
+    for (std::string_view cache : {"lsm_inode_cache", "lsm_file_cache"}) {
+      auto it = snapshot.slabinfo->find(cache);
+      if (it == snapshot.slabinfo->end() || it->second.objsize == 0) continue;
+      SlabItem item{std::string(cache), uint64_t(it->second.footprint() + 0.999), it->second.objsize, true};
+      m.per_end += item.bytes;
+      m.items.push_back(item);
+    }
+  }
   m.source = from_slab == caches.size() ? "slabinfo" : from_slab == 0 ? "fallback" : "slabinfo+fallback";
   if (snapshot.kernel_bytes_per_end) {
     m.per_end = *snapshot.kernel_bytes_per_end;

@@ -7,6 +7,8 @@
 //   filp               struct file: what the fd points at
 //   dentry             the socket's (anonymous) dentry
 //   eventpoll_epi      one epoll watch, when the program uses epoll
+//   lsm_inode_cache,   the security modules' blobs of the inode and file,
+//   lsm_file_cache     where slabinfo has those caches (an LSM is on)
 // Sizes come from /proc/slabinfo, so they follow the running kernel: each
 // object costs its slab's pages divided by the objects per slab (TCP: 8 pages
 // hold 13 objects of 2,368 B, so 2,521 B each), which is what the Slab line of

@@ -64,6 +64,11 @@ struct WorkerPlan {
   // this many: attempts beyond `count`'s share replace connections that failed
   // or that the peer closed (probe --server climbs to a held target).
   uint64_t max_held = 0;
+  // False: once established, a plain held connection (no ping, no session) is
+  // not watched (no epoll item, no armed io_uring recv): the kernel keeps only
+  // the socket. A peer's close is then not seen by this worker; the caller
+  // counts held sockets in the kernel instead (probe's verification).
+  bool watch_held = true;
 };
 
 // A worker's published figures. Thread-safe.
@@ -127,7 +132,9 @@ class PingPacer {
 
 // socket() + SO_LINGER 0 + IP_BIND_ADDRESS_NO_PORT + bind(source:0).
 // Returns the descriptor or -errno.
-int OpenBoundSocket(int family, const IpAddress& source, bool nonblocking);
+// `port` 0: the kernel picks the port at connect (IP_BIND_ADDRESS_NO_PORT);
+// else bound to it with SO_REUSEADDR (SourcePlan::PortOf).
+int OpenBoundSocket(int family, const IpAddress& source, bool nonblocking, uint16_t port = 0);
 
 // Checks one echoed probe against `now`; returns its RTT in ns or 0 when bad.
 uint64_t PongRtt(const uint8_t* probe, uint64_t now_ns, uint64_t start_ns);

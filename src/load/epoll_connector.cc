@@ -139,7 +139,7 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
   void OpenOne(uint64_t index, bool reopen = false) {
     if (!reopen) ++stats_.attempted;
     const SourcePlan& sp = *plan_.plan;
-    int fd = OpenBoundSocket(sp.family(), sp.SourceOf(index), true);
+    int fd = OpenBoundSocket(sp.family(), sp.SourceOf(index), true, sp.PortOf(index));
     if (fd < 0) return Fail(-fd);
     uint64_t t0 = MonotonicNanos();
     socklen_t len;
@@ -177,6 +177,10 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
     }
     s = Since(now, kHeldTag);
     ++stats_.opened;
+    if (!driver_ && !plan_.watch_held && plan_.ping_interval_ns == 0) {
+      // Unwatched hold: the epoll item goes, the socket stays (connector.h).
+      ::epoll_ctl(ep_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    }
     t0 &= ~uint64_t{3};
     stats_.connect_ns.Record(now > t0 ? now - t0 : 1);
     if (driver_) {

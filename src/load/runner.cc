@@ -5,13 +5,17 @@
 
 #include <algorithm>
 #include <memory>
+#include <cstdio>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "core/clock.h"
 #include "load/connector.h"
 #include "sys/netns.h"
 #include "sys/process.h"
 #include "sys/rlimit.h"
+#include "sys/sysctl.h"
 #include "sys/uring_support.h"
 
 namespace tcpmax::load {
@@ -83,6 +87,7 @@ struct LocalRun {
       p.rate = o.rate / static_cast<double>(stride);
       p.connect_timeout_ns = o.connect_timeout_ns;
       p.ping_interval_ns = o.ping_interval_ns;
+      p.watch_held = o.watch_held;
       p.max_inflight = std::max<uint64_t>(32, kRunInflight / stride);
       p.stop_opening = stop_opening;
       p.session = &o.session;
@@ -262,12 +267,33 @@ Result<LoadRun> PlanLoad(LoadOptions o) {
   }
   long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
   run.workers = o.workers > 0 ? o.workers : static_cast<int>(std::max<long>(1, cores / run.processes));
-  if (!o.netns.empty()) {  // fail here, not in every worker
-    auto scope = sys::NetnsScope::Enter(o.netns);
+  std::string port_range;
+  {
+    auto scope = sys::NetnsScope::Enter(o.netns);  // fail here, not in every worker
     if (!scope) return tl::unexpected(scope.error());
+    if (o.explicit_ports) {
+      auto r = sys::ReadLiveSysctl("net.ipv4.ip_local_port_range");
+      if (!r) return tl::unexpected(r.error());
+      port_range = *r;
+    }
   }
   auto plan = SourcePlan::Make(o.sources, o.targets, o.connections, o.source_window);
   if (!plan) return tl::unexpected(plan.error());
+  if (o.explicit_ports) {
+    unsigned lo = 0, hi = 0;
+    if (std::sscanf(port_range.c_str(), "%u %u", &lo, &hi) != 2 || lo == 0 || hi < lo || hi > 65535) {
+      return PlainError("net.ipv4.ip_local_port_range '" + port_range + "' is not two ports");
+    }
+    uint32_t span = hi - lo + 1;
+    if (plan->max_per_pair() > span) {
+      // EINVAL: the caller's request, not the box, is wrong (the CLI exits 2).
+      return ErrnoError(EINVAL, fmt::format("--bind-ports: {} connections per (source, target) pair need more than "
+                                            "the {} ports of net.ipv4.ip_local_port_range ({}-{}); add sources or "
+                                            "targets",
+                                            plan->max_per_pair(), span, lo, hi));
+    }
+    plan->UseExplicitPorts(static_cast<uint16_t>(lo), span);
+  }
   run.plan = std::move(*plan);
   run.options = std::move(o);
   return run;

@@ -59,6 +59,8 @@ struct LoadOptions {
   SessionOptions session;                   // --proto, --tls, --message...: epoll engine only
   SourceWindow source_window;               // this rank's slice of `sources` (dist/partition.h)
   std::string netns;                        // open every connection in this named namespace; "": here
+  bool watch_held = true;                   // false: --no-watch (WorkerPlan::watch_held)
+  bool explicit_ports = false;              // --bind-ports: SourcePlan::UseExplicitPorts over ip_local_port_range
 };
 
 // A run planned once: what RunLoad and RunShard execute.

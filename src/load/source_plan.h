@@ -59,6 +59,22 @@ class SourcePlan {
   // at submit time).
   const sockaddr* TargetAddr(uint64_t i, socklen_t* len) const;
   const std::vector<Endpoint>& targets() const { return targets_; }
+
+  // Explicit source ports: connection i binds (SourceOf(i), PortOf(i)) with
+  // SO_REUSEADDR instead of letting connect() search for a port. The k-th
+  // connection of every pair gets port lo + k (mod span), so one (source,
+  // port) serves every target: one bind bucket per such pair shared by
+  // target_count() sockets, and no port search at all. Only where nothing
+  // else binds those ports (the probe's own namespace).
+  void UseExplicitPorts(uint16_t lo, uint32_t span) {
+    port_lo_ = lo;
+    port_span_ = span;
+  }
+  // 0: the kernel picks (IP_BIND_ADDRESS_NO_PORT).
+  uint16_t PortOf(uint64_t i) const {
+    if (port_span_ == 0) return 0;
+    return static_cast<uint16_t>(port_lo_ + (i / (targets_.size() * source_count_)) % port_span_);
+  }
   const std::vector<Cidr>& sources() const { return sources_; }
 
  private:
@@ -70,6 +86,8 @@ class SourcePlan {
   uint64_t source_count_ = 0;
   uint64_t source_first_ = 0;  // the window's first address
   uint64_t max_per_pair_ = 0;
+  uint16_t port_lo_ = 0;
+  uint32_t port_span_ = 0;
 };
 
 // The default source ranges for `target` (see above).

@@ -217,9 +217,9 @@ class UringWorker : public ConnectorCore<UringWorker> {
     ++stats_.attempted;
     Ring* r = RingWithRoom();
     if (r == nullptr) return Fail(ring_error_);
-    if (r->in_ring_setup && !syscall_setup_) return OpenInRing(*r, index);
     const SourcePlan& sp = *plan_.plan;
-    int fd = OpenBoundSocket(sp.family(), sp.SourceOf(index), false);
+    if (r->in_ring_setup && !syscall_setup_ && sp.PortOf(index) == 0) return OpenInRing(*r, index);
+    int fd = OpenBoundSocket(sp.family(), sp.SourceOf(index), false, sp.PortOf(index));
     if (fd < 0) return Fail(-fd);
     uint32_t slot = r->free_slots.back();
     int rc = io_uring_register_files_update(&r->ring, slot, &fd, 1);
@@ -347,6 +347,7 @@ class UringWorker : public ConnectorCore<UringWorker> {
         stats_.connect_ns.Record(now > s ? now - s : 1);
         s = Since(now, kHeldTag);
         ++stats_.opened;
+        if (!plan_.watch_held && plan_.ping_interval_ns == 0) return;  // unwatched hold: no armed recv
         return PostRecv(r, slot);
       }
       case kRecv: {

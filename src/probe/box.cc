@@ -50,12 +50,13 @@ Result<BoxFacts> ReadBoxFacts(const sys::Reader& r) {
   return b;
 }
 
-uint64_t ReserveBytes(const BoxFacts& box, double reserve_percent) {
+uint64_t ReserveBytes(const BoxFacts& box, double reserve_percent, uint64_t reserve_bytes) {
+  if (reserve_bytes > 0) return std::max<uint64_t>(kMinReserve, reserve_bytes);
   return std::max<uint64_t>(kMinReserve, static_cast<uint64_t>(double(box.mem_total) * reserve_percent / 100));
 }
 
-uint64_t MaxModeTarget(const BoxFacts& box, double reserve_percent, double bytes_per_conn) {
-  uint64_t reserve = ReserveBytes(box, reserve_percent);
+uint64_t MaxModeTarget(const BoxFacts& box, double reserve_percent, double bytes_per_conn, uint64_t reserve_bytes) {
+  uint64_t reserve = ReserveBytes(box, reserve_percent, reserve_bytes);
   if (box.mem_available <= reserve || bytes_per_conn <= 0) return 0;
   return static_cast<uint64_t>(double(box.mem_available - reserve) / bytes_per_conn * 1.25);
 }

@@ -27,12 +27,13 @@ struct BoxFacts {
 // uring_direct and uring_reason are left for the caller to detect.
 Result<BoxFacts> ReadBoxFacts(const sys::Reader& reader);
 
-// The MemAvailable floor of a climb: `reserve_percent` of MemTotal, at least 512 MiB.
-uint64_t ReserveBytes(const BoxFacts& box, double reserve_percent);
+// The usable-memory floor of a climb: `reserve_bytes` when given (--reserve
+// 1GiB), else `reserve_percent` of MemTotal; at least 512 MiB.
+uint64_t ReserveBytes(const BoxFacts& box, double reserve_percent, uint64_t reserve_bytes = 0);
 
 // The target --max climbs towards: what MemAvailable above the reserve holds
 // at `bytes_per_conn`, 25% beyond, so the plan has enough ports and
 // processes (the climb stops at the reserve anyway).
-uint64_t MaxModeTarget(const BoxFacts& box, double reserve_percent, double bytes_per_conn);
+uint64_t MaxModeTarget(const BoxFacts& box, double reserve_percent, double bytes_per_conn, uint64_t reserve_bytes = 0);
 
 }  // namespace tcpmax::probe

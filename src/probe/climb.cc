@@ -38,7 +38,7 @@ std::optional<StopDecision> CheckStop(const ClimbRules& rules, ClimbState& state
   }
   if (now.memory_pressure >= rules.max_pressure) {
     return StopDecision{StopReason::kMemoryReserve,
-                        fmt::format("the box stalls on memory: some task waited for memory {:.0f}% of the last 10 s "
+                        fmt::format("the box stalls on memory: every runnable task waited for memory {:.0f}% of the last 10 s "
                                     "(PSI, limit {:.0f}%), with {} still usable",
                                     now.memory_pressure, rules.max_pressure, FormatBytes(double(now.usable_bytes)))};
   }

@@ -6,7 +6,7 @@
 //   kError          a shard died or a reading failed (the caller decides);
 //   kTarget         held >= target;
 //   kMemoryReserve  usable memory fell under the reserve, or the box stalls
-//                   on memory (PSI "some" avg10 at or over max_pressure)
+//                   on memory (PSI "full" avg10 at or over max_pressure)
 //                   (memory_guard.h);
 //   kLimit          no new connection for `stall_seconds` while connects fail;
 //   kStalled        no new connection for `idle_seconds`, or for
@@ -29,7 +29,7 @@ std::string_view StopReasonName(StopReason r);
 struct ClimbRules {
   uint64_t target = 0;
   uint64_t reserve_bytes = 0;
-  double max_pressure = 100;    // percent of PSI memory "some" avg10
+  double max_pressure = 100;    // percent of PSI memory "full" avg10
   double stall_seconds = 10;
   double idle_seconds = 20;
   double done_idle_seconds = 5;
@@ -41,7 +41,7 @@ struct Observation {
   double t = 0;               // seconds since the climb started
   uint64_t held = 0;          // connections held at once (both ends)
   uint64_t usable_bytes = 0;  // memory the box can still give (memory_guard.h)
-  double memory_pressure = 0;  // PSI memory "some" avg10, percent (0 without PSI)
+  double memory_pressure = 0;  // PSI memory "full" avg10, percent (0 without PSI)
   bool connect_errors = false;  // some connects failed so far
   bool attempts_done = false;   // every load shard answered all its attempts
   bool interrupted = false;

@@ -43,7 +43,7 @@ Result<MemoryGuard::Check> MemoryGuard::Read() const {
   Check c;
   c.reading = *now;
   c.usable = UsableMemory(base_, *now);
-  if (auto p = sys::ReadPressure(*reader_, "memory")) c.pressure = p->some_avg10;
+  if (auto p = sys::ReadPressure(*reader_, "memory")) c.pressure = p->full_avg10;
   c.tripped = c.usable < reserve_ || (c.pressure && *c.pressure >= max_pressure_);
   return c;
 }

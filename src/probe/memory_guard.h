@@ -11,8 +11,12 @@
 // pinned dentries and the proc inodes of a process that walks /proc/*/fd);
 // trusting MemAvailable alone ran a wave-1 climb into the OOM killer. Free
 // plus page cache falls under the reserve right at that knee.
-// The guard also trips on memory pressure (PSI "some" avg10): the box stalls
-// whoever allocates, the probe's supervisor and shards included.
+// The guard also trips on memory pressure (PSI "full" avg10: every runnable
+// task waited for memory at once): the box stalls whoever allocates, the
+// probe's supervisor and shards included. Not "some": kswapd reclaiming page
+// cache counts there by itself (measured here: "some" 42% with "full" under
+// 1% at 2.6M connections, no direct reclaim, the climb going on), and page
+// cache is usable memory.
 //
 // Readings go through a sys::Reader, so tests drive the guard with a fake
 // box. An unreadable /proc/meminfo is an Error, never "0 bytes left".
@@ -46,14 +50,14 @@ Result<MemoryReading> ReadMemory(const sys::Reader& reader);
 class MemoryGuard {
  public:
   // Takes the baseline. `reader` must outlive the guard. The guard also trips
-  // when memory pressure (PSI "some" avg10) reaches `max_pressure` percent:
+  // when memory pressure (PSI "full" avg10) reaches `max_pressure` percent:
   // the box then stalls in reclaim, whatever MemAvailable says.
   static Result<MemoryGuard> Start(const sys::Reader& reader, uint64_t reserve_bytes, double max_pressure = 100);
 
   struct Check {
     MemoryReading reading;
     uint64_t usable = 0;
-    std::optional<double> pressure;  // PSI memory "some" avg10, percent (absent without PSI)
+    std::optional<double> pressure;  // PSI memory "full" avg10, percent (absent without PSI)
     bool tripped = false;     // usable < reserve, or pressure >= the limit: open nothing more
   };
   Result<Check> Read() const;

@@ -23,27 +23,49 @@ bool Applies(const limits::Finding& f) {
 }  // namespace
 
 Prediction Predict(limits::Snapshot snap, const std::vector<Setting>& settings, const Plan& plan,
-                   uint64_t reserve_bytes) {
+                   uint64_t reserve_bytes, uint64_t usable, bool watched) {
   Prediction p;
   for (const Setting& s : settings) {
     if (limits::ApplySetting(snap, s.name, s.value)) {
       p.notes.push_back(fmt::format("with {} = {} (--tune)", s.name, s.value));
     }
   }
-  if (snap.mem_available) {
+  if (usable > 0) {
+    // What the guard stops on: free memory and page cache (and the
+    // reclaimable slab of now), not MemAvailable; less what the shard
+    // processes themselves take.
+    uint64_t shards = uint64_t{plan.serve_processes + plan.load_processes} * kShardProcessBytes;
+    uint64_t floor = reserve_bytes + shards;
+    uint64_t above = usable > floor ? usable - floor : 0;
+    (void)limits::ApplySetting(snap, "mem.available", std::to_string(above));
+    p.notes.push_back(fmt::format("usable memory {} (free + page cache + reclaimable slab) less the probe's reserve "
+                                  "of {} and {} shard processes at {} each",
+                                  FormatBytes(double(usable)), FormatBytes(double(reserve_bytes)),
+                                  plan.serve_processes + plan.load_processes, FormatBytes(double(kShardProcessBytes))));
+  } else if (snap.mem_available) {
     uint64_t above = *snap.mem_available > reserve_bytes ? *snap.mem_available - reserve_bytes : 0;
     (void)limits::ApplySetting(snap, "mem.available", std::to_string(above));
     p.notes.push_back(fmt::format("MemAvailable less the probe's reserve of {}", FormatBytes(double(reserve_bytes))));
   }
   limits::Scenario sc;
   sc.loopback = true;
+  sc.epoll = watched;
+  if (usable > 0) {
+    sc.app_bytes = kClimbExtraBytesPerConnection;
+    p.notes.push_back(fmt::format("{} B per connection beside the sockets' slab (the shards' user memory and kmalloc "
+                                  "objects, measured on this kernel)",
+                                  kClimbExtraBytesPerConnection));
+  }
+  if (!watched) p.notes.push_back("held connections unwatched: no epoll item per socket");
   sc.listen_ports = plan.ports;
   sc.processes = std::max(plan.serve_processes, plan.load_processes);
   limits::Ceiling c = limits::ComputeCeiling(snap, sc);
   std::string terms;
   for (const limits::Finding& f : c.inbound.findings) {
     if (!f.allows || !Applies(f)) continue;
-    p.limits.push_back({f.id, f.limit, *f.allows, false});
+    // With the guard's figure in place of MemAvailable, name it so.
+    std::string name = usable > 0 && f.id == "memory" ? "usable memory" : f.limit;
+    p.limits.push_back({f.id, name, *f.allows, false});
   }
   PredictedLimit* best = nullptr;
   for (PredictedLimit& l : p.limits) {

@@ -30,8 +30,20 @@ struct Prediction {
   std::vector<std::string> notes; // what was assumed
 };
 
+// What a climb costs beyond the sockets' slab, measured on this kernel
+// (bench/RESULTS.md, issue 14, 1,000,000 connections): the shards' user
+// memory per connection (load 31 B + serve 6 B) and the kmalloc objects that
+// grow with the connections (kmalloc-192 0.3 and kmalloc-128 0.15 per
+// connection: 78 B); and per shard process its own memory at start (anonymous
+// pages 1.6-2.6 MB and 80 KB of page tables: 2 MiB).
+inline constexpr uint64_t kClimbExtraBytesPerConnection = 37 + 78;
+inline constexpr uint64_t kShardProcessBytes = 2ull << 20;
+
 // `snapshot` as read now; `settings` what --tune will set (empty without it).
+// `usable`: the memory guard's usable memory now (memory_guard.h; 0: use
+// MemAvailable), the figure the climb stops on. `watched`: each held socket
+// carries an epoll item.
 Prediction Predict(limits::Snapshot snapshot, const std::vector<Setting>& settings, const Plan& plan,
-                   uint64_t reserve_bytes);
+                   uint64_t reserve_bytes, uint64_t usable = 0, bool watched = true);
 
 }  // namespace tcpmax::probe

@@ -11,6 +11,7 @@
 #include "probe/climb.h"
 #include "probe/fit.h"
 #include "probe/plan.h"
+#include "probe/slab_share.h"
 #include "probe/verify.h"
 
 namespace tcpmax::probe {
@@ -32,7 +33,7 @@ struct Sample {
   uint64_t anon_load = 0;       // bytes, load shards
   uint64_t file_nr = 0;         // fs.file-nr: allocated file handles
   uint64_t usable = 0;          // memory the box can still give (memory_guard.h), bytes
-  double memory_pressure = 0;   // PSI memory "some" avg10, percent
+  double memory_pressure = 0;   // PSI memory "full" avg10, percent
   // Growth of the socket caches (sys::kSocketCaches: socket, inode, file,
   // epoll watch; not dentries, which /proc walkers inflate), bytes.
   int64_t socket_slab = 0;
@@ -89,6 +90,10 @@ struct ProbeReport {
   LineFit socket_slab_fit;              // socket-cache growth vs connections: what the sockets themselves cost
   double user_bytes_serve = 0;          // RSS per held connection, serve side
   double user_bytes_load = 0;           // RSS per held connection, load side
+  SlabShare slab_share;                 // slab growth by cache at the peak, the sockets' share apart
+  bool watched = true;                  // held connections watched (epoll item / armed recv) by both sides
+  uint64_t netns_buckets = 0;           // the probe's own namespace's established hash; 0: the host's namespace
+  uint64_t host_buckets = 0;            // the host's established hash, when netns_buckets is set
 
   // Prediction (probe/predict.h), made before the climb.
   uint64_t predicted_ceiling = 0;

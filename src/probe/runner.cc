@@ -1,6 +1,7 @@
 #include "probe/runner.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <memory>
@@ -14,13 +15,18 @@
 #include "limits/snapshot.h"
 #include "load/runner.h"
 #include "probe/memory_guard.h"
+#include "probe/own_netns.h"
 #include "proto/tls.h"
 #include "proto/tls_cert.h"
 #include "probe/shard_totals.h"
 #include "probe/verdict.h"
 #include "serve/run.h"
 #include "sys/process.h"
+#include "sys/reader.h"
 #include "sys/shard.h"
+#include "sys/slabinfo.h"
+#include "sys/sockstat.h"
+#include "sys/sysctl.h"
 #include "sys/uring_support.h"
 
 namespace tcpmax::probe {
@@ -89,6 +95,10 @@ ProbeReport NewReport(const ProbeOptions& opt, const ProbeSetup& setup) {
   rep.target = setup.target;
   rep.plan = setup.plan;
   rep.engine = fmt::format("serve {}, load {}", EngineName(setup.plan.serve_engine), EngineName(setup.plan.load_engine));
+  rep.watched = opt.watch_held || opt.sessions();
+  if (!rep.watched) {
+    rep.engine += "; held connections unwatched (a close by either end is seen only by the verification's count)";
+  }
   if (opt.sessions()) {
     rep.engine += fmt::format("; sessions: {}{}{}", opt.ws ? "WebSocket" : "raw", opt.tls ? " over TLS" : "",
                               opt.tls_release_buffers ? " (buffers released)" : "");
@@ -130,6 +140,18 @@ class Climb {
     if (load_) load_->Poll(timeout_ms);
   }
   std::optional<StopDecision> TakeSample(const MemoryGuard& guard, uint64_t start, const std::atomic<bool>& stop);
+  // Slabinfo before the load shards start, and at the peak (Verify).
+  std::optional<sys::Slabinfo> slab_before_, slab_peak_;
+
+ public:
+  void SnapshotSlab(bool peak) {
+    if (auto s = sys::ReadSlabinfo(sys::LiveReader())) (peak ? slab_peak_ : slab_before_) = std::move(*s);
+  }
+  void ShareSlabAtPeak() {
+    if (slab_before_ && slab_peak_ && rep_.reached > 0) rep_.slab_share = ShareSlab(*slab_before_, *slab_peak_, rep_.reached);
+  }
+
+ private:
   void StopOpening() {
     if (!stop_opening_sent_ && load_) load_->Command(sys::ShardCommand::kStopOpening);
     stop_opening_sent_ = true;
@@ -196,6 +218,7 @@ Result<void> Climb::StartServe() {
     o.mode = serve::ServeMode::kHold;
     o.workers = workers;
     o.session = *session;
+    o.watch_held = opt_.watch_held || opt_.sessions();
     return serve::RunShard(o, ch, interval);
   }, so);
   if (!set) return tl::unexpected(set.error());
@@ -222,6 +245,10 @@ Result<void> Climb::StartLoad() {
   o.workers = static_cast<int>(std::max(1u, setup_.box.cores / plan.load_processes));
   o.interval_ns = static_cast<uint64_t>(opt_.interval.count()) * 1'000'000;
   o.session = LoadSessions(opt_);
+  o.watch_held = opt_.watch_held || opt_.sessions();
+  // In the probe's own namespace nothing else binds a port: each connection
+  // gets its port without connect()'s search (SourcePlan::UseExplicitPorts).
+  o.explicit_ports = rep_.netns_buckets > 0;
   auto run = load::PlanLoad(std::move(o));
   if (!run) return tl::unexpected(run.error());
   load_run_ = std::move(*run);
@@ -334,7 +361,10 @@ void Climb::Settle(const std::atomic<bool>& stop) {
 
 void Climb::Hold(const std::atomic<bool>& stop) {
   if (opt_.hold.count() <= 0) return;
-  Phase(fmt::format("holding the connections for {}", FormatDuration(opt_.hold)));
+  std::string where = rep_.netns_buckets > 0
+                          ? fmt::format(" (in the probe's namespace: nsenter --net=/proc/{}/ns/net tcpmax count)", ::getpid())
+                          : "";
+  Phase(fmt::format("holding the connections for {}{}", FormatDuration(opt_.hold), where));
   uint64_t until = MonotonicNanos() + static_cast<uint64_t>(opt_.hold.count()) * 1'000'000;
   while (MonotonicNanos() < until && !stop.load()) PollAll(50);
 }
@@ -348,6 +378,8 @@ void Climb::Verify(const std::atomic<bool>& stop) {
   }
   rep_.reached = std::max(rep_.reached, std::min(sv.held, ld.held));
   if (sv.held == 0 && ld.held == 0) return;
+  SnapshotSlab(/*peak=*/true);
+  ShareSlabAtPeak();
   Phase("verifying both ends with the kernel's count");
   rep_.verification = probe::Verify(setup_.plan, sv.held, ld.held);
   rep_.verified = true;
@@ -378,10 +410,10 @@ Result<ProbeSetup> Prepare(const ProbeOptions& opt, const sys::Reader& reader) {
   sys::UringSupport uring = sys::DetectUring();
   s.box.uring_direct = uring.ok();
   s.box.uring_reason = uring.reason;
-  s.reserve_bytes = ReserveBytes(s.box, opt.reserve_percent);
+  s.reserve_bytes = ReserveBytes(s.box, opt.reserve_percent, opt.reserve_bytes);
   s.target = opt.target;
   if (opt.max) {
-    s.target = MaxModeTarget(s.box, opt.reserve_percent, kPlanBytesPerConnection);
+    s.target = MaxModeTarget(s.box, opt.reserve_percent, kPlanBytesPerConnection, opt.reserve_bytes);
     if (s.target == 0) {
       return PlainError(fmt::format("MemAvailable ({}) is already under the reserve ({})",
                                     FormatBytes(double(s.box.mem_available)), FormatBytes(double(s.reserve_bytes))));
@@ -410,7 +442,10 @@ Result<ProbeSetup> Prepare(const ProbeOptions& opt, const sys::Reader& reader) {
   auto plan = MakePlan(in);
   if (!plan) return tl::unexpected(plan.error());
   s.plan = *plan;
-  s.prediction = Predict(limits::ReadSnapshot(reader), s.tuning, s.plan, s.reserve_bytes);
+  uint64_t usable = 0;
+  if (auto m = ReadMemory(reader)) usable = UsableMemory(*m, *m);
+  s.prediction = Predict(limits::ReadSnapshot(reader), s.tuning, s.plan, s.reserve_bytes, usable,
+                         opt.watch_held || opt.sessions());
   if (!opt.max && s.prediction.known && s.target > s.prediction.ceiling) {
     return PlainError(fmt::format(
         "--target {}: this box holds about {} connections on loopback{} (bound by {}: {}); lower --target, "
@@ -447,6 +482,26 @@ void Conclude(ProbeReport& rep, std::optional<Tuning>& tuning) {
   }
 }
 
+// The shards are gone, but the kernel frees their sockets after them (an
+// io_uring ring's descriptors, RSTs in flight): waits, at most a minute,
+// until the box's allocated TCP sockets are back near where they were, so
+// the next run on this box starts from the same memory.
+void WaitSocketsFreed(uint64_t alloc_before, ProbeReport& rep) {
+  constexpr uint64_t kWaitNs = 60'000'000'000ull;
+  uint64_t margin = std::max<uint64_t>(1000, rep.reached / 100);
+  uint64_t deadline = MonotonicNanos() + kWaitNs;
+  for (;;) {
+    auto ss = sys::ReadSockstat(sys::LiveReader());
+    if (!ss || ss->tcp_alloc <= alloc_before + margin) return;
+    if (MonotonicNanos() > deadline) {
+      rep.notes.push_back(fmt::format("{} TCP sockets were still allocated a minute after teardown (before the climb: {})",
+                                      FormatCount(ss->tcp_alloc), FormatCount(alloc_before)));
+      return;
+    }
+    ::usleep(100'000);
+  }
+}
+
 // Restores the sysctls on every way out of RunProbe.
 struct RestoreOnExit {
   std::optional<Tuning>& t;
@@ -465,9 +520,41 @@ Result<ProbeReport> RunProbe(const ProbeOptions& opt, const ProbeSetup& setup, c
   };
   std::optional<Tuning> tuning;
   RestoreOnExit restore_on_exit{tuning};
-  if (opt.tune && !setup.tuning.empty()) {
+  std::vector<Setting> host_settings = opt.tune ? setup.tuning : std::vector<Setting>{};
+  if (opt.own_netns) {
+    // Two sockets per connection, and the target is an upper bound of what
+    // the climb opens (--max sizes it from memory).
+    phase("creating the probe's network namespace");
+    auto ns = EnterOwnNetns(2 * setup.target);
+    if (!ns) {
+      rep.notes.push_back("climbed in the host's network namespace: " + ns.error().ToString());
+    } else {
+      rep.netns_buckets = ns->buckets;
+      rep.host_buckets = ns->host_buckets;
+      rep.notes.push_back(fmt::format("climbed in a network namespace of the probe's own: established hash of {} "
+                                      "buckets (the host's: {})",
+                                      FormatCount(ns->buckets), FormatCount(ns->host_buckets)));
+      for (auto& n : ns->notes) rep.notes.push_back(std::move(n));
+      // Per-namespace settings go inside it and end with it: not journaled.
+      std::vector<Setting> global;
+      for (const Setting& s : host_settings) {
+        if (!s.name.starts_with("net.")) {
+          global.push_back(s);
+          continue;
+        }
+        if (auto w = sys::WriteLiveSysctl(s.name, s.value); w) {
+          rep.settings_changed.push_back(fmt::format("{}: {} -> {} (in the probe's namespace)", s.name, s.from, s.value));
+          phase(fmt::format("set {}: {} -> {} in the probe's namespace", s.name, s.from, s.value));
+        } else {
+          rep.notes.push_back(fmt::format("{} not set in the probe's namespace: {}", s.name, w.error().ToString()));
+        }
+      }
+      host_settings = std::move(global);
+    }
+  }
+  if (!host_settings.empty()) {
     phase("tuning sysctls");
-    auto t = Tuning::Apply(setup.tuning);
+    auto t = Tuning::Apply(host_settings);
     if (!t) return tl::unexpected(t.error());
     tuning.emplace(std::move(*t));
     for (const auto& c : tuning->changes()) phase("set " + c);
@@ -484,11 +571,16 @@ Result<ProbeReport> RunProbe(const ProbeOptions& opt, const ProbeSetup& setup, c
     rep.notes.push_back("the supervisor keeps its priority (" + rt.error().ToString() + "; " + r.error().ToString() +
                         "); samples may come late on a busy box");
   }
+  // TCP sockets allocated on the box before the climb (sockstat "alloc" is
+  // box-wide): teardown ends when the kernel has freed the climb's.
+  uint64_t alloc_before = 0;
+  if (auto ss = sys::ReadSockstat(sys::LiveReader())) alloc_before = ss->tcp_alloc;
   Climb climb(opt, setup, obs, rep);
   auto guard = [&]() -> Result<MemoryGuard> {
     if (auto r = climb.StartServe(); !r) return tl::unexpected(r.error());
     auto g = MemoryGuard::Start(memory, setup.reserve_bytes, opt.max_memory_pressure);
     if (!g) return g;
+    climb.SnapshotSlab(/*peak=*/false);
     if (auto r = climb.StartLoad(); !r) return tl::unexpected(r.error());
     return g;
   }();
@@ -510,6 +602,7 @@ Result<ProbeReport> RunProbe(const ProbeOptions& opt, const ProbeSetup& setup, c
   phase("tearing down");
   uint64_t td = MonotonicNanos();
   climb.Teardown();
+  WaitSocketsFreed(alloc_before, rep);
   rep.teardown_seconds = SecondsSince(td);
   Conclude(rep, tuning);
   return rep;

@@ -44,7 +44,8 @@ struct ProbeOptions {
   bool tune = false;                 // raise sysctls for the run, restore after
   Engine engine = Engine::kAuto;
   double reserve_percent = 10;       // of MemTotal; never let usable memory fall below
-  double max_memory_pressure = 40;   // stop when PSI memory "some" avg10 reaches this percent
+  uint64_t reserve_bytes = 0;        // instead of reserve_percent when non-zero (--reserve 1GiB)
+  double max_memory_pressure = 20;   // stop when PSI memory "full" avg10 reaches this percent
   double rate = 0;                   // connections/s for load; 0 = as fast as load goes
   std::chrono::seconds timeout{600}; // the whole climb
   std::chrono::milliseconds interval{250};
@@ -63,6 +64,14 @@ struct ProbeOptions {
   bool tls = false;
   bool tls_release_buffers = false;
   bool sessions() const { return ws || tls; }
+  // Climb in a network namespace of the probe's own, its established hash
+  // sized for the target (own_netns.h); false: in the caller's namespace.
+  bool own_netns = true;
+  // False: held connections are not watched by either side (no epoll item,
+  // no armed io_uring recv), so each costs the kernel its two sockets alone; a
+  // close by either end is then seen only by the verification's count.
+  // Sessions always watch (they read).
+  bool watch_held = false;
 };
 
 struct ProbeSetup {

@@ -207,7 +207,7 @@ Result<ServerSetup> PrepareServer(const ServerProbeOptions& o, const sys::Reader
   auto box = ReadBoxFacts(reader);
   if (!box) return tl::unexpected(box.error());
   setup.box = *box;
-  setup.reserve_bytes = ReserveBytes(setup.box, o.reserve_percent);
+  setup.reserve_bytes = ReserveBytes(setup.box, o.reserve_percent, o.reserve_bytes);
   auto server = FindServer(o);
   if (!server) return tl::unexpected(server.error());
   setup.server = std::move(*server);

@@ -52,7 +52,8 @@ struct ServerProbeOptions {
   Engine engine = Engine::kAuto;            // the load engine
   double rate = 0;                          // connections/s; 0: as fast as load goes
   double reserve_percent = 10;
-  double max_memory_pressure = 40;
+  uint64_t reserve_bytes = 0;        // instead of reserve_percent when non-zero
+  double max_memory_pressure = 20;  // PSI memory "full" avg10, percent (memory_guard.h)
   std::chrono::seconds timeout{600};
   std::chrono::milliseconds interval{250};
   std::chrono::milliseconds hold{0};        // keep the peak this long before teardown

@@ -5,6 +5,23 @@
 namespace tcpmax::report {
 namespace {
 
+// Null when no reading was taken at the peak.
+nlohmann::json SlabShareJson(const probe::SlabShare& s) {
+  if (!s.valid()) return nullptr;
+  nlohmann::json caches = nlohmann::json::array();
+  for (const auto& c : s.caches) {
+    caches.push_back({{"cache", c.cache},
+                      {"objects_per_connection", std::round(c.objects * 100) / 100},
+                      {"bytes_per_connection", std::round(c.bytes)},
+                      {"socket_bytes_per_connection", std::round(c.socket_bytes)}});
+  }
+  return {{"connections", s.connections},
+          {"sockets_per_connection", std::round(s.sockets * 100) / 100},
+          {"socket_bytes_per_connection", std::round(s.socket_bytes)},
+          {"other_bytes_per_connection", std::round(s.other_bytes)},
+          {"caches", caches}};
+}
+
 nlohmann::json FitJson(const probe::LineFit& f) {
   if (!f.valid()) return nullptr;
   return {{"bytes_per_connection", std::round(f.slope)}, {"intercept_bytes", std::round(f.intercept)},
@@ -96,6 +113,8 @@ nlohmann::json ProbeToJson(const probe::ProbeReport& r) {
         {"kernel", FitJson(r.kernel_fit)},
         {"slab", FitJson(r.slab_fit)},
         {"socket_slab", FitJson(r.socket_slab_fit)},
+        {"slab_at_peak", SlabShareJson(r.slab_share)},
+        {"watched", r.watched},
         {"user_bytes_per_connection_serve", std::round(r.user_bytes_serve * 10) / 10},
         {"user_bytes_per_connection_load", std::round(r.user_bytes_load * 10) / 10}}},
       {"prediction",
@@ -107,6 +126,10 @@ nlohmann::json ProbeToJson(const probe::ProbeReport& r) {
         {"projected_by_measured_memory", r.projected_by_memory},
         {"limits", predicted}}},
       {"settings_changed", r.settings_changed},
+      {"netns", r.netns_buckets == 0 ? nlohmann::json(nullptr)
+                                      : nlohmann::json{{"own", true},
+                                                       {"ehash_buckets", r.netns_buckets},
+                                                       {"host_ehash_buckets", r.host_buckets}}},
       {"notes", r.notes},
       {"samples", samples},
   };

@@ -1,5 +1,7 @@
 #include "report/text_report.h"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "core/units.h"
@@ -56,6 +58,17 @@ std::string ProbeToText(const probe::ProbeReport& r) {
   line(fmt::format("  memory   {}", PerConn(r.kernel_fit) + " (MemAvailable drop - user-space growth)"));
   line(fmt::format("  sockets  {}", PerConn(r.socket_slab_fit) +
                                          " (the socket caches alone: socket, inode, file, epoll watch; no dentries)"));
+  if (r.slab_share.valid()) {
+    const probe::SlabShare& s = r.slab_share;
+    line(fmt::format("  at peak  {} per connection the sockets own ({:.2f} sockets each), {} other slab growth",
+                     FormatBytes(s.socket_bytes), s.sockets, FormatBytes(s.other_bytes)));
+    for (const auto& c : s.caches) {
+      if (std::fabs(c.bytes) < 8) continue;
+      line(fmt::format("           {:<20} {:>6.2f} objects {:>9} {}", c.cache, c.objects, FormatBytes(c.bytes),
+                       c.socket_bytes != 0 ? (c.socket_bytes == c.bytes ? "socket" : "socket (one per socket)")
+                                           : "other"));
+    }
+  }
   line(fmt::format("user space {:.1f} B per connection (serve), {:.1f} B (load)", r.user_bytes_serve,
                    r.user_bytes_load));
   line("");

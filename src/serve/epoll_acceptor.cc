@@ -107,6 +107,11 @@ void EpollWorker::Admit(int fd) {
     PauseAccepting(MonotonicNanos());
     return;
   }
+  if (!ctx_.watch_held && ctx_.mode == ServeMode::kHold && !driver_ &&
+      static_cast<size_t>(fd) / 64 < owned_.size()) {
+    owned_[fd / 64] |= 1ull << (fd % 64);  // unwatched hold: owned (closed at exit), never polled
+    return;
+  }
   epoll_event ev{};
   ev.events = kReadEvents;
   ev.data.u64 = static_cast<uint64_t>(fd);

@@ -80,6 +80,7 @@ Result<void> Server::Launch(const ServeOptions& options) {
     ctx.gate = gate_.get();
     ctx.counters = &counters_[w];
     ctx.session = options.session;
+    ctx.watch_held = options.watch_held;
     auto ready = std::make_shared<std::promise<Result<void>>>();
     auto started = ready->get_future();
     if (options.engine == Engine::kUring) {

@@ -39,6 +39,11 @@ struct ServeOptions {
   int backlog = 0;                      // 0 = net.core.somaxconn
   uint64_t max_conns = 0;               // 0 = unlimited; else held at most this many
   SessionSetup session;                 // --tls / --proto ws (epoll engine only)
+  // Hold mode only. False (--no-watch): an accepted connection is not watched
+  // (no epoll item, no armed io_uring recv), so it costs the kernel its socket
+  // alone; a client's close is then not seen (the socket stays in CLOSE-WAIT
+  // until serve exits).
+  bool watch_held = true;
 };
 
 // Admission control for --max-conns: one shared count, touched only on accept
@@ -67,6 +72,7 @@ struct WorkerContext {
   ConnGate* gate = nullptr;     // nullptr without --max-conns
   ServeCounters* counters = nullptr;
   SessionSetup session;         // TLS / WebSocket sessions, when on
+  bool watch_held = true;       // ServeOptions::watch_held
 };
 
 class Server {

@@ -290,8 +290,8 @@ void UringWorker::OnAccept(size_t r, const io_uring_cqe& cqe) {
       // Back off like the epoll engine: stop accepting for a while.
       if (ring.accepting) StopAccepting(r);
       if (retry_at_ns_ == 0) retry_at_ns_ = MonotonicNanos() + kRetryNs;
-    } else {
-      ArmRecv(r, slot);
+    } else if (ctx_.watch_held || ctx_.mode != ServeMode::kHold) {
+      ArmRecv(r, slot);  // unwatched hold arms nothing: the socket alone (server.h)
     }
     if (ring.accepting && table_slots_ - ring.used < margin_) MoveAccepting();
   } else if (cqe.res != -ECANCELED) {

@@ -61,6 +61,7 @@ class ServeProcess {
   bool ok() const { return !ready_.is_null(); }
   const nlohmann::json& ready() const { return ready_; }
   // The first listen endpoint's port.
+  pid_t pid() const { return pid_; }
   uint16_t port() const {
     std::string ep = ready_["listen"][0];
     return static_cast<uint16_t>(std::stoi(ep.substr(ep.rfind(':') + 1)));

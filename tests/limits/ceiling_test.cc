@@ -56,12 +56,12 @@ TEST(CeilingThisBox, WholeBoxFromMemoryWithArithmetic) {
   // TCP 8x4096/13 -> 2521, sock_inode_cache 4x4096/19 -> 863, filp 4096/21 ->
   // 196, dentry 196, eventpoll_epi 128.
   EXPECT_EQ(c.memory.source, "slabinfo");
-  EXPECT_EQ(c.memory.per_end, 3904u);
+  EXPECT_EQ(c.memory.per_end, 3961u);
   EXPECT_EQ(c.memory.items[0].objsize, 2368u);
   EXPECT_EQ(c.inbound.box.binding, "memory");
-  EXPECT_EQ(c.inbound.box.ceiling, uint64_t(23366336) * 1024 / 3904);
+  EXPECT_EQ(c.inbound.box.ceiling, uint64_t(23366336) * 1024 / 3961);
   const Finding& mem = Row(c.inbound, "memory");
-  EXPECT_NE(mem.arithmetic.find("/ 3,904 B per connection"), std::string::npos) << mem.arithmetic;
+  EXPECT_NE(mem.arithmetic.find("/ 3,961 B per connection"), std::string::npos) << mem.arithmetic;
   // file-max is passed by CAP_SYS_ADMIN, and what it would allow is kept.
   const Finding& fmax = Row(c.inbound, "fs.file-max");
   EXPECT_FALSE(fmax.allows);
@@ -85,9 +85,9 @@ TEST(CeilingThisBox, LoopbackCountsBothEnds) {
   sc.loopback = true;
   sc.epoll = false;
   Ceiling c = ComputeCeiling(Load("this-box"), sc);
-  EXPECT_EQ(c.memory.per_end, 3776u);
-  EXPECT_EQ(c.bytes_per_connection, 7552u);  // measured here: 8.4-8.7 KB of Slab per loopback connection
-  EXPECT_EQ(c.inbound.box.ceiling, uint64_t(23366336) * 1024 / 7552);
+  EXPECT_EQ(c.memory.per_end, 3833u);
+  EXPECT_EQ(c.bytes_per_connection, 7666u);  // measured here: 8.4-8.7 KB of Slab per loopback connection
+  EXPECT_EQ(c.inbound.box.ceiling, uint64_t(23366336) * 1024 / 7666);
   // tcp_tw_reuse = 2 applies to loopback: a port is reusable after 1 s.
   EXPECT_TRUE(c.rate.reuse_applies);
   EXPECT_DOUBLE_EQ(c.rate.per_second, 28232.0);

@@ -104,8 +104,8 @@ TEST(Predict, PicksTheNumbersProbeCompares) {
   EXPECT_EQ(p.inbound_binding, "rlimit_nofile_hard");
   EXPECT_EQ(p.inbound_binding_name, "RLIMIT_NOFILE (hard)");
   EXPECT_EQ(p.inbound_ceiling, 19995u);
-  EXPECT_EQ(p.kernel_bytes_per_end, 3904u);
-  EXPECT_EQ(p.bytes_per_connection, 7808u);
+  EXPECT_EQ(p.kernel_bytes_per_end, 3961u);
+  EXPECT_EQ(p.bytes_per_connection, 7922u);
   // Both ends on the box: 2 epoll watches per connection; per user binds first.
   EXPECT_EQ(p.box_binding_name, "fs.epoll.max_user_watches");
   EXPECT_EQ(p.box_ceiling, 5491511u / 2);

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <set>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -22,6 +23,27 @@ TEST(SourcePlan, SpreadsEvenlyOverPairs) {
   for (uint64_t i = 0; i < 50'000; ++i) ++per_pair[{plan->SourceOf(i).ToString(), plan->TargetOf(i).ToString()}];
   ASSERT_EQ(per_pair.size(), 8u);
   for (const auto& [pair, n] : per_pair) EXPECT_EQ(n, 6250) << pair.first << " " << pair.second;
+}
+
+TEST(SourcePlan, ExplicitPortsAreUniquePerTupleAndSharedAcrossTargets) {
+  auto plan = SourcePlan::Make(Cidrs("127.1.0.1,127.1.0.2,127.1.0.3"),
+                               Targets("127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003"), 12'000);
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_EQ(plan->PortOf(0), 0) << "the kernel picks until explicit ports are asked for";
+  plan->UseExplicitPorts(1024, 64512);
+  std::set<std::tuple<std::string, uint16_t, std::string>> tuples;
+  std::map<std::pair<std::string, uint16_t>, int> per_bind;
+  for (uint64_t i = 0; i < 12'000; ++i) {
+    uint16_t port = plan->PortOf(i);
+    ASSERT_GE(port, 1024);
+    ASSERT_LT(port, 1024 + 1000);  // 1,000 per pair: ports LO..LO+999
+    tuples.insert({plan->SourceOf(i).ToString(), port, plan->TargetOf(i).ToString()});
+    ++per_bind[{plan->SourceOf(i).ToString(), port}];
+  }
+  EXPECT_EQ(tuples.size(), 12'000u) << "two connections on one 4-tuple";
+  // Every (source, port) serves each of the 4 targets once: one bind bucket per 4 sockets.
+  EXPECT_EQ(per_bind.size(), 3'000u);
+  for (const auto& [bind, n] : per_bind) EXPECT_EQ(n, 4) << bind.first << ":" << bind.second;
 }
 
 TEST(SourcePlan, UsesOnlyAsManySourcesAsUseful) {

@@ -19,6 +19,7 @@ TEST(Prepare, PredictionIsTheMinimumOverEveryApplicableLimit) {
   auto box = Box("this-box");
   ProbeOptions opt;
   opt.target = 100'000;
+  opt.watch_held = true;  // each socket an epoll item: the per-user watch limit applies
   auto s = Prepare(opt, *box);
   ASSERT_TRUE(s) << s.error().ToString();
   const Prediction& p = s->prediction;
@@ -33,6 +34,21 @@ TEST(Prepare, PredictionIsTheMinimumOverEveryApplicableLimit) {
   EXPECT_TRUE(per_user) << "the per-user epoll watch limit must be among the rows";
   EXPECT_EQ(p.ceiling, least);
   EXPECT_NE(p.arithmetic.find("min("), std::string::npos);
+}
+
+TEST(Prepare, UnwatchedClimbsAreNotBoundByEpollWatches) {
+  auto box = Box("this-box");
+  ProbeOptions opt;
+  opt.target = 100'000;
+  ASSERT_FALSE(opt.watch_held) << "the probe holds unwatched by default";
+  auto s = Prepare(opt, *box);
+  ASSERT_TRUE(s) << s.error().ToString();
+  for (const PredictedLimit& l : s->prediction.limits) EXPECT_NE(l.id, "fs.epoll.max_user_watches");
+  opt.watch_held = true;
+  auto w = Prepare(opt, *box);
+  ASSERT_TRUE(w) << w.error().ToString();
+  // Without the epoll item per socket each connection costs less, so memory allows more.
+  EXPECT_GE(s->prediction.ceiling, w->prediction.ceiling);
 }
 
 TEST(Prepare, TuneIsPredictedBeforeAnythingChanges) {

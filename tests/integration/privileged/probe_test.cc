@@ -27,9 +27,13 @@ std::string ReadSysctl(const std::string& path) {
 void WriteSysctl(const std::string& path, const std::string& v) { std::ofstream(path) << v << "\n"; }
 
 // Established sockets on 127.0.0.1 server ports [lo, hi], as `tcpmax count` sees them.
-uint64_t CountServerSide(int lo, int hi) {
-  RunResult r = RunTcpmax({"count", "--lport", std::to_string(lo) + "-" + std::to_string(hi), "--state",
-                           "established", "--src", "127.0.0.1/32", "-4", "--json"});
+// In the network namespace of process `ns_pid` when given (the probe climbs
+// in one of its own), else in the test's.
+uint64_t CountServerSide(int lo, int hi, pid_t ns_pid = 0) {
+  std::string cmd = std::string(TCPMAX_BINARY) + " count --lport " + std::to_string(lo) + "-" + std::to_string(hi) +
+                    " --state established --src 127.0.0.1/32 -4 --json";
+  if (ns_pid > 0) cmd = "nsenter --net=/proc/" + std::to_string(ns_pid) + "/ns/net " + cmd;
+  RunResult r = RunShell(cmd + " 2>/dev/null");
   if (r.exit_code != 0) return UINT64_MAX;
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   if (j.is_discarded()) return UINT64_MAX;
@@ -47,19 +51,27 @@ TEST(Probe, SmallClimbMatchesCount) {
   if (pid == 0) {
     std::string cmd = std::string(TCPMAX_BINARY) + " probe --target 20000 --engine epoll --first-port " +
                       std::to_string(kFirst) + " --hold 4s --json --html " + html + " > " + out + " 2>/dev/null";
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), nullptr);
     _exit(127);
   }
   // Count until the probe exits (however slow a loaded box makes the climb);
   // the 4 s hold at the peak leaves time to see all 20,000.
-  uint64_t seen = 0;
+  // The probe climbs in a namespace of its own: count there; the host's
+  // namespace must see none of it.
+  const std::string child_ehash = ReadSysctl("/proc/sys/net/ipv4/tcp_child_ehash_entries");
+  uint64_t seen = 0, seen_on_host = 0;
   int status = 0;
   while (waitpid(pid, &status, WNOHANG) == 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (seen >= 20000) continue;
-    uint64_t c = CountServerSide(kFirst, kFirst + 15);
+    uint64_t c = CountServerSide(kFirst, kFirst + 15, pid);
     if (c != UINT64_MAX) seen = std::max(seen, c);
+    uint64_t h = CountServerSide(kFirst, kFirst + 15);
+    if (h != UINT64_MAX) seen_on_host = std::max(seen_on_host, h);
   }
+  EXPECT_EQ(seen_on_host, 0u) << "connections of the probe's own namespace seen in the host's";
+  EXPECT_EQ(ReadSysctl("/proc/sys/net/ipv4/tcp_child_ehash_entries"), child_ehash)
+      << "net.ipv4.tcp_child_ehash_entries not restored";
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
   std::ifstream f(out);
@@ -75,7 +87,18 @@ TEST(Probe, SmallClimbMatchesCount) {
   EXPECT_EQ(rep["result"]["failed"], false);
   // The supervisor sampled on time: no gap over two intervals (250 ms each).
   EXPECT_LE(rep["result"]["max_sample_gap_seconds"].get<double>(), 0.5);
-  EXPECT_EQ(seen, 20000u) << "tcpmax count during the hold";
+  EXPECT_EQ(seen, 20000u) << "tcpmax count during the hold, in the probe's namespace";
+  // Its own established hash, sized for 2 x 20,000 sockets (at least 64k).
+  ASSERT_TRUE(rep["netns"].is_object()) << rep["notes"].dump();
+  EXPECT_EQ(rep["netns"]["ehash_buckets"], 65536);
+  // Unwatched by default, and the sockets' own slab is apart from the rest:
+  // about two TCP sockets, inodes, files and dentries per connection.
+  EXPECT_EQ(rep["memory"]["watched"], false);
+  const auto& share = rep["memory"]["slab_at_peak"];
+  ASSERT_TRUE(share.is_object());
+  EXPECT_NEAR(share["sockets_per_connection"].get<double>(), 2.0, 0.05);
+  EXPECT_GT(share["socket_bytes_per_connection"].get<double>(), 6000);
+  EXPECT_LT(share["socket_bytes_per_connection"].get<double>(), 9000);
   // Two sockets per connection cost kilobytes of slab (TCP alone is 2,368 B each).
   EXPECT_GT(rep["memory"]["kernel_bytes_per_connection"].get<double>(), 4000);
   EXPECT_GT(rep["prediction"]["ceiling"].get<uint64_t>(), 20000u);
@@ -98,7 +121,8 @@ TEST(Probe, SigintMidClimbRestoresSysctlsAndLeavesNothing) {
 
   pid_t pid = fork();
   if (pid == 0) {
-    std::string cmd = std::string(TCPMAX_BINARY) + " probe --tune --target 200k --rate 5k/s --engine epoll --first-port " +
+    // --host-netns: the per-namespace sysctls --tune raises are the host's here.
+    std::string cmd = std::string(TCPMAX_BINARY) + " probe --tune --host-netns --target 200k --rate 5k/s --engine epoll --first-port " +
                       std::to_string(kFirst) + " > /dev/null 2>&1";
     execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), nullptr);
     _exit(127);
