@@ -102,8 +102,39 @@ void AddNetnsFlags(CLI::App& app, std::string& netns, std::string& reuse, std::s
   app.add_option("--tun", tun, "TUN device name inside the namespace");
 }
 
+// --link, --interface and --firewall of either subcommand (`what` says
+// which addresses the firewall keeps the kernel away from).
+void AddLinkFlags(CLI::App& app, std::string& link, std::string& interface, std::string& firewall,
+                  const std::string& what) {
+  app.add_option("--link", link,
+                 "tun (a TUN in a namespace tcpmax makes) or af_packet (a packet socket on --interface, in the "
+                 "namespace tcpmax runs in)")
+      ->check(CLI::IsMember({"tun", "af_packet"}));
+  app.add_option("--interface", interface, "af_packet: the interface")->type_name("IF");
+  app.add_option("--firewall", firewall,
+                 "af_packet: install (an nftables table of this run that keeps the kernel's TCP away from " + what +
+                     "; removed on exit), print (print those rules and exit, changing nothing) or none (the operator "
+                     "installed them)")
+      ->check(CLI::IsMember({"install", "print", "none"}));
+}
+
+// The shared checks of --link/--interface/--firewall.
+Result<userland::LinkKind> ValidateLink(const std::string& link, const std::string& interface,
+                                        const std::string& firewall, bool netns_given) {
+  if (link != "af_packet") {
+    if (!interface.empty() || firewall != "install") return PlainError("--interface/--firewall need --link af_packet");
+    return userland::LinkKind::kTun;
+  }
+  if (interface.empty()) return PlainError("--link af_packet needs --interface IF");
+  if (!userland::link::ValidIfName(interface)) return PlainError("--interface '" + interface + "': not an interface name");
+  if (netns_given) return PlainError("--netns/--netns-reuse/--tun/--route apply to --link tun only");
+  return userland::LinkKind::kAfPacket;
+}
+
 struct ServeFlags {
   std::string listen = "198.18.0.1:80", mode = "hold", reserve = "0", duration = "0", reuse, max_conns;
+  std::string link = "tun", interface, firewall = "install";
+  bool netns_given = false;  // any of --netns, --netns-reuse, --tun, --route
   bool json = false;
 };
 
@@ -113,12 +144,29 @@ void AddServeFlags(CLI::App& app, ServeFlags& f, ServeOptions& o) {
       ->check(Values(Names(userland::tcp::kServeModes, userland::tcp::ServeModeName)));
   AddNetnsFlags(app, o.netns, f.reuse, o.tun);
   app.add_option("--route", o.route, "range routed into the TUN (inside 198.18.0.0/15)");
+  AddLinkFlags(app, f.link, f.interface, f.firewall,
+               "the engine's address and ports (the kernel must own the --listen address on --interface)");
+  app.add_option("--threads", o.threads,
+                 "af_packet: engine threads, each with its own packet socket (fanout by peer) and its own share of "
+                 "the connection table")
+      ->check(CLI::Range(1, 64));
   app.add_option("--reserve", f.reserve, "size the connection table for this many connections up front (10M)");
   app.add_option("--duration", f.duration, "stop after this long (0: until SIGINT/SIGTERM)");
   app.add_option("--max-connections", f.max_conns,
                  "cap the table; a final ACK past it is reset and counted as table_full (default: half of "
                  "MemAvailable at 48 B per connection)");
   app.add_flag("--json", f.json, "print the result as JSON");
+}
+
+// --link, --interface and --firewall; the TUN flags apply to --link tun only.
+Result<void> ValidateServeLink(const ServeFlags& f, ServeOptions& o) {
+  auto kind = ValidateLink(f.link, f.interface, f.firewall, f.netns_given);
+  if (!kind) return tl::unexpected(kind.error());
+  o.link = *kind;
+  o.firewall = f.firewall == "install";
+  o.interface = f.interface;
+  if (o.threads > 1 && o.link != userland::LinkKind::kAfPacket) return PlainError("--threads needs --link af_packet");
+  return {};
 }
 
 // Flags into ServeOptions; an error is a usage error.
@@ -151,7 +199,7 @@ Result<void> ValidateServe(const ServeFlags& f, ServeOptions& o) {
   if (!userland::link::ValidIfName(o.netns) || !userland::link::ValidIfName(o.tun)) {
     return PlainError("--netns/--tun: names are [A-Za-z0-9_.-]{1,15}");
   }
-  return {};
+  return ValidateServeLink(f, o);
 }
 
 int Serve(int argc, char** argv) {
@@ -163,7 +211,17 @@ int Serve(int argc, char** argv) {
   ServeOptions o;
   AddServeFlags(app, f, o);
   if (auto rc = ParseArgs(app, argc, argv)) return *rc;
+  f.netns_given = app.count("--netns") + app.count("--netns-reuse") + app.count("--tun") + app.count("--route") > 0;
   if (auto v = ValidateServe(f, o); !v) return UsageError("userland serve", v.error().context);
+  if (o.link == userland::LinkKind::kAfPacket && f.firewall == "print") {
+    userland::link::FirewallSpec spec = userland::ServeFirewallSpec(o);
+    spec.table = "tcpmax";
+    fmt::print("{}", userland::link::RenderFirewall(spec));
+    return kExitOk;
+  }
+  if (o.link == userland::LinkKind::kAfPacket) {
+    if (auto c = userland::CheckServeInterface(o); !c) return UsageError("userland serve", c.error().ToString());
+  }
 
   const std::atomic<bool>& stop = StopOnSignals();
   auto report = RunAndPrint<ServeReport>(
@@ -177,8 +235,12 @@ int Serve(int argc, char** argv) {
 struct LoadFlags {
   std::string target, connections, source = "198.19.0.0/16", sports = "1024-65535", rate = "200k/s", verify = "0",
                                    hold = "0", timeout = "0", reuse;
+  std::string link = "tun", interface, firewall = "install";
+  bool netns_given = false;  // any of --netns, --netns-reuse, --tun
   bool json = false;
 };
+
+
 
 void AddLoadFlags(CLI::App& app, LoadFlags& f, LoadOptions& o) {
   app.add_option("target", f.target, "ADDRESS:PORTS to connect to (198.18.0.0/15)")->required();
@@ -194,6 +256,11 @@ void AddLoadFlags(CLI::App& app, LoadFlags& f, LoadOptions& o) {
   app.add_option("--hold", f.hold, "keep running this long after the handshakes (and verify)");
   app.add_option("--timeout", f.timeout, "give up after this long in all (0: none)");
   AddNetnsFlags(app, o.netns, f.reuse, o.tun);
+  AddLinkFlags(app, f.link, f.interface, f.firewall, "the source range and ports");
+  app.add_option("--threads", o.threads,
+                 "af_packet: engine threads (a power of two), each owning an equal part of --source with its own "
+                 "packet socket")
+      ->check(CLI::Range(1, 64));
   app.add_flag("--json", f.json, "print the result as JSON");
 }
 
@@ -251,6 +318,16 @@ Result<void> ValidateLoad(const LoadFlags& f, LoadOptions& o) {
   if (!userland::link::ValidIfName(o.netns) || !userland::link::ValidIfName(o.tun)) {
     return PlainError("--netns/--tun: names are [A-Za-z0-9_.-]{1,15}");
   }
+  auto kind = ValidateLink(f.link, f.interface, f.firewall, f.netns_given);
+  if (!kind) return tl::unexpected(kind.error());
+  o.link = *kind;
+  o.firewall = f.firewall == "install";
+  o.interface = f.interface;
+  if (o.threads > 1 && o.link != userland::LinkKind::kAfPacket) return PlainError("--threads needs --link af_packet");
+  if ((o.threads & (o.threads - 1)) != 0 || o.threads > o.source.Size()) {
+    return PlainError(fmt::format("--threads {}: a power of two, at most the {} addresses of --source", o.threads,
+                                  o.source.Size()));
+  }
   return {};
 }
 
@@ -263,7 +340,17 @@ int Load(int argc, char** argv) {
   LoadOptions o;
   AddLoadFlags(app, f, o);
   if (auto rc = ParseArgs(app, argc, argv)) return *rc;
+  f.netns_given = app.count("--netns") + app.count("--netns-reuse") + app.count("--tun") > 0;
   if (auto v = ValidateLoad(f, o); !v) return UsageError("userland load", v.error().context);
+  if (o.link == userland::LinkKind::kAfPacket && f.firewall == "print") {
+    userland::link::FirewallSpec spec = userland::LoadFirewallSpec(o);
+    spec.table = "tcpmax";
+    fmt::print("{}", userland::link::RenderFirewall(spec));
+    return kExitOk;
+  }
+  if (o.link == userland::LinkKind::kAfPacket) {
+    if (auto c = userland::CheckLoadInterface(o); !c) return UsageError("userland load", c.error().ToString());
+  }
 
   const std::atomic<bool>& stop = StopOnSignals();
   auto report = RunAndPrint<LoadReport>(
@@ -275,8 +362,8 @@ int Load(int argc, char** argv) {
 }
 
 constexpr Command kUserlandCommands[] = {
-    {"serve", "serve TCP from a user-space engine over TUN (SYN cookies, no fd per connection)", Serve},
-    {"load", "open N connections from a stateless user-space client over TUN", Load},
+    {"serve", "serve TCP from a user-space engine over TUN or AF_PACKET (SYN cookies, no fd per connection)", Serve},
+    {"load", "open N connections from a stateless user-space client over TUN or AF_PACKET", Load},
 };
 
 }  // namespace

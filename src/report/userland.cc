@@ -64,8 +64,12 @@ nlohmann::json UserlandServeJson(const ServeReport& r) {
           {"not_ours", s.not_ours},
           {"packets_in", s.packets_in},
           {"packets_out", s.packets_out},
+          {"link", userland::LinkKindName(r.link_kind)},
+          {"threads", r.threads},
           {"link_tx_errors", r.link.tx_errors},
           {"link_rx_packets_per_wakeup", r.link.rx_wakeups ? double(r.link.rx_packets) / double(r.link.rx_wakeups) : 0.0},
+          {"link_rx_ring_drops", r.link.rx_ring_drops},
+          {"link_rx_merged", r.link.rx_merged},
           {"drops", DropsJson(s.drops)},
           {"table_capacity", r.table_capacity},
           {"table_bytes", r.table_bytes},
@@ -96,6 +100,11 @@ std::string UserlandServeText(const ServeReport& r) {
              DropsText(s.drops),
              FormatCount(s.not_ours), FormatCount(r.link.tx_errors), FormatCount(s.table_full), FormatCount(r.max_connections),
              FormatCount(s.replies_limited));
+  if (r.link_kind == userland::LinkKind::kAfPacket) {
+    out += fmt::format("  link:       af_packet, {} engine thread(s); {} packets dropped by the kernel (receive ring full); {} merged (GRO/GSO) "
+                       "packets cut into segments\n",
+                       r.threads, FormatCount(r.link.rx_ring_drops), FormatCount(r.link.rx_merged));
+  }
   return out;
 }
 
@@ -122,7 +131,10 @@ nlohmann::json UserlandLoadJson(const LoadReport& r) {
           {"packets_in", s.packets_in},
           {"packets_out", s.packets_out},
           {"packets_per_second", PerSecond(s.packets_in + s.packets_out, r.seconds)},
+          {"link", userland::LinkKindName(r.link_kind)},
+          {"threads", r.threads},
           {"link_tx_errors", r.link.tx_errors},
+          {"link_rx_ring_drops", r.link.rx_ring_drops},
           {"link_rx_packets_per_wakeup", r.link.rx_wakeups ? double(r.link.rx_packets) / double(r.link.rx_wakeups) : 0.0},
           {"drops", DropsJson(s.drops)},
           {"verify", {{"chosen", r.verify_chosen},
@@ -154,6 +166,10 @@ std::string UserlandLoadText(const LoadReport& r) {
   }
   out += fmt::format("  state:    {} of bitmaps ({:.2f} bits per tuple); {:.1f} s in all\n", FormatBytes(double(r.state_bytes)),
              r.connections ? double(r.state_bytes) * 8 / double(r.connections) : 0.0, r.seconds);
+  if (r.link_kind == userland::LinkKind::kAfPacket) {
+    out += fmt::format("  link:     af_packet, {} engine thread(s); {} packets dropped by the kernel (receive ring full)\n",
+                       r.threads, FormatCount(r.link.rx_ring_drops));
+  }
   return out;
 }
 

@@ -23,7 +23,7 @@ constexpr std::string_view kVersion = "1";
 constexpr std::string_view kPrefix = "journal.";
 constexpr size_t kMaxJournalBytes = 1 << 20;
 
-constexpr std::string_view kKindNames[] = {"sysctl", "netns", "route", "tun", "cgroup"};
+constexpr std::string_view kKindNames[] = {"sysctl", "netns", "route", "tun", "cgroup", "nft_table"};
 constexpr std::string_view kOutcomeNames[] = {"undone", "already", "left_alone", "never_made", "failed"};
 
 std::string Encode(std::string_view field) {

@@ -51,7 +51,7 @@ inline constexpr std::string_view kRunDir = "/run/tcpmax";
 
 // What kind of thing was changed. New kinds (cgroup, nft_table) add a name
 // here and an undo rule in undo.cc; the file format does not change.
-enum class ChangeKind { kSysctl, kNetns, kRoute, kTun, kCgroup };
+enum class ChangeKind { kSysctl, kNetns, kRoute, kTun, kCgroup, kNftTable };
 std::string_view KindName(ChangeKind kind);
 std::optional<ChangeKind> ParseKind(std::string_view name);
 
@@ -62,6 +62,9 @@ std::optional<ChangeKind> ParseKind(std::string_view name);
 //   tun:    key the device name; before "absent"
 //   cgroup: key the group's directory; before "absent" (undo stops what runs
 //           in it, which tcpmax started, and removes it)
+//   nft_table: key "FAMILY NAME" ("inet tcpmax_1234"); before "absent";
+//           applied the table's handle (undo deletes it only while the table
+//           of that name still has that handle)
 // `netns` names the namespace the change lives in ("" = the one tcpmax runs in).
 struct Change {
   ChangeKind kind = ChangeKind::kSysctl;

@@ -1,5 +1,7 @@
 #include "sys/netns.h"
 
+#include <dirent.h>
+
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -73,6 +75,28 @@ Result<void> RefuseHostNetns(std::string_view name) {
     }
   }
   return {};
+}
+
+Result<std::string> CurrentNetnsName() {
+  auto self = NetnsIdOf("/proc/thread-self/ns/net");
+  if (!self) return tl::unexpected(self.error());
+  DIR* dir = ::opendir("/run/netns");
+  if (dir == nullptr) {
+    if (errno == ENOENT) return std::string();
+    return ErrnoError("opendir /run/netns");
+  }
+  std::string found;
+  while (dirent* e = ::readdir(dir)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    auto id = NamedNetnsId(name);
+    if (id && *id == *self) {
+      found = name;
+      break;
+    }
+  }
+  ::closedir(dir);
+  return found;
 }
 
 Result<std::vector<std::string>> NetnsUplinks(std::string_view name) {

@@ -44,6 +44,10 @@ Result<void> RefuseHostNetns(std::string_view name);
 // Interfaces of namespace NAME other than loopback and TUN devices (by
 // hardware type): any of them (ethernet, veth, a bridge) may lead off the box.
 Result<std::vector<std::string>> NetnsUplinks(std::string_view name);
+// The name of the named namespace (/run/netns/NAME) the calling thread is
+// in, "" when it is in none (the host's, or an unnamed one): what a change
+// made here is journalled under, so `tcpmax restore` run elsewhere finds it.
+Result<std::string> CurrentNetnsName();
 // Removes the name NAME as `ip netns del` does (detach the bind mount,
 // unlink the file). The namespace itself lives on while something uses it.
 Result<void> RemoveNamedNetns(std::string_view name);

@@ -13,6 +13,7 @@
 #include "sys/command.h"
 #include "sys/memcg.h"
 #include "sys/netns.h"
+#include "sys/nft.h"
 #include "sys/sysctl.h"
 
 namespace tcpmax::sys {
@@ -91,6 +92,30 @@ UndoResult UndoCgroup(const Change& c) {
   return Make(c, Outcome::kUndone, "stopped what ran in it and removed it");
 }
 
+UndoResult UndoNftTable(const Change& c, const std::optional<std::string>& applied) {
+  auto space = c.key.find(' ');
+  if (space == std::string::npos) return Make(c, Outcome::kFailed, "journal key is not 'FAMILY NAME'");
+  std::string family = c.key.substr(0, space), name = c.key.substr(space + 1);
+  auto scope = NetnsScope::Enter(c.netns);
+  if (!scope) return Make(c, Outcome::kFailed, scope.error().ToString());
+  if (auto nft = NftAvailable(); !nft) return Make(c, Outcome::kFailed, nft.error().ToString());
+  auto handle = NftTableHandle(family, name);
+  if (!handle) return Make(c, Outcome::kFailed, handle.error().ToString());
+  if (!*handle) return Make(c, Outcome::kAlready, "already gone");
+  if (!applied) {
+    return Make(c, Outcome::kLeftAlone,
+                "the run ended while installing it, so it may not be tcpmax's: left as it is (nft delete table " +
+                    c.key + " removes it)");
+  }
+  if (std::to_string(**handle) != *applied) {
+    return Make(c, Outcome::kLeftAlone,
+                fmt::format("a table of that name with another handle ({}, tcpmax's was {}): left as it is", **handle,
+                            *applied));
+  }
+  if (auto r = NftDeleteTable(family, name); !r) return Make(c, Outcome::kFailed, r.error().ToString());
+  return Make(c, Outcome::kUndone, "deleted");
+}
+
 }  // namespace
 
 UndoResult UndoChange(const Change& c, const std::optional<std::string>& applied) {
@@ -101,6 +126,7 @@ UndoResult UndoChange(const Change& c, const std::optional<std::string>& applied
     case ChangeKind::kRoute: return UndoRoute(c);
     case ChangeKind::kTun: return UndoTun(c);
     case ChangeKind::kCgroup: return UndoCgroup(c);
+    case ChangeKind::kNftTable: return UndoNftTable(c, applied);
   }
   return Make(c, Outcome::kFailed, "unknown kind");
 }

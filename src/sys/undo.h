@@ -8,6 +8,8 @@
 //   route:  present in its namespace -> `ip route del`; absent -> nothing.
 //   tun:    devices are not persistent and die with their fd: absent ->
 //           nothing to do; present -> left alone (someone else's now).
+//   nft_table: absent -> nothing to do; present with the handle we recorded
+//           -> `nft delete table`; another handle -> left alone.
 // A change that lives in a named namespace which is gone is gone with it.
 // Thread-safety: reentrant; enters namespaces on the calling thread only.
 #pragma once

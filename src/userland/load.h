@@ -1,7 +1,13 @@
-// RunLoad: `tcpmax userland load` below the CLI. Sets up the namespace and
-// a TUN of its own, routes the source range into it (and turns on
-// forwarding in the namespace, so a userland server's TUN there is reached
-// through the kernel), then drives the stateless client engine: paced SYNs,
+// RunLoad: `tcpmax userland load` below the CLI. Over TUN (default) it sets
+// up the namespace and a TUN of its own, routes the source range into it (and
+// turns on forwarding in the namespace, so a userland server's TUN there is
+// reached through the kernel). Over AF_PACKET (--link af_packet) it sends
+// from an existing interface in the namespace it runs in, with the firewall
+// recipe for its source range and ports, to the next hop the kernel resolves
+// for the target (link/neighbor.h); with --threads, one engine per thread,
+// each owning an equal part of the source range (and so of the tuples), its
+// own packet socket in a fanout group that gives it the answers for its
+// part. Then it drives the stateless client engine: paced SYNs,
 // resends, an optional verification of K random connections, an optional
 // hold. Undoes every change on return.
 // Thread-safety: runs on the calling thread.
@@ -15,13 +21,19 @@
 
 #include "core/address.h"
 #include "core/error.h"
+#include "userland/link/firewall.h"
 #include "userland/link/netns_setup.h"
 #include "userland/link/packet_link.h"
+#include "userland/serve.h"
 #include "userland/tcp/client.h"
 
 namespace tcpmax::userland {
 
 struct LoadOptions {
+  LinkKind link = LinkKind::kTun;
+  std::string interface;             // af_packet: the interface to send from
+  bool firewall = true;              // af_packet: install the recipe (false: the operator did)
+  uint32_t threads = 1;              // af_packet: engine threads (a power of two; each a part of --source)
   uint32_t dst_ip = 0xc6120001;
   std::vector<uint16_t> dst_ports = {80};
   Cidr source;                       // REQUIRES IPv4, inside 198.18.0.0/15
@@ -41,6 +53,8 @@ struct LoadOptions {
 enum class LoadPhase { kHandshakes, kVerify, kHold, kDone };
 
 struct LoadReport {
+  LinkKind link_kind = LinkKind::kTun;
+  uint32_t threads = 1;              // engines, each its part of the source range (summed here)
   tcp::ClientStats stats;
   link::LinkStats link;
   LoadPhase phase = LoadPhase::kHandshakes;
@@ -53,6 +67,11 @@ struct LoadReport {
   uint64_t state_bytes = 0;          // client bitmaps
   double HandshakesPerSecond() const;
 };
+
+// af_packet: the firewall recipe for these options (table of this process).
+link::FirewallSpec LoadFirewallSpec(const LoadOptions& options);
+// af_packet: the interface is up, and nft is there when the recipe is to be installed.
+Result<void> CheckLoadInterface(const LoadOptions& options);
 
 using LoadProgress = std::function<void(const LoadReport&)>;
 

@@ -1,10 +1,24 @@
 #include "userland/serve.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "sys/process.h"
 
 #include "core/address.h"
 #include "core/clock.h"
 #include "userland/engine_loop.h"
+#include "userland/link/af_packet_link.h"
+#include "userland/link/shared_interface.h"
+#include "sys/nft.h"
 
 namespace tcpmax::userland {
 
@@ -13,7 +27,32 @@ double ServeReport::RssBytesPerConnection() const {
   return double(rss_now - rss_base) / double(established);
 }
 
+std::string_view LinkKindName(LinkKind k) { return k == LinkKind::kAfPacket ? "af_packet" : "tun"; }
+
+link::FirewallSpec ServeFirewallSpec(const ServeOptions& o) {
+  link::FirewallSpec spec;
+  spec.table = link::FirewallTableName();
+  spec.local = Cidr{IpAddress::V4(o.ip), 32};
+  for (uint16_t p : o.ports) spec.local_ports.push_back(PortRange{p, p});
+  return spec;
+}
+
+Result<void> CheckServeInterface(const ServeOptions& o) {
+  if (auto r = link::CheckSharedInterface(o.interface, o.ip, o.ports); !r) return r;
+  if (o.firewall) return sys::NftAvailable();
+  return {};
+}
+
 namespace {
+
+// What the engines run over, and what was set up for them; members are
+// destroyed in reverse: the links first, then the firewall or namespace.
+struct ServeLink {
+  std::unique_ptr<link::NetnsSetup> ns;
+  std::unique_ptr<link::Firewall> firewall;
+  std::vector<std::unique_ptr<link::PacketLink>> links;  // one per engine thread
+  uint16_t mss = 1460;
+};
 
 Result<void> SetUpServeLink(link::NetnsSetup& ns, const ServeOptions& o) {
   std::string kernel_addr = IpAddress::V4(kKernelClientAddr).ToString();
@@ -24,51 +63,162 @@ Result<void> SetUpServeLink(link::NetnsSetup& ns, const ServeOptions& o) {
   return ns.Ip({"route", "add", o.route, "dev", o.tun, "src", kernel_addr});
 }
 
+Result<void> OpenTun(const ServeOptions& o, const link::Notify& notify, ServeLink& out) {
+  auto ns = link::NetnsSetup::Open(o.netns, o.netns_reuse, notify);
+  if (!ns) return tl::unexpected(ns.error());
+  out.ns = std::move(*ns);
+  auto tun = out.ns->CreateTun(o.tun);
+  if (!tun) return tl::unexpected(tun.error());
+  out.links.push_back(std::move(*tun));
+  return SetUpServeLink(*out.ns, o);
+}
+
+// The firewall goes in first: until the packet sockets are open, the kernel
+// drops the engine's segments (peers resend) instead of resetting them. With
+// several threads, one socket each joins a fanout group that spreads
+// segments by peer (link::FanoutByPeer): each engine owns its connections.
+Result<void> OpenAfPacket(const ServeOptions& o, const link::Notify& notify, ServeLink& out) {
+  if (o.firewall) {
+    auto fw = link::Firewall::Install(ServeFirewallSpec(o), notify);
+    if (!fw) return tl::unexpected(fw.error());
+    out.firewall = std::move(*fw);
+  } else if (notify) {
+    notify("--firewall none: the kernel's RSTs for the engine's ports must be dropped by the operator's rules");
+  }
+  link::AfPacketConfig config;
+  config.interface = o.interface;
+  config.local = Cidr{IpAddress::V4(o.ip), 32};
+  for (uint16_t p : o.ports) config.local_ports.push_back(PortRange{p, p});
+  if (o.threads > 1) config.fanout = link::Fanout{uint16_t((::getpid() & 0x7fff) | 1), link::FanoutByPeer()};
+  uint32_t mtu = 1500;
+  for (uint32_t i = 0; i < o.threads; ++i) {
+    auto l = link::AfPacketLink::Open(config);
+    if (!l) return tl::unexpected(l.error());
+    mtu = (*l)->mtu();
+    out.links.push_back(std::move(*l));
+  }
+  out.mss = uint16_t(std::min<uint32_t>(1460, mtu - 40));
+  if (notify) {
+    notify(fmt::format("af_packet on {} (MTU {}): {} engine thread(s), TPACKET_V3 ring {} x {} KiB each; answering {} "
+                       "on ports {}",
+                       o.interface, mtu, o.threads, config.ring_blocks, config.ring_block_bytes / 1024,
+                       IpAddress::V4(o.ip).ToString(), fmt::join(o.ports, ",")));
+  }
+  return {};
+}
+
+// One engine thread's state. The thread publishes a copy of its counters
+// once a second (and at the end) under its own lock; the reporter sums them.
+struct ServeShard {
+  link::PacketLink* link = nullptr;
+  std::unique_ptr<tcp::ServerEngine> engine;
+  std::mutex mu;
+  tcp::ServerStats stats;
+  link::LinkStats link_stats;
+  uint64_t established = 0, capacity = 0, bytes = 0;
+  std::optional<Error> error;
+
+  void Publish() {
+    std::lock_guard<std::mutex> lock(mu);
+    stats = engine->stats();
+    link_stats = link->stats();
+    established = engine->established();
+    capacity = engine->table().capacity();
+    bytes = engine->table().bytes();
+  }
+};
+
+void RunShard(ServeShard& shard, std::atomic<bool>& halt) {
+  LoopHooks hooks;
+  hooks.input = [&](std::span<const uint8_t> p, uint64_t now, tcp::PacketSink& out) { shard.engine->Input(p, now, out); };
+  hooks.every_second = [&](uint64_t) { shard.Publish(); };
+  auto r = RunLoop(*shard.link, halt, hooks);
+  shard.Publish();
+  if (!r) {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    shard.error = r.error();
+    halt = true;  // one engine failing stops them all
+  }
+}
+
+// Sums the shards' published counters into `report`.
+void Gather(std::vector<std::unique_ptr<ServeShard>>& shards, ServeReport& report) {
+  report.stats = {};
+  report.link = {};
+  report.established = report.table_capacity = report.table_bytes = 0;
+  for (auto& sh : shards) {
+    std::lock_guard<std::mutex> lock(sh->mu);
+    report.stats += sh->stats;
+    report.link += sh->link_stats;
+    report.established += sh->established;
+    report.table_capacity += sh->capacity;
+    report.table_bytes += sh->bytes;
+  }
+  report.peak_established = std::max(report.peak_established, report.established);
+}
+
 }  // namespace
 
 Result<ServeReport> RunServe(const ServeOptions& o, link::Notify notify, const std::atomic<bool>& stop,
                              ServeProgress progress) {
-  auto ns = link::NetnsSetup::Open(o.netns, o.netns_reuse, notify);
-  if (!ns) return tl::unexpected(ns.error());
-  auto tun = (*ns)->CreateTun(o.tun);
-  if (!tun) return tl::unexpected(tun.error());
-  if (auto r = SetUpServeLink(**ns, o); !r) return tl::unexpected(r.error());
+  ServeLink sl;
+  auto opened = o.link == LinkKind::kAfPacket ? OpenAfPacket(o, notify, sl) : OpenTun(o, notify, sl);
+  if (!opened) return tl::unexpected(opened.error());
 
   tcp::ServerConfig config;
   config.ip = o.ip;
   config.ports = o.ports;
   config.mode = o.mode;
-  config.max_connections = o.max_connections;
-  tcp::ServerEngine engine(config, tcp::RandomSipKey(), tcp::RandomSipKey(), tcp::RandomSipKey().k0);
-  if (o.reserve > 0) {
-    if (auto r = engine.Reserve(o.reserve); !r) return tl::unexpected(r.error());
+  size_t n = sl.links.size();
+  config.max_connections = o.max_connections == 0 ? 0 : (o.max_connections + n - 1) / n;
+  config.mss = sl.mss;
+  // Every engine checks the same cookies (a connection's segments all reach one engine anyway).
+  tcp::SipKey k0 = tcp::RandomSipKey(), k1 = tcp::RandomSipKey();
+  // A shard's share with half a percent to spare, so the peer hash's unevenness never doubles a table.
+  uint64_t reserve = n == 1 ? o.reserve : o.reserve / n + o.reserve / n / 200 + 1;
+  std::vector<std::unique_ptr<ServeShard>> shards;
+  for (auto& l : sl.links) {
+    auto sh = std::make_unique<ServeShard>();
+    sh->link = l.get();
+    sh->engine = std::make_unique<tcp::ServerEngine>(config, k0, k1, tcp::RandomSipKey().k0);
+    if (o.reserve > 0) {
+      if (auto r = sh->engine->Reserve(reserve); !r) return tl::unexpected(r.error());
+    }
+    sh->Publish();
+    shards.push_back(std::move(sh));
   }
   ServeReport report;
+  report.link_kind = o.link;
+  report.threads = uint32_t(n);
   report.max_connections = o.max_connections;
   report.rss_base = sys::ResidentBytes().value_or(0);
   double cpu_start = CpuSeconds();
   uint64_t start = MonotonicNanos();
   auto fill = [&](uint64_t now) {
-    report.stats = engine.stats();
-    report.link = (*tun)->stats();
-    report.established = engine.established();
-    report.peak_established = std::max(report.peak_established, report.established);
-    report.table_capacity = engine.table().capacity();
-    report.table_bytes = engine.table().bytes();
+    Gather(shards, report);
     report.rss_now = sys::ResidentBytes().value_or(0);
     report.seconds = double(now - start) / 1e9;
     report.cpu_seconds = CpuSeconds() - cpu_start;
   };
-  LoopHooks hooks;
-  hooks.input = [&](std::span<const uint8_t> p, uint64_t now, tcp::PacketSink& out) { engine.Input(p, now, out); };
-  hooks.every_second = [&](uint64_t now) {
-    fill(now);
-    if (progress) progress(report);
-  };
-  hooks.done = [&](uint64_t now) { return o.duration_ns > 0 && now - start >= o.duration_ns; };
-  auto r = RunLoop(**tun, stop, hooks);
+  std::atomic<bool> halt{false};
+  std::vector<std::thread> threads;
+  for (auto& sh : shards) threads.emplace_back(RunShard, std::ref(*sh), std::ref(halt));
+  uint64_t next_report = start + 1'000'000'000ull;
+  while (!halt.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    uint64_t now = MonotonicNanos();
+    if (stop.load() || (o.duration_ns > 0 && now - start >= o.duration_ns)) halt = true;
+    if (now >= next_report) {
+      fill(now);
+      if (progress) progress(report);
+      next_report = now + 1'000'000'000ull;
+    }
+  }
+  for (auto& t : threads) t.join();
   fill(MonotonicNanos());
-  if (!r) return tl::unexpected(r.error());
+  for (auto& sh : shards) {
+    if (sh->error) return tl::unexpected(*sh->error);
+  }
   return report;
 }
 

@@ -1,9 +1,19 @@
-// RunServe: `tcpmax userland serve` below the CLI. Sets up the namespace and
-// TUN (link/netns_setup.h), routes the benchmark range into the TUN, gives
-// kernel clients in the namespace a source address of their own
-// (kKernelClientAddr, on the TUN, so the kernel never owns an engine
-// address), runs the server engine until stopped or the duration ends, and
-// undoes every change on return.
+// RunServe: `tcpmax userland serve` below the CLI, over one of two links:
+//   - TUN (default): sets up the namespace and TUN (link/netns_setup.h),
+//     routes the benchmark range into the TUN, gives kernel clients in the
+//     namespace a source address of their own (kKernelClientAddr, on the
+//     TUN, so the kernel never owns an engine address);
+//   - AF_PACKET on an existing interface whose address the kernel owns, in
+//     the namespace tcpmax runs in: installs the firewall recipe
+//     (link/firewall.h) unless told the operator manages it, then opens the
+//     packet socket (link/af_packet_link.h). CheckServeInterface() is the
+//     preflight the CLI runs first (bad input: exit 2).
+// One engine per thread (af_packet --threads: a packet socket each in a
+// fanout group, the connection table sharded by the peer's address and
+// port, nothing shared between engines; counters published once a second and
+// summed by the calling thread, which also reports progress).
+// It runs the server engine(s) until stopped or the duration ends, and undoes
+// every change on return.
 // Thread-safety: runs on the calling thread.
 #pragma once
 
@@ -14,6 +24,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "userland/link/firewall.h"
 #include "userland/link/netns_setup.h"
 #include "userland/link/packet_link.h"
 #include "userland/tcp/server.h"
@@ -24,7 +35,14 @@ inline constexpr uint32_t kBenchRangeBase = 0xc6120000;  // 198.18.0.0/15 (RFC 2
 inline constexpr uint32_t kKernelClientAddr = 0xc612fffe;  // 198.18.255.254
 inline bool InBenchRange(uint32_t ip) { return (ip & 0xfffe0000u) == kBenchRangeBase; }
 
+enum class LinkKind { kTun, kAfPacket };
+std::string_view LinkKindName(LinkKind k);  // "tun", "af_packet"
+
 struct ServeOptions {
+  LinkKind link = LinkKind::kTun;
+  std::string interface;               // af_packet: the shared interface
+  bool firewall = true;                // af_packet: install the recipe (false: the operator did)
+  uint32_t threads = 1;                // af_packet: engine threads (fanout by peer; a table each)
   uint32_t ip = 0xc6120001;            // 198.18.0.1
   std::vector<uint16_t> ports = {80};
   tcp::ServeMode mode = tcp::ServeMode::kHold;
@@ -38,6 +56,8 @@ struct ServeOptions {
 };
 
 struct ServeReport {
+  LinkKind link_kind = LinkKind::kTun;
+  uint32_t threads = 1;               // engines, each with its own link and table (summed here)
   tcp::ServerStats stats;
   link::LinkStats link;
   uint64_t established = 0;
@@ -52,6 +72,12 @@ struct ServeReport {
   // (rss_now - rss_base) / established, 0 when none.
   double RssBytesPerConnection() const;
 };
+
+// af_packet: the firewall recipe for these options (table of this process).
+link::FirewallSpec ServeFirewallSpec(const ServeOptions& options);
+// af_packet: the interface and port checks, and nft when the recipe is to
+// be installed (link/shared_interface.h). Changes nothing.
+Result<void> CheckServeInterface(const ServeOptions& options);
 
 using ServeProgress = std::function<void(const ServeReport&)>;
 

@@ -95,6 +95,29 @@ TEST(UserlandRender, LoadWithoutVerificationHasNoVerifyLine) {
   EXPECT_EQ(UserlandLoadText(r).find("verify:"), std::string::npos);
 }
 
+TEST(UserlandRender, AfPacketRunsNameTheirLinkThreadsAndRingDrops) {
+  userland::ServeReport s = Served();
+  s.link_kind = userland::LinkKind::kAfPacket;
+  s.threads = 2;
+  s.link.rx_ring_drops = 7;
+  s.link.rx_merged = 3;
+  EXPECT_NE(report::UserlandServeText(s).find("af_packet, 2 engine thread(s); 7 packets dropped by the kernel"),
+            std::string::npos)
+      << report::UserlandServeText(s);
+  nlohmann::json js = report::UserlandServeJson(s);
+  EXPECT_EQ(js["link"], "af_packet");
+  EXPECT_EQ(js["threads"], 2);
+  EXPECT_EQ(js["link_rx_ring_drops"], 7);
+  EXPECT_EQ(js["link_rx_merged"], 3);
+  EXPECT_EQ(report::UserlandServeText(Served()).find("af_packet"), std::string::npos);  // a TUN run says nothing of it
+  EXPECT_EQ(report::UserlandServeJson(Served())["link"], "tun");
+  userland::LoadReport l = Loaded();
+  l.link_kind = userland::LinkKind::kAfPacket;
+  l.threads = 4;
+  EXPECT_NE(report::UserlandLoadText(l).find("af_packet, 4 engine thread(s)"), std::string::npos);
+  EXPECT_EQ(report::UserlandLoadJson(l)["threads"], 4);
+}
+
 TEST(UserlandRender, ProgressLinesAreOneLineWithThePhase) {
   std::string serve = UserlandServeProgress(Served());
   EXPECT_EQ(serve, "userland serve: 1,000 established, 1,200 accepted, 1,300 SYN, 2.0k/s packets in, 4 dropped");

@@ -1,6 +1,6 @@
 // PacketLink: how the engines reach the wire. A link moves raw IPv4 packets
-// in batches; the TUN link is the first, AF_XDP can follow behind the same
-// interface. PacketBatch is a fixed set of packet buffers allocated once.
+// in batches: over TUN (tun_link.h) or a packet socket on a shared
+// interface (af_packet_link.h). PacketBatch is a fixed set of packet buffers allocated once.
 // Thread-safety: a link and its batches belong to one thread.
 #pragma once
 
@@ -43,6 +43,20 @@ struct LinkStats {
   uint64_t tx_packets = 0;
   uint64_t tx_errors = 0;      // packets the kernel refused (counted, not fatal)
   int last_tx_errno = 0;
+  uint64_t rx_ring_drops = 0;  // packets the kernel could not put in a receive ring (ring full)
+  uint64_t rx_merged = 0;      // GRO/GSO-merged packets cut back into segments
+
+  // Sums another link's counters (several engine threads); last_tx_errno: the latest non-zero.
+  LinkStats& operator+=(const LinkStats& o) {
+    rx_packets += o.rx_packets;
+    rx_wakeups += o.rx_wakeups;
+    tx_packets += o.tx_packets;
+    tx_errors += o.tx_errors;
+    if (o.last_tx_errno != 0) last_tx_errno = o.last_tx_errno;
+    rx_ring_drops += o.rx_ring_drops;
+    rx_merged += o.rx_merged;
+    return *this;
+  }
 };
 
 class PacketLink {

@@ -67,6 +67,17 @@ struct ClientStats {
   uint64_t probes_sent = 0;
   uint64_t verify_answered = 0;
   uint64_t verify_reset = 0;
+
+  // Sums another engine's counters (several engine threads).
+  ClientStats& operator+=(const ClientStats& o) {
+    packets_in += o.packets_in, packets_out += o.packets_out;
+    for (size_t i = 0; i < wire::kDropReasons; ++i) drops[i] += o.drops[i];
+    foreign += o.foreign, syns_sent += o.syns_sent, syns_resent += o.syns_resent, established += o.established;
+    synack_dups += o.synack_dups, bad_acks += o.bad_acks, refused += o.refused, rst_ignored += o.rst_ignored;
+    other += o.other, probes_sent += o.probes_sent, verify_answered += o.verify_answered;
+    verify_reset += o.verify_reset;
+    return *this;
+  }
 };
 
 class ClientEngine {

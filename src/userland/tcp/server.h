@@ -67,6 +67,17 @@ struct ServerStats {
   uint64_t table_full = 0;        // final ACKs reset: the table is at --max-connections or could not grow
   uint64_t window_limited = 0;    // echo mode: data left unacknowledged to fit the peer's window
 
+  // Sums another engine's counters (several engine threads).
+  ServerStats& operator+=(const ServerStats& o) {
+    packets_in += o.packets_in, packets_out += o.packets_out;
+    for (size_t i = 0; i < wire::kDropReasons; ++i) drops[i] += o.drops[i];
+    not_ours += o.not_ours, syns += o.syns, cookie_bad += o.cookie_bad, accepted += o.accepted, closed += o.closed;
+    reset_by_peer += o.reset_by_peer, rst_sent += o.rst_sent, challenge_acks += o.challenge_acks;
+    dup_acks += o.dup_acks, replies_limited += o.replies_limited, bytes_in += o.bytes_in;
+    bytes_echoed += o.bytes_echoed, table_full += o.table_full, window_limited += o.window_limited;
+    return *this;
+  }
+
   uint64_t drops_total() const {
     uint64_t n = 0;
     for (uint64_t d : drops) n += d;
