@@ -44,6 +44,7 @@ constexpr ProtoErrorInfo kInfo[kProtoErrorCount] = {
     {"tls_alpn_mismatch", "the server selected no protocol of --alpn", "set --alpn to what the server offers, or leave it out"},
     {"idle_timeout", "nothing was heard from the peer within --idle-timeout", "the peer stalled or dropped the session silently; check its timeouts"},
     {"send_blocked", "the socket's send buffer refused bytes a session had to send", "lower --message-rate or the message size"},
+    {"tls_record", "a parked TLS session (--tls-park) met a record it could not open: bad MAC, or a post-handshake message other than NewSessionTicket and KeyUpdate", "run without --tls-park against this peer (OpenSSL then keeps the whole session)"},
 };
 
 }  // namespace
