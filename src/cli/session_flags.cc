@@ -40,10 +40,10 @@ std::vector<std::string> SplitList(const std::string& text) {
 
 Result<void> ValidateTls(const SessionFlags& f, load::SessionOptions& o) {
   bool any = !f.sni.empty() || !f.alpn.empty() || !f.ca.empty() || !f.tls_version.empty() || f.insecure ||
-             f.release_buffers || f.no_resume;
+             f.release_buffers || f.no_resume || f.park;
   if (!f.tls) {
-    if (any) return PlainError("--sni, --alpn, --ca, --insecure, --tls-version, --tls-release-buffers and "
-                               "--no-tls-resume need --tls");
+    if (any) return PlainError("--sni, --alpn, --ca, --insecure, --tls-version, --tls-release-buffers, "
+                               "--tls-park and --no-tls-resume need --tls");
     return {};
   }
   if (!f.ca.empty() && f.insecure) return PlainError("--ca and --insecure: give one of them");
@@ -55,6 +55,7 @@ Result<void> ValidateTls(const SessionFlags& f, load::SessionOptions& o) {
   c.insecure = f.insecure;
   c.release_buffers = f.release_buffers;
   c.resume = !f.no_resume;
+  c.park = f.park;
   if (!f.tls_version.empty()) {
     int v = proto::ParseTlsVersion(f.tls_version);
     if (v == 0) return PlainError("--tls-version '" + f.tls_version + "': expected 1.2 or 1.3");
@@ -87,6 +88,8 @@ void AddSessionFlags(CLI::App& app, SessionFlags& f) {
   app.add_option("--tls-version", f.tls_version, "only this TLS version: 1.2 or 1.3")->check(Values({"1.2", "1.3"}));
   app.add_flag("--tls-release-buffers", f.release_buffers,
                "SSL_MODE_RELEASE_BUFFERS: free OpenSSL's buffers of idle connections");
+  app.add_flag("--tls-park", f.park,
+               "TLS 1.3: park idle sessions: once the handshake is done (and the session ticket stored), free OpenSSL's SSL object and keep only the traffic keys and sequence numbers (about 0.5 KB instead of 13-48 KB); records are then sealed and opened by tcpmax (AES-GCM, ChaCha20-Poly1305; KeyUpdate applied). TLS 1.2 sessions are not parked");
   app.add_flag("--no-tls-resume", f.no_resume, "full handshakes only (no session resumption)");
   app.add_option("--first-message", f.first_message,
                  "TEXT or @FILE sent once when a session is ready (raw, ws, mqtt)");

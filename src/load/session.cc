@@ -246,7 +246,9 @@ SessionVerdict SessionDriver::OnTlsBytes(ClientSession& s, size_t n, uint64_t no
   }
   for (;;) {
     proto::TlsStatus st;
+    bool was_parked = s.tls.parked();
     size_t got = s.tls.Read(plain_rx_, sizeof plain_rx_, &st);
+    if (!was_parked && s.tls.parked()) ++ss_.tls_parked;
     if (got > 0) {
       SessionVerdict v = OnPlain(s, plain_rx_, got, now);
       if (v != SessionVerdict::kKeep) return v;

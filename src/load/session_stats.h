@@ -14,6 +14,7 @@ struct SessionStats {
   uint64_t ready = 0;             // sessions past TLS and the protocol's opening
   uint64_t pending = 0;           // connected sessions still opening (a gauge): the ramp waits for them
   uint64_t tls_done = 0, tls_resumed = 0;
+  uint64_t tls_parked = 0;        // sessions whose SSL object was freed (--tls-park), cumulative
   uint64_t messages_sent = 0, messages_received = 0, echo_ok = 0;
   uint64_t reopened = 0;          // --lifetime: sessions closed on purpose and opened again
   uint64_t http_status[5] = {};   // 1xx..5xx responses
@@ -28,6 +29,7 @@ struct SessionStats {
     pending += o.pending;
     tls_done += o.tls_done;
     tls_resumed += o.tls_resumed;
+    tls_parked += o.tls_parked;
     messages_sent += o.messages_sent;
     messages_received += o.messages_received;
     echo_ok += o.echo_ok;

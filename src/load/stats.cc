@@ -59,6 +59,7 @@ sys::ShardReport ToShardReport(const LoadStats& s, sys::ShardKind kind) {
     o.pending = ss.pending;
     o.tls_done = ss.tls_done;
     o.tls_resumed = ss.tls_resumed;
+    o.tls_parked = ss.tls_parked;
     o.messages_sent = ss.messages_sent;
     o.messages_received = ss.messages_received;
     o.echo_ok = ss.echo_ok;
@@ -103,6 +104,7 @@ LoadStats FromShardReport(const sys::ShardReport& r) {
     ss.pending = o.pending;
     ss.tls_done = o.tls_done;
     ss.tls_resumed = o.tls_resumed;
+    ss.tls_parked = o.tls_parked;
     ss.messages_sent = o.messages_sent;
     ss.messages_received = o.messages_received;
     ss.echo_ok = o.echo_ok;

@@ -90,8 +90,9 @@ ProbeReport NewReport(const ProbeOptions& opt, const ProbeSetup& setup) {
   rep.plan = setup.plan;
   rep.engine = fmt::format("serve {}, load {}", EngineName(setup.plan.serve_engine), EngineName(setup.plan.load_engine));
   if (opt.sessions()) {
-    rep.engine += fmt::format("; sessions: {}{}{}", opt.ws ? "WebSocket" : "raw", opt.tls ? " over TLS" : "",
-                              opt.tls_release_buffers ? " (buffers released)" : "");
+    rep.engine += fmt::format("; sessions: {}{}{}{}", opt.ws ? "WebSocket" : "raw", opt.tls ? " over TLS" : "",
+                              opt.tls_release_buffers ? " (buffers released)" : "",
+                              opt.tls_park ? " (idle sessions parked)" : "");
   }
   if (!setup.box.uring_direct && !setup.box.uring_reason.empty()) rep.notes.push_back("io_uring: " + setup.box.uring_reason);
   const Prediction& p = setup.prediction;
@@ -162,6 +163,7 @@ Result<serve::SessionSetup> ServeSessions(const ProbeOptions& opt) {
   c.cert_pem = pem->cert_pem;
   c.key_pem = pem->key_pem;
   c.release_buffers = opt.tls_release_buffers;
+  c.park = opt.tls_park;
   auto ctx = proto::TlsContext::Create(c);
   if (!ctx) return tl::unexpected(ctx.error());
   s.tls = std::move(*ctx);
@@ -176,6 +178,7 @@ load::SessionOptions LoadSessions(const ProbeOptions& opt) {
   s.tls = opt.tls;
   s.tls_config.insecure = true;
   s.tls_config.release_buffers = opt.tls_release_buffers;
+  s.tls_config.park = opt.tls_park;
   return s;
 }
 

@@ -62,6 +62,7 @@ struct ProbeOptions {
   bool ws = false;
   bool tls = false;
   bool tls_release_buffers = false;
+  bool tls_park = false;           // park idle TLS 1.3 sessions on both sides (proto/tls_record.h)
   bool sessions() const { return ws || tls; }
 };
 

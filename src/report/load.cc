@@ -46,6 +46,10 @@ std::string SessionText(const load::SessionStats& ss, const load::LoadStats& s, 
   if (o.tls) {
     out += fmt::format("  tls       {} handshakes ({} resumed): {}\n", FormatCount(ss.tls_done),
                        FormatCount(ss.tls_resumed), Quantiles(ss.tls_ns));
+    if (o.tls_config.park) {
+      out += fmt::format("  tls park  {} sessions parked (the SSL object freed, the traffic keys kept)\n",
+                         FormatCount(ss.tls_parked));
+    }
   }
   if (o.proto != proto::Proto::kRaw) {
     std::string_view what = o.proto == proto::Proto::kWs     ? "upgrade  "
@@ -89,6 +93,7 @@ nlohmann::json SessionJson(const load::SessionStats& ss, const load::SessionOpti
           {"ready", ss.ready},
           {"tls_handshakes", ss.tls_done},
           {"tls_resumed", ss.tls_resumed},
+          {"tls_parked", ss.tls_parked},
           {"reopened", ss.reopened},
           {"messages_sent", ss.messages_sent},
           {"messages_received", ss.messages_received},

@@ -47,6 +47,7 @@ nlohmann::json EncodeSession(const ShardSession& s) {
                       {"pending", s.pending},
                       {"tls_done", s.tls_done},
                       {"tls_resumed", s.tls_resumed},
+                      {"tls_parked", s.tls_parked},
                       {"messages_sent", s.messages_sent},
                       {"messages_received", s.messages_received},
                       {"echo_ok", s.echo_ok},
@@ -68,6 +69,7 @@ Result<ShardSession> DecodeSession(const nlohmann::json& j) {
   s.pending = j.at("pending").get<uint64_t>();
   s.tls_done = j.at("tls_done").get<uint64_t>();
   s.tls_resumed = j.at("tls_resumed").get<uint64_t>();
+  s.tls_parked = j.at("tls_parked").get<uint64_t>();
   s.messages_sent = j.at("messages_sent").get<uint64_t>();
   s.messages_received = j.at("messages_received").get<uint64_t>();
   s.echo_ok = j.at("echo_ok").get<uint64_t>();
