@@ -38,6 +38,16 @@ std::vector<std::string> SplitList(const std::string& text) {
   return out;
 }
 
+// A per-connection rate "R/s" (0.001/s to 1000/s) as the interval between sends.
+Result<uint64_t> PerConnectionInterval(const std::string& flag, const std::string& text) {
+  if (text.size() < 3 || text.substr(text.size() - 2) != "/s") {
+    return PlainError(flag + " '" + text + "': give the unit, e.g. 1/s");
+  }
+  auto r = ParseRate(text);
+  if (!r || *r <= 0 || *r > 1000) return PlainError(flag + " '" + text + "': expected 0.001/s to 1000/s per connection");
+  return static_cast<uint64_t>(1e9 / *r);
+}
+
 Result<void> ValidateTls(const SessionFlags& f, load::SessionOptions& o) {
   bool any = !f.sni.empty() || !f.alpn.empty() || !f.ca.empty() || !f.tls_version.empty() || f.insecure ||
              f.release_buffers || f.no_resume || f.park;
@@ -97,7 +107,10 @@ void AddSessionFlags(CLI::App& app, SessionFlags& f) {
                  "TEXT or @FILE sent every --message-rate interval (raw: echo expected; ws: text frame, echo "
                  "checked; mqtt: PUBLISH to the session's topic, delivered back)");
   app.add_option("--message-rate", f.message_rate,
-                 "messages per connection per second, with its unit, e.g. 1/s or 0.2/s (http: GETs of --path)");
+                 "messages per connection per second, with its unit, e.g. 1/s or 0.2/s (raw, ws, mqtt)");
+  app.add_option("--request-rate", f.request_rate,
+                 "--proto http: keep-alive GETs of --path per connection per second, with its unit, e.g. 1/s; "
+                 "each response timed and its status class counted");
   app.add_option("--lifetime", f.lifetime, "close each session after this long and open a new one (churn)");
   app.add_option("--idle-timeout", f.idle_timeout,
                  "count and close a session that hears nothing from the server for this long");
@@ -123,16 +136,22 @@ Result<load::SessionOptions> ValidateSessionFlags(const SessionFlags& f, uint64_
   if (http && (!o.message.empty() || !o.first_message.empty())) {
     return PlainError("--message/--first-message: not for --proto http (each message is a GET of --path)");
   }
-  if (!f.message_rate.empty()) {
-    if (f.message_rate.size() < 3 || f.message_rate.substr(f.message_rate.size() - 2) != "/s") {
-      return PlainError("--message-rate '" + f.message_rate + "': give the unit, e.g. 1/s");
-    }
-    auto r = ParseRate(f.message_rate);
-    if (!r || *r <= 0 || *r > 1000) {
-      return PlainError("--message-rate '" + f.message_rate + "': expected 0.001/s to 1000/s per connection");
-    }
-    o.message_interval_ns = static_cast<uint64_t>(1e9 / *r);
-    if (!http && o.message.empty()) return PlainError("--message-rate needs --message (what to send)");
+  if (!f.request_rate.empty() && !http) {
+    return PlainError("--request-rate: for --proto http (GETs of --path); other protocols send --message at "
+                      "--message-rate");
+  }
+  if (http && !f.message_rate.empty()) {
+    return PlainError("--message-rate: --proto http sends requests; give --request-rate instead");
+  }
+  if (!f.request_rate.empty()) {
+    auto interval = PerConnectionInterval("--request-rate", f.request_rate);
+    if (!interval) return tl::unexpected(interval.error());
+    o.message_interval_ns = *interval;
+  } else if (!f.message_rate.empty()) {
+    auto interval = PerConnectionInterval("--message-rate", f.message_rate);
+    if (!interval) return tl::unexpected(interval.error());
+    o.message_interval_ns = *interval;
+    if (o.message.empty()) return PlainError("--message-rate needs --message (what to send)");
   } else if (!o.message.empty()) {
     return PlainError("--message needs --message-rate (how often), e.g. --message-rate 1/s");
   }
@@ -156,7 +175,8 @@ Result<load::SessionOptions> ValidateSessionFlags(const SessionFlags& f, uint64_
   o.path = f.path;
   o.host = f.host;
   if (*ping_ns > 0 && o.active() && (o.proto == proto::Proto::kRaw || http)) {
-    return PlainError("--ping: with --proto raw/http over the session layer, time messages with --message-rate");
+    return PlainError("--ping: with --proto raw/http over the session layer, time messages with --message-rate "
+                      "(http: --request-rate)");
   }
   if (o.proto == proto::Proto::kMqtt && *ping_ns == 0) *ping_ns = uint64_t{o.mqtt_keepalive_s} * 1'000'000'000ull;
   return o;

@@ -64,6 +64,8 @@ sys::ShardReport ToShardReport(const LoadStats& s, sys::ShardKind kind) {
     o.messages_received = ss.messages_received;
     o.echo_ok = ss.echo_ok;
     o.reopened = ss.reopened;
+    o.closes_sent = ss.closes_sent;
+    o.closes_answered = ss.closes_answered;
     o.bytes_sent = ss.bytes_sent;
     o.bytes_received = ss.bytes_received;
     for (int i = 0; i < 5; ++i) o.http_status[i] = ss.http_status[i];
@@ -109,6 +111,8 @@ LoadStats FromShardReport(const sys::ShardReport& r) {
     ss.messages_received = o.messages_received;
     ss.echo_ok = o.echo_ok;
     ss.reopened = o.reopened;
+    ss.closes_sent = o.closes_sent;
+    ss.closes_answered = o.closes_answered;
     ss.bytes_sent = o.bytes_sent;
     ss.bytes_received = o.bytes_received;
     for (int i = 0; i < 5; ++i) ss.http_status[i] = o.http_status[i];

@@ -7,7 +7,7 @@ namespace {
 
 constexpr ProtoErrorInfo kInfo[kProtoErrorCount] = {
     {"http_4xx", "the server refused the request (4xx)", "check --message (method, path, Host) against the server's routes"},
-    {"http_5xx", "the server failed or is overloaded (5xx)", "read the server's error log; lower --rate or --message-rate"},
+    {"http_5xx", "the server failed or is overloaded (5xx)", "read the server's error log; lower --rate, --message-rate or --request-rate"},
     {"http_malformed", "the response broke HTTP/1.1 framing (RFC 9112)", "check that the target speaks HTTP/1.1 (not TLS without --tls, not HTTP/2 only)"},
     {"http_closed_mid_response", "the server closed the connection inside a response", "look for the server's per-connection request limit or timeouts (e.g. nginx keepalive_requests)"},
     {"ws_upgrade_refused", "the server answered the upgrade with a status other than 101", "check the path and that the endpoint speaks WebSocket"},

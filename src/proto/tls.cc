@@ -326,8 +326,8 @@ Result<TlsSession> TlsSession::Open(TlsContext& ctx, TlsIo* io) {
 }
 
 TlsSession::TlsSession(TlsSession&& o) noexcept
-    : ssl_(std::exchange(o.ssl_, nullptr)), parked_(std::move(o.parked_)), parked_resumed_(o.parked_resumed_),
-      parked_alpn_(o.parked_alpn_), io_(o.io_), ctx_(o.ctx_), error_(o.error_),
+    : ssl_(std::exchange(o.ssl_, nullptr)), parked_(std::move(o.parked_)), io_(o.io_), ctx_(o.ctx_),
+      error_(o.error_), parked_resumed_(o.parked_resumed_), parked_alpn_(o.parked_alpn_),
       error_text_(std::move(o.error_text_)) {}
 
 TlsSession& TlsSession::operator=(TlsSession&& o) noexcept {

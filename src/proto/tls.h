@@ -144,11 +144,11 @@ class TlsSession {
   void TryPark();
   SSL* ssl_ = nullptr;
   std::unique_ptr<ParkedTls> parked_;
-  bool parked_resumed_ = false;
-  int8_t parked_alpn_ = -1;          // index into the config's alpn list
   TlsIo* io_ = nullptr;
   TlsContext* ctx_ = nullptr;
   ProtoError error_ = ProtoError::kCount;
+  bool parked_resumed_ = false;
+  int8_t parked_alpn_ = -1;          // index into the config's alpn list
   std::string error_text_;
 };
 

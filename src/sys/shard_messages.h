@@ -36,6 +36,7 @@ std::string_view ShardKindName(ShardKind k);
 struct ShardSession {
   uint64_t ready = 0, pending = 0, tls_done = 0, tls_resumed = 0, tls_parked = 0;
   uint64_t messages_sent = 0, messages_received = 0, echo_ok = 0, reopened = 0;
+  uint64_t closes_sent = 0, closes_answered = 0;
   uint64_t bytes_sent = 0, bytes_received = 0;
   uint64_t http_status[5] = {};
   std::vector<std::pair<int, uint64_t>> errors;

@@ -102,7 +102,7 @@ TEST(LoadProto, NginxTlsHttpKeepAliveHolds10000WithZeroErrors) {
   } stop{d};
   RunResult r;
   auto j = LoadJson("127.0.0.1:" + std::to_string(port) + " -n 10000 --source 127.0.0.0/24 --rate 2k/s --connect-timeout 30s --proto http --tls --ca " +
-                        d + "/ca.pem --sni localhost --alpn http/1.1 --message-rate 1/s --hold 3s",
+                        d + "/ca.pem --sni localhost --alpn http/1.1 --request-rate 1/s --hold 3s",
                     &r);
   ASSERT_EQ(r.exit_code, 0) << r.err << RunShell("tail -5 " + d + "/error.log").out;
   const auto& s = j["session"];
@@ -214,8 +214,12 @@ TEST(LoadProto, BadSessionInputIsOneLineExit2) {
            {t + "--tls --ca /nonexistent/ca.pem", "--ca /nonexistent/ca.pem"},
            {t + "--tls --ca /etc/shadow-not-here --insecure", "--ca and --insecure"},
            {t + "--sni x", "need --tls"},
+           {t + "--tls-park", "need --tls"},
            {t + "--proto ws --engine uring", "--engine epoll"},
            {t + "--proto http --message x --message-rate 1/s", "not for --proto http"},
+           {t + "--proto http --message-rate 1/s", "give --request-rate instead"},
+           {t + "--proto ws --message x --request-rate 1/s", "--request-rate: for --proto http"},
+           {t + "--proto http --request-rate 5", "--request-rate '5': give the unit"},
            {t + "--tls --tls-version 1.1", "--tls-version '1.1'"},
        }) {
     RunResult r = RunShell(std::string(TCPMAX_BINARY) + " load " + c.args, 30);

@@ -86,7 +86,7 @@ TEST(TlsPark, NginxKeepAliveRequestsAfterParking) {
   } stop{d};
   RunResult r = RunTcpmax({"load", "127.0.0.1:" + std::to_string(port), "-n", "1000", "--rate", "1k/s",
                            "--connect-timeout", "30s", "--proto", "http", "--tls", "--tls-park", "--ca",
-                           d + "/cert.pem", "--sni", "localhost", "--message-rate", "2/s", "--hold", "3s", "--json"},
+                           d + "/cert.pem", "--sni", "localhost", "--request-rate", "2/s", "--hold", "3s", "--json"},
                           120);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = Json(r.out);
