@@ -399,7 +399,6 @@ SessionVerdict SessionDriver::OnWsFrames(ClientSession& s, uint8_t* data, size_t
 
 SessionVerdict SessionDriver::OnWsControl(ClientSession& s, proto::WsOpcode op, const std::string& payload,
                                           uint64_t now) {
-  (void)s;
   switch (op) {
     case proto::WsOpcode::kPing:  // 5.5.2: answer with a pong carrying the same data
       proto::AppendWsFrame(plain_, proto::WsOpcode::kPong, payload, true, MaskKey());
