@@ -4,7 +4,10 @@
 // memory is counted), exchange one message, and go idle. Heap in use
 // (mallinfo2) is read before, with every pair idle, and after freeing the
 // servers, so each side's share is exact; RSS after malloc_trim is shown too.
-// Side by side: OpenSSL's defaults, and SSL_MODE_RELEASE_BUFFERS.
+// Side by side: OpenSSL's defaults, SSL_MODE_RELEASE_BUFFERS, and parked
+// sessions (TlsConfig::park: the SSL object freed once idle, the traffic keys
+// kept), with and without released buffers; the parked rows count the
+// sessions that parked on each side.
 //
 // usage: tls_memory [N=2000] [tls-version 12|13, default 13]
 #include <malloc.h>
@@ -61,19 +64,22 @@ void Pump(Side& c, Side& s, bool* ok) {
 
 struct Result {
   double client = 0, server = 0, rss = 0;
+  int client_parked = 0, server_parked = 0;
 };
 
-Result Measure(int n, int version, bool release, const PemPair& pem, const std::string& ca_path) {
+Result Measure(int n, int version, bool release, bool park, const PemPair& pem, const std::string& ca_path) {
   TlsConfig sc;
   sc.server = true;
   sc.cert_pem = pem.cert_pem;
   sc.key_pem = pem.key_pem;
   sc.release_buffers = release;
+  sc.park = park;
   sc.min_version = sc.max_version = version;
   TlsConfig cc;
   cc.ca_file = ca_path;
   cc.sni = "localhost";
   cc.release_buffers = release;
+  cc.park = park;
   cc.min_version = cc.max_version = version;
   auto server = TlsContext::Create(sc);
   auto client = TlsContext::Create(cc);
@@ -104,10 +110,12 @@ Result Measure(int n, int version, bool release, const PemPair& pem, const std::
   }
   malloc_trim(0);
   size_t heap1 = HeapInUse(), rss1 = RssBytes();
+  Result r;
+  for (const auto& c : clients) r.client_parked += c->s.parked();
+  for (const auto& s : servers) r.server_parked += s->s.parked();
   servers.clear();
   malloc_trim(0);
   size_t heap2 = HeapInUse();
-  Result r;
   r.server = (double(heap1) - double(heap2)) / n;
   r.client = (double(heap2) - double(heap0)) / n;
   r.rss = (double(rss1) - double(rss0)) / n;
@@ -128,11 +136,19 @@ int main(int argc, char** argv) {
   std::printf("tls_memory: %d idle TLS 1.%d sessions per side (P-256 certificate, resumption on), heap bytes per connection\n",
               n, version - 10);
   std::printf("%-34s %12s %12s %16s\n", "", "client", "server", "RSS (both)");
-  Result def = Measure(n, version, false, *pem, path);
-  Result rel = Measure(n, version, true, *pem, path);
+  Result def = Measure(n, version, false, false, *pem, path);
+  Result rel = Measure(n, version, true, false, *pem, path);
+  Result park = Measure(n, version, false, true, *pem, path);
+  Result park_rel = Measure(n, version, true, true, *pem, path);
   std::printf("%-34s %12.0f %12.0f %16.0f\n", "OpenSSL defaults", def.client, def.server, def.rss);
   std::printf("%-34s %12.0f %12.0f %16.0f\n", "SSL_MODE_RELEASE_BUFFERS", rel.client, rel.server, rel.rss);
+  std::printf("%-34s %12.0f %12.0f %16.0f   parked: %d client, %d server\n", "parked (--tls-park)", park.client,
+              park.server, park.rss, park.client_parked, park.server_parked);
+  std::printf("%-34s %12.0f %12.0f %16.0f   parked: %d client, %d server\n", "parked, buffers released",
+              park_rel.client, park_rel.server, park_rel.rss, park_rel.client_parked, park_rel.server_parked);
   std::printf("ratio default/released             %12.2f %12.2f\n", def.client / rel.client, def.server / rel.server);
+  std::printf("ratio released/parked              %12.2f %12.2f\n", rel.client / park_rel.client,
+              rel.server / park_rel.server);
   unlink(path);
   return 0;
 }

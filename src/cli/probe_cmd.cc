@@ -49,7 +49,7 @@ struct Options {
   std::string grace = "3s";
   std::string ready_timeout = "10s";
   std::string proto = "raw";
-  bool tls = false, tls_release_buffers = false;
+  bool tls = false, tls_release_buffers = false, tls_park = false;
   bool watch = false, host_netns = false;
 };
 
@@ -89,6 +89,8 @@ void AddFlags(CLI::App& app, Options& o) {
   app.add_flag("--tls", o.tls,
                "every connection a TLS session (self-signed identity made in memory; own engines; epoll only)");
   app.add_flag("--tls-release-buffers", o.tls_release_buffers, "with --tls: SSL_MODE_RELEASE_BUFFERS on both sides");
+  app.add_flag("--tls-park", o.tls_park,
+               "with --tls: park idle TLS 1.3 sessions on both sides (the SSL object freed, the traffic keys kept)");
   app.add_option("--server", o.server,
                  "probe YOUR server at ADDR:PORTS (loopback) instead of tcpmax's own; name it with --pid, --exec or --cgroup");
   app.add_option("--pid", o.pid, "with --server: the server's main process (its children count too)");
@@ -152,6 +154,7 @@ Result<probe::ProbeOptions> Validate(const Options& o) {
   if (o.first_port < 1 || o.first_port > 65000) return PlainError("--first-port: must be 1-65000");
   if (o.proto != "raw" && o.proto != "ws") return PlainError("--proto '" + o.proto + "': expected raw or ws");
   if (o.tls_release_buffers && !o.tls) return PlainError("--tls-release-buffers needs --tls");
+  if (o.tls_park && !o.tls) return PlainError("--tls-park needs --tls");
   opt.ws = o.proto == "ws";
   opt.tls = o.tls;
   opt.tls_release_buffers = o.tls_release_buffers;
@@ -160,6 +163,7 @@ Result<probe::ProbeOptions> Validate(const Options& o) {
   if (!o.server.empty() && (o.watch || o.host_netns)) {
     return PlainError("--watch/--host-netns: for tcpmax's own engines; --server probes your server where it runs");
   }
+  opt.tls_park = o.tls_park;
   if (opt.sessions()) {
     if (!o.server.empty()) return PlainError("--proto/--tls: for tcpmax's own engines, not with --server");
     if (opt.engine == Engine::kUring) {

@@ -38,12 +38,22 @@ std::vector<std::string> SplitList(const std::string& text) {
   return out;
 }
 
+// A per-connection rate "R/s" (0.001/s to 1000/s) as the interval between sends.
+Result<uint64_t> PerConnectionInterval(const std::string& flag, const std::string& text) {
+  if (text.size() < 3 || text.substr(text.size() - 2) != "/s") {
+    return PlainError(flag + " '" + text + "': give the unit, e.g. 1/s");
+  }
+  auto r = ParseRate(text);
+  if (!r || *r <= 0 || *r > 1000) return PlainError(flag + " '" + text + "': expected 0.001/s to 1000/s per connection");
+  return static_cast<uint64_t>(1e9 / *r);
+}
+
 Result<void> ValidateTls(const SessionFlags& f, load::SessionOptions& o) {
   bool any = !f.sni.empty() || !f.alpn.empty() || !f.ca.empty() || !f.tls_version.empty() || f.insecure ||
-             f.release_buffers || f.no_resume;
+             f.release_buffers || f.no_resume || f.park;
   if (!f.tls) {
-    if (any) return PlainError("--sni, --alpn, --ca, --insecure, --tls-version, --tls-release-buffers and "
-                               "--no-tls-resume need --tls");
+    if (any) return PlainError("--sni, --alpn, --ca, --insecure, --tls-version, --tls-release-buffers, "
+                               "--tls-park and --no-tls-resume need --tls");
     return {};
   }
   if (!f.ca.empty() && f.insecure) return PlainError("--ca and --insecure: give one of them");
@@ -55,6 +65,7 @@ Result<void> ValidateTls(const SessionFlags& f, load::SessionOptions& o) {
   c.insecure = f.insecure;
   c.release_buffers = f.release_buffers;
   c.resume = !f.no_resume;
+  c.park = f.park;
   if (!f.tls_version.empty()) {
     int v = proto::ParseTlsVersion(f.tls_version);
     if (v == 0) return PlainError("--tls-version '" + f.tls_version + "': expected 1.2 or 1.3");
@@ -87,6 +98,8 @@ void AddSessionFlags(CLI::App& app, SessionFlags& f) {
   app.add_option("--tls-version", f.tls_version, "only this TLS version: 1.2 or 1.3")->check(Values({"1.2", "1.3"}));
   app.add_flag("--tls-release-buffers", f.release_buffers,
                "SSL_MODE_RELEASE_BUFFERS: free OpenSSL's buffers of idle connections");
+  app.add_flag("--tls-park", f.park,
+               "TLS 1.3: park idle sessions: once the handshake is done (and the session ticket stored), free OpenSSL's SSL object and keep only the traffic keys and sequence numbers (about 0.5 KB instead of 13-48 KB); records are then sealed and opened by tcpmax (AES-GCM, ChaCha20-Poly1305; KeyUpdate applied). TLS 1.2 sessions are not parked");
   app.add_flag("--no-tls-resume", f.no_resume, "full handshakes only (no session resumption)");
   app.add_option("--first-message", f.first_message,
                  "TEXT or @FILE sent once when a session is ready (raw, ws, mqtt)");
@@ -94,7 +107,10 @@ void AddSessionFlags(CLI::App& app, SessionFlags& f) {
                  "TEXT or @FILE sent every --message-rate interval (raw: echo expected; ws: text frame, echo "
                  "checked; mqtt: PUBLISH to the session's topic, delivered back)");
   app.add_option("--message-rate", f.message_rate,
-                 "messages per connection per second, with its unit, e.g. 1/s or 0.2/s (http: GETs of --path)");
+                 "messages per connection per second, with its unit, e.g. 1/s or 0.2/s (raw, ws, mqtt)");
+  app.add_option("--request-rate", f.request_rate,
+                 "--proto http: keep-alive GETs of --path per connection per second, with its unit, e.g. 1/s; "
+                 "each response timed and its status class counted");
   app.add_option("--lifetime", f.lifetime, "close each session after this long and open a new one (churn)");
   app.add_option("--idle-timeout", f.idle_timeout,
                  "count and close a session that hears nothing from the server for this long");
@@ -120,16 +136,22 @@ Result<load::SessionOptions> ValidateSessionFlags(const SessionFlags& f, uint64_
   if (http && (!o.message.empty() || !o.first_message.empty())) {
     return PlainError("--message/--first-message: not for --proto http (each message is a GET of --path)");
   }
-  if (!f.message_rate.empty()) {
-    if (f.message_rate.size() < 3 || f.message_rate.substr(f.message_rate.size() - 2) != "/s") {
-      return PlainError("--message-rate '" + f.message_rate + "': give the unit, e.g. 1/s");
-    }
-    auto r = ParseRate(f.message_rate);
-    if (!r || *r <= 0 || *r > 1000) {
-      return PlainError("--message-rate '" + f.message_rate + "': expected 0.001/s to 1000/s per connection");
-    }
-    o.message_interval_ns = static_cast<uint64_t>(1e9 / *r);
-    if (!http && o.message.empty()) return PlainError("--message-rate needs --message (what to send)");
+  if (!f.request_rate.empty() && !http) {
+    return PlainError("--request-rate: for --proto http (GETs of --path); other protocols send --message at "
+                      "--message-rate");
+  }
+  if (http && !f.message_rate.empty()) {
+    return PlainError("--message-rate: --proto http sends requests; give --request-rate instead");
+  }
+  if (!f.request_rate.empty()) {
+    auto interval = PerConnectionInterval("--request-rate", f.request_rate);
+    if (!interval) return tl::unexpected(interval.error());
+    o.message_interval_ns = *interval;
+  } else if (!f.message_rate.empty()) {
+    auto interval = PerConnectionInterval("--message-rate", f.message_rate);
+    if (!interval) return tl::unexpected(interval.error());
+    o.message_interval_ns = *interval;
+    if (o.message.empty()) return PlainError("--message-rate needs --message (what to send)");
   } else if (!o.message.empty()) {
     return PlainError("--message needs --message-rate (how often), e.g. --message-rate 1/s");
   }
@@ -153,7 +175,8 @@ Result<load::SessionOptions> ValidateSessionFlags(const SessionFlags& f, uint64_
   o.path = f.path;
   o.host = f.host;
   if (*ping_ns > 0 && o.active() && (o.proto == proto::Proto::kRaw || http)) {
-    return PlainError("--ping: with --proto raw/http over the session layer, time messages with --message-rate");
+    return PlainError("--ping: with --proto raw/http over the session layer, time messages with --message-rate "
+                      "(http: --request-rate)");
   }
   if (o.proto == proto::Proto::kMqtt && *ping_ns == 0) *ping_ns = uint64_t{o.mqtt_keepalive_s} * 1'000'000'000ull;
   return o;

@@ -15,9 +15,10 @@
 namespace tcpmax::cli {
 
 struct SessionFlags {
-  std::string proto = "raw", sni, alpn, ca, tls_version, first_message, message, message_rate, lifetime,
+  std::string proto = "raw", sni, alpn, ca, tls_version, first_message, message, message_rate, request_rate,
+              lifetime,
               idle_timeout, path = "/", host, mqtt_keepalive = "60s";
-  bool tls = false, insecure = false, release_buffers = false, no_resume = false;
+  bool tls = false, insecure = false, release_buffers = false, no_resume = false, park = false;
 };
 
 void AddSessionFlags(CLI::App& app, SessionFlags& f);

@@ -1,8 +1,29 @@
 #include "dist/rank_result.h"
 
 #include "limits/errno_class.h"
+#include "proto/proto_error.h"
 
 namespace tcpmax::dist {
+
+void RankSession::Add(const RankSession& o) {
+  ready += o.ready;
+  tls_done += o.tls_done;
+  tls_resumed += o.tls_resumed;
+  tls_parked += o.tls_parked;
+  messages_sent += o.messages_sent;
+  messages_received += o.messages_received;
+  echo_ok += o.echo_ok;
+  reopened += o.reopened;
+  closes_sent += o.closes_sent;
+  closes_answered += o.closes_answered;
+  bytes_sent += o.bytes_sent;
+  bytes_received += o.bytes_received;
+  for (int i = 0; i < 5; ++i) http_status[i] += o.http_status[i];
+  for (const auto& [key, n] : o.errors) errors[key] += n;
+  tls_ns.Merge(o.tls_ns);
+  ready_ns.Merge(o.ready_ns);
+  message_rtt_ns.Merge(o.message_rtt_ns);
+}
 
 void RankTotals::Add(const RankTotals& o) {
   target += o.target;
@@ -18,6 +39,10 @@ void RankTotals::Add(const RankTotals& o) {
   connect_ns.Merge(o.connect_ns);
   rtt_ns.Merge(o.rtt_ns);
   closed_after_ns.Merge(o.closed_after_ns);
+  if (o.session) {
+    if (!session) session.emplace();
+    session->Add(*o.session);
+  }
 }
 
 RankTotals TotalsOf(const load::LoadStats& s, uint64_t held) {
@@ -35,6 +60,27 @@ RankTotals TotalsOf(const load::LoadStats& s, uint64_t held) {
   t.connect_ns = s.connect_ns;
   t.rtt_ns = s.rtt_ns;
   t.closed_after_ns = s.closed_after_ns;
+  const load::SessionStats& ss = s.session;
+  if (ss.ready + ss.pending + ss.tls_done + ss.messages_sent + ss.errors.Total() + ss.bytes_sent > 0) {
+    RankSession& r = t.session.emplace();
+    r.ready = ss.ready;
+    r.tls_done = ss.tls_done;
+    r.tls_resumed = ss.tls_resumed;
+    r.tls_parked = ss.tls_parked;
+    r.messages_sent = ss.messages_sent;
+    r.messages_received = ss.messages_received;
+    r.echo_ok = ss.echo_ok;
+    r.reopened = ss.reopened;
+    r.closes_sent = ss.closes_sent;
+    r.closes_answered = ss.closes_answered;
+    r.bytes_sent = ss.bytes_sent;
+    r.bytes_received = ss.bytes_received;
+    for (int i = 0; i < 5; ++i) r.http_status[i] = ss.http_status[i];
+    for (const auto& [e, n] : ss.errors.Sorted()) r.errors[std::string(proto::Describe(e).key)] = n;
+    r.tls_ns = ss.tls_ns;
+    r.ready_ns = ss.ready_ns;
+    r.message_rtt_ns = ss.message_rtt_ns;
+  }
   return t;
 }
 
@@ -73,13 +119,62 @@ Result<Histogram> HistogramFromJson(const nlohmann::json& j) {
 
 namespace {
 
+nlohmann::json SessionToJson(const RankSession& s) {
+  return {{"ready", s.ready},
+          {"tls_handshakes", s.tls_done},
+          {"tls_resumed", s.tls_resumed},
+          {"tls_parked", s.tls_parked},
+          {"messages_sent", s.messages_sent},
+          {"messages_received", s.messages_received},
+          {"echo_ok", s.echo_ok},
+          {"reopened", s.reopened},
+          {"closes_sent", s.closes_sent},
+          {"closes_answered", s.closes_answered},
+          {"bytes_sent", s.bytes_sent},
+          {"bytes_received", s.bytes_received},
+          {"http_status", s.http_status},
+          {"errors", s.errors},
+          {"tls_ns", HistogramToJson(s.tls_ns)},
+          {"ready_ns", HistogramToJson(s.ready_ns)},
+          {"message_rtt_ns", HistogramToJson(s.message_rtt_ns)}};
+}
+
+Result<RankSession> SessionFromJson(const nlohmann::json& j) {
+  RankSession s;
+  s.ready = j.at("ready").get<uint64_t>();
+  s.tls_done = j.at("tls_handshakes").get<uint64_t>();
+  s.tls_resumed = j.at("tls_resumed").get<uint64_t>();
+  s.tls_parked = j.at("tls_parked").get<uint64_t>();
+  s.messages_sent = j.at("messages_sent").get<uint64_t>();
+  s.messages_received = j.at("messages_received").get<uint64_t>();
+  s.echo_ok = j.at("echo_ok").get<uint64_t>();
+  s.reopened = j.at("reopened").get<uint64_t>();
+  s.closes_sent = j.at("closes_sent").get<uint64_t>();
+  s.closes_answered = j.at("closes_answered").get<uint64_t>();
+  s.bytes_sent = j.at("bytes_sent").get<uint64_t>();
+  s.bytes_received = j.at("bytes_received").get<uint64_t>();
+  const nlohmann::json& h = j.at("http_status");
+  if (!h.is_array() || h.size() != 5) return PlainError("session.http_status: expected 5 counts (1xx-5xx)");
+  for (int i = 0; i < 5; ++i) s.http_status[i] = h.at(i).get<uint64_t>();
+  s.errors = j.at("errors").get<std::map<std::string, uint64_t>>();
+  for (auto [name, hist] : {std::pair{"tls_ns", &s.tls_ns}, std::pair{"ready_ns", &s.ready_ns},
+                            std::pair{"message_rtt_ns", &s.message_rtt_ns}}) {
+    auto parsed = HistogramFromJson(j.at(name));
+    if (!parsed) return PlainError(std::string("session.") + name + ": " + parsed.error().context);
+    *hist = *parsed;
+  }
+  return s;
+}
+
 nlohmann::json TotalsToJson(const RankTotals& t) {
-  return {{"target", t.target},         {"attempted", t.attempted}, {"opened", t.opened},
+  nlohmann::json j = {{"target", t.target},         {"attempted", t.attempted}, {"opened", t.opened},
           {"failed", t.failed},         {"closed", t.closed},       {"held", t.held},
           {"pings_sent", t.pings_sent}, {"pongs", t.pongs},         {"pongs_bad", t.pongs_bad},
           {"errors", t.errors},         {"connect_ns", HistogramToJson(t.connect_ns)},
           {"rtt_ns", HistogramToJson(t.rtt_ns)},
           {"closed_after_ns", HistogramToJson(t.closed_after_ns)}};
+  if (t.session) j["session"] = SessionToJson(*t.session);
+  return j;
 }
 
 Result<RankTotals> TotalsFromJson(const nlohmann::json& j) {
@@ -103,6 +198,11 @@ Result<RankTotals> TotalsFromJson(const nlohmann::json& j) {
   t.connect_ns = *c;
   t.rtt_ns = *r;
   t.closed_after_ns = *a;
+  if (j.contains("session")) {
+    auto s = SessionFromJson(j.at("session"));
+    if (!s) return tl::unexpected(s.error());
+    t.session = std::move(*s);
+  }
   return t;
 }
 

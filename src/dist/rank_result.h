@@ -26,6 +26,21 @@ namespace tcpmax::dist {
 
 inline constexpr const char* kRankSchema = "tcpmax.rank/1";
 
+// The session layer's figures of a rank (load/session_stats.h), when it ran:
+// counts summed, protocol errors per key ("ws_close_1006"), histograms merged.
+struct RankSession {
+  uint64_t ready = 0, tls_done = 0, tls_resumed = 0, tls_parked = 0;
+  uint64_t messages_sent = 0, messages_received = 0, echo_ok = 0;
+  uint64_t reopened = 0, closes_sent = 0, closes_answered = 0;
+  uint64_t bytes_sent = 0, bytes_received = 0;
+  uint64_t http_status[5] = {};
+  std::map<std::string, uint64_t> errors;
+  Histogram tls_ns, ready_ns, message_rtt_ns;
+
+  void Add(const RankSession& other);
+  friend bool operator==(const RankSession&, const RankSession&) = default;
+};
+
 // What merges exactly: sums of counts, errors per key, histograms.
 struct RankTotals {
   uint64_t target = 0, attempted = 0, opened = 0, failed = 0, closed = 0, held = 0;
@@ -33,6 +48,7 @@ struct RankTotals {
   std::map<std::string, uint64_t> errors;  // "EADDRNOTAVAIL" -> count
   Histogram connect_ns, rtt_ns;
   Histogram closed_after_ns;  // established to closed by the peer
+  std::optional<RankSession> session;  // present when the rank ran sessions (optional key "session")
 
   void Add(const RankTotals& other);
   friend bool operator==(const RankTotals&, const RankTotals&) = default;

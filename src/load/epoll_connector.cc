@@ -208,7 +208,7 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
 
   void SweepRange(size_t from, size_t to, uint64_t now) {
     for (size_t fd = from; fd < to; ++fd) {
-      if (Held(state_[fd])) Act(static_cast<int>(fd), driver_->Sweep(sessions_[fd], now));
+      if (Held(state_[fd])) Act(static_cast<int>(fd), driver_->Sweep(sessions_[fd], static_cast<int>(fd), now));
     }
   }
 

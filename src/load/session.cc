@@ -246,7 +246,9 @@ SessionVerdict SessionDriver::OnTlsBytes(ClientSession& s, size_t n, uint64_t no
   }
   for (;;) {
     proto::TlsStatus st;
+    bool was_parked = s.tls.parked();
     size_t got = s.tls.Read(plain_rx_, sizeof plain_rx_, &st);
+    if (!was_parked && s.tls.parked()) ++ss_.tls_parked;
     if (got > 0) {
       SessionVerdict v = OnPlain(s, plain_rx_, got, now);
       if (v != SessionVerdict::kKeep) return v;
@@ -397,7 +399,6 @@ SessionVerdict SessionDriver::OnWsFrames(ClientSession& s, uint8_t* data, size_t
 
 SessionVerdict SessionDriver::OnWsControl(ClientSession& s, proto::WsOpcode op, const std::string& payload,
                                           uint64_t now) {
-  (void)s;
   switch (op) {
     case proto::WsOpcode::kPing:  // 5.5.2: answer with a pong carrying the same data
       proto::AppendWsFrame(plain_, proto::WsOpcode::kPong, payload, true, MaskKey());
@@ -415,6 +416,11 @@ SessionVerdict SessionDriver::OnWsControl(ClientSession& s, proto::WsOpcode op, 
       return SessionVerdict::kKeep;
     }
     case proto::WsOpcode::kClose: {
+      if (s.closing) {  // the answer to our close at --lifetime: the handshake is complete
+        ++ss_.closes_answered;
+        ++ss_.reopened;
+        return SessionVerdict::kReopen;
+      }
       // 5.5.1: answer the close with a close; the server then closes TCP.
       uint16_t code = payload.size() >= 2 ? static_cast<uint16_t>((uint8_t(payload[0]) << 8) | uint8_t(payload[1]))
                                           : 1005;
@@ -485,7 +491,10 @@ SessionVerdict SessionDriver::OnMqtt(ClientSession& s, uint8_t* data, size_t n, 
 }
 
 SessionVerdict SessionDriver::OnPeerClosed(ClientSession& s) {
-  if (s.closing) return SessionVerdict::kClose;
+  if (s.closing) {  // closed after our close frame, without its answer
+    ++ss_.reopened;
+    return SessionVerdict::kReopen;
+  }
   switch (options_.proto) {
     case proto::Proto::kHttp: {
       auto* p = std::get_if<proto::ResponseParser>(&s.parser);
@@ -508,7 +517,7 @@ SessionVerdict SessionDriver::OnPeerClosed(ClientSession& s) {
 }
 
 SessionVerdict SessionDriver::SendMessage(ClientSession& s, int fd, uint64_t now) {
-  if (s.phase != Phase::kReady) return SessionVerdict::kKeep;
+  if (s.phase != Phase::kReady || s.closing) return SessionVerdict::kKeep;  // 5.5.1: no data after our close
   const std::string& m = options_.message;
   switch (options_.proto) {
     case proto::Proto::kRaw:
@@ -533,7 +542,7 @@ SessionVerdict SessionDriver::SendMessage(ClientSession& s, int fd, uint64_t now
 }
 
 SessionVerdict SessionDriver::SendPing(ClientSession& s, int fd, uint64_t now) {
-  if (s.phase != Phase::kReady) return SessionVerdict::kKeep;
+  if (s.phase != Phase::kReady || s.closing) return SessionVerdict::kKeep;
   if (options_.proto == proto::Proto::kWs) {
     uint8_t probe[kPingBytes];
     std::memcpy(probe, &kPingMagic, 8);
@@ -552,16 +561,31 @@ SessionVerdict SessionDriver::SendPing(ClientSession& s, int fd, uint64_t now) {
   return Flush(s, fd);
 }
 
-SessionVerdict SessionDriver::Sweep(ClientSession& s, uint64_t now) {
+SessionVerdict SessionDriver::Sweep(ClientSession& s, int fd, uint64_t now) {
   if (s.phase == Phase::kIdle) return SessionVerdict::kKeep;
+  if (s.closing) {
+    if (now - s.opened_ns < options_.lifetime_ns + kCloseWaitNs) return SessionVerdict::kKeep;
+    ++ss_.reopened;  // the peer never answered our close: counted as sent, not answered
+    return SessionVerdict::kReopen;
+  }
   if (options_.idle_timeout_ns > 0 && now > s.last_rx_ns && now - s.last_rx_ns >= options_.idle_timeout_ns) {
     return Fail(ProtoError::kIdleTimeout);
   }
-  if (options_.lifetime_ns > 0 && now - s.opened_ns >= options_.lifetime_ns) {
-    ++ss_.reopened;
-    return SessionVerdict::kReopen;
+  if (options_.lifetime_ns == 0 || now - s.opened_ns < options_.lifetime_ns) return SessionVerdict::kKeep;
+  if (s.phase == Phase::kReady && options_.proto == proto::Proto::kWs) {
+    // RFC 6455 7.1.2: start the closing handshake; the peer answers with its close (5.5.1).
+    proto::AppendWsClose(plain_, 1000, "", MaskKey());
+    s.closing = true;
+    ++ss_.closes_sent;
+    return Flush(s, fd);
   }
-  return SessionVerdict::kKeep;
+  if (s.phase == Phase::kReady && options_.proto == proto::Proto::kMqtt) {
+    proto::AppendMqttDisconnect(plain_);  // 3.14: the client's last packet, then it closes
+    ++ss_.closes_sent;
+    if (Flush(s, fd) != SessionVerdict::kKeep) return SessionVerdict::kClose;
+  }
+  ++ss_.reopened;
+  return SessionVerdict::kReopen;
 }
 
 void SessionDriver::Release(ClientSession& s) {

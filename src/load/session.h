@@ -69,7 +69,8 @@ struct ClientSession {
   Phase phase = Phase::kIdle;
   bool echo_bad = false;
   bool ping_outstanding = false;
-  bool closing = false;
+  bool closing = false;           // our close frame is sent: waiting for the peer's (until
+                                  // kCloseWaitNs past the end of the lifetime)
   bool in_control = false;        // inside a WebSocket control frame
   bool expect_first = false;      // the next echo is of --first-message
   uint32_t raw_skip = 0;          // raw: echo bytes of --first-message still to pass over
@@ -98,8 +99,11 @@ class SessionDriver {
   // One ping due now: a WebSocket ping frame carrying the send time, or an
   // MQTT PINGREQ (a previous one unanswered is mqtt_no_pingresp).
   SessionVerdict SendPing(ClientSession& s, int fd, uint64_t now);
-  // Timers: idle timeout, lifetime.
-  SessionVerdict Sweep(ClientSession& s, uint64_t now);
+  // Timers: idle timeout, lifetime. At the end of its lifetime a WebSocket
+  // session sends a close frame (1000) and waits up to kCloseWaitNs for the
+  // peer's (RFC 6455 7.1.2); an MQTT session sends DISCONNECT (3.14) and closes.
+  SessionVerdict Sweep(ClientSession& s, int fd, uint64_t now);
+  static constexpr uint64_t kCloseWaitNs = 2'000'000'000ull;
   // The session ends (our close); frees what it held.
   void Release(ClientSession& s);
 

@@ -59,10 +59,13 @@ sys::ShardReport ToShardReport(const LoadStats& s, sys::ShardKind kind) {
     o.pending = ss.pending;
     o.tls_done = ss.tls_done;
     o.tls_resumed = ss.tls_resumed;
+    o.tls_parked = ss.tls_parked;
     o.messages_sent = ss.messages_sent;
     o.messages_received = ss.messages_received;
     o.echo_ok = ss.echo_ok;
     o.reopened = ss.reopened;
+    o.closes_sent = ss.closes_sent;
+    o.closes_answered = ss.closes_answered;
     o.bytes_sent = ss.bytes_sent;
     o.bytes_received = ss.bytes_received;
     for (int i = 0; i < 5; ++i) o.http_status[i] = ss.http_status[i];
@@ -103,10 +106,13 @@ LoadStats FromShardReport(const sys::ShardReport& r) {
     ss.pending = o.pending;
     ss.tls_done = o.tls_done;
     ss.tls_resumed = o.tls_resumed;
+    ss.tls_parked = o.tls_parked;
     ss.messages_sent = o.messages_sent;
     ss.messages_received = o.messages_received;
     ss.echo_ok = o.echo_ok;
     ss.reopened = o.reopened;
+    ss.closes_sent = o.closes_sent;
+    ss.closes_answered = o.closes_answered;
     ss.bytes_sent = o.bytes_sent;
     ss.bytes_received = o.bytes_received;
     for (int i = 0; i < 5; ++i) ss.http_status[i] = o.http_status[i];

@@ -100,8 +100,9 @@ ProbeReport NewReport(const ProbeOptions& opt, const ProbeSetup& setup) {
     rep.engine += "; held connections unwatched (a close by either end is seen only by the verification's count)";
   }
   if (opt.sessions()) {
-    rep.engine += fmt::format("; sessions: {}{}{}", opt.ws ? "WebSocket" : "raw", opt.tls ? " over TLS" : "",
-                              opt.tls_release_buffers ? " (buffers released)" : "");
+    rep.engine += fmt::format("; sessions: {}{}{}{}", opt.ws ? "WebSocket" : "raw", opt.tls ? " over TLS" : "",
+                              opt.tls_release_buffers ? " (buffers released)" : "",
+                              opt.tls_park ? " (idle sessions parked)" : "");
   }
   if (!setup.box.uring_direct && !setup.box.uring_reason.empty()) rep.notes.push_back("io_uring: " + setup.box.uring_reason);
   const Prediction& p = setup.prediction;
@@ -184,6 +185,7 @@ Result<serve::SessionSetup> ServeSessions(const ProbeOptions& opt) {
   c.cert_pem = pem->cert_pem;
   c.key_pem = pem->key_pem;
   c.release_buffers = opt.tls_release_buffers;
+  c.park = opt.tls_park;
   auto ctx = proto::TlsContext::Create(c);
   if (!ctx) return tl::unexpected(ctx.error());
   s.tls = std::move(*ctx);
@@ -198,6 +200,7 @@ load::SessionOptions LoadSessions(const ProbeOptions& opt) {
   s.tls = opt.tls;
   s.tls_config.insecure = true;
   s.tls_config.release_buffers = opt.tls_release_buffers;
+  s.tls_config.park = opt.tls_park;
   return s;
 }
 

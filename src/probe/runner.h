@@ -63,6 +63,7 @@ struct ProbeOptions {
   bool ws = false;
   bool tls = false;
   bool tls_release_buffers = false;
+  bool tls_park = false;           // park idle TLS 1.3 sessions on both sides (proto/tls_record.h)
   bool sessions() const { return ws || tls; }
   // Climb in a network namespace of the probe's own, its established hash
   // sized for the target (own_netns.h); false: in the caller's namespace.

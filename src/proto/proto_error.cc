@@ -7,7 +7,7 @@ namespace {
 
 constexpr ProtoErrorInfo kInfo[kProtoErrorCount] = {
     {"http_4xx", "the server refused the request (4xx)", "check --message (method, path, Host) against the server's routes"},
-    {"http_5xx", "the server failed or is overloaded (5xx)", "read the server's error log; lower --rate or --message-rate"},
+    {"http_5xx", "the server failed or is overloaded (5xx)", "read the server's error log; lower --rate, --message-rate or --request-rate"},
     {"http_malformed", "the response broke HTTP/1.1 framing (RFC 9112)", "check that the target speaks HTTP/1.1 (not TLS without --tls, not HTTP/2 only)"},
     {"http_closed_mid_response", "the server closed the connection inside a response", "look for the server's per-connection request limit or timeouts (e.g. nginx keepalive_requests)"},
     {"ws_upgrade_refused", "the server answered the upgrade with a status other than 101", "check the path and that the endpoint speaks WebSocket"},
@@ -44,6 +44,7 @@ constexpr ProtoErrorInfo kInfo[kProtoErrorCount] = {
     {"tls_alpn_mismatch", "the server selected no protocol of --alpn", "set --alpn to what the server offers, or leave it out"},
     {"idle_timeout", "nothing was heard from the peer within --idle-timeout", "the peer stalled or dropped the session silently; check its timeouts"},
     {"send_blocked", "the socket's send buffer refused bytes a session had to send", "lower --message-rate or the message size"},
+    {"tls_record", "a parked TLS session (--tls-park) met a record it could not open: bad MAC, or a post-handshake message other than NewSessionTicket and KeyUpdate", "run without --tls-park against this peer (OpenSSL then keeps the whole session)"},
 };
 
 }  // namespace

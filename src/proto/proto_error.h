@@ -61,6 +61,7 @@ enum class ProtoError : uint8_t {
   // Any protocol
   kIdleTimeout,         // nothing heard within --idle-timeout
   kSendBlocked,         // the socket buffer refused bytes a session had to send
+  kTlsRecord,           // the parked TLS record layer failed (bad MAC, an unexpected message)
   kCount
 };
 inline constexpr int kProtoErrorCount = static_cast<int>(ProtoError::kCount);

@@ -69,6 +69,17 @@ std::string MergeText(const dist::MergedRun& m) {
   out += fmt::format("  connect   {}\n", Latency(t.connect_ns));
   if (t.rtt_ns.count() > 0) out += fmt::format("  rtt       {}\n", Latency(t.rtt_ns));
   if (t.closed_after_ns.count() > 0) out += fmt::format("  closed after {}\n", Latency(t.closed_after_ns));
+  if (t.session) {
+    const dist::RankSession& s = *t.session;
+    out += fmt::format("  session   {} ready; tls {} handshakes ({} resumed, {} parked); {} reopened\n",
+                       FormatCount(s.ready), FormatCount(s.tls_done), FormatCount(s.tls_resumed),
+                       FormatCount(s.tls_parked), FormatCount(s.reopened));
+    out += fmt::format("  messages  sent {}, answered {}, echoes intact {}\n", FormatCount(s.messages_sent),
+                       FormatCount(s.messages_received), FormatCount(s.echo_ok));
+    if (s.message_rtt_ns.count() > 0) out += fmt::format("  msg rtt   {}\n", Latency(s.message_rtt_ns));
+    if (s.tls_ns.count() > 0) out += fmt::format("  tls       {}\n", Latency(s.tls_ns));
+    out += fmt::format("  session errors {}\n", Errors(s.errors));
+  }
   out += fmt::format("  start skew {:.3f} s; ramp min {:.2f} s, median {:.2f} s, max {:.2f} s\n",
                      m.start_skew_seconds, m.ramp_min, m.ramp_median, m.ramp_max);
   for (const dist::Straggler& s : m.stragglers) out += fmt::format("  straggler: rank {}: {}\n", s.rank, s.why);
@@ -82,6 +93,31 @@ std::string MergeText(const dist::MergedRun& m) {
   }
   return out;
 }
+
+namespace {
+
+nlohmann::json MergedSessionJson(const dist::RankSession& s) {
+  return {{"ready", s.ready},
+          {"tls_handshakes", s.tls_done},
+          {"tls_resumed", s.tls_resumed},
+          {"tls_parked", s.tls_parked},
+          {"messages_sent", s.messages_sent},
+          {"messages_received", s.messages_received},
+          {"echo_ok", s.echo_ok},
+          {"reopened", s.reopened},
+          {"closes_sent", s.closes_sent},
+          {"closes_answered", s.closes_answered},
+          {"bytes_sent", s.bytes_sent},
+          {"bytes_received", s.bytes_received},
+          {"http_status", {{"1xx", s.http_status[0]}, {"2xx", s.http_status[1]}, {"3xx", s.http_status[2]},
+                           {"4xx", s.http_status[3]}, {"5xx", s.http_status[4]}}},
+          {"errors", s.errors},
+          {"tls_time", LatencyJson(s.tls_ns)},
+          {"ready_time", LatencyJson(s.ready_ns)},
+          {"message_rtt", LatencyJson(s.message_rtt_ns)}};
+}
+
+}  // namespace
 
 nlohmann::json MergeJson(const dist::MergedRun& m) {
   const dist::RankTotals& t = m.totals;
@@ -120,6 +156,7 @@ nlohmann::json MergeJson(const dist::MergedRun& m) {
           {"connect_time", LatencyJson(t.connect_ns)},
           {"rtt", LatencyJson(t.rtt_ns)},
           {"closed_after", LatencyJson(t.closed_after_ns)},
+          {"session", t.session ? MergedSessionJson(*t.session) : nlohmann::json()},
           {"start_skew_seconds", m.start_skew_seconds},
           {"ramp_seconds", {{"min", m.ramp_min}, {"median", m.ramp_median}, {"max", m.ramp_max}}},
           {"stragglers", stragglers},

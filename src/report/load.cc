@@ -42,10 +42,19 @@ std::string SessionText(const load::SessionStats& ss, const load::LoadStats& s, 
   std::string out = fmt::format("  session   {}{}: {} ready", proto::ProtoName(o.proto), o.tls ? " over TLS" : "",
                                 FormatCount(ss.ready));
   if (ss.reopened > 0) out += fmt::format(", {} reopened (--lifetime)", FormatCount(ss.reopened));
+  if (ss.closes_sent > 0) {
+    out += fmt::format("; {} {} sent at --lifetime, {} answered by the peer's close",
+                       FormatCount(ss.closes_sent), o.proto == proto::Proto::kMqtt ? "DISCONNECTs" : "close frames (1000)",
+                       FormatCount(ss.closes_answered));
+  }
   out += "\n";
   if (o.tls) {
     out += fmt::format("  tls       {} handshakes ({} resumed): {}\n", FormatCount(ss.tls_done),
                        FormatCount(ss.tls_resumed), Quantiles(ss.tls_ns));
+    if (o.tls_config.park) {
+      out += fmt::format("  tls park  {} sessions parked (the SSL object freed, the traffic keys kept)\n",
+                         FormatCount(ss.tls_parked));
+    }
   }
   if (o.proto != proto::Proto::kRaw) {
     std::string_view what = o.proto == proto::Proto::kWs     ? "upgrade  "
@@ -54,7 +63,8 @@ std::string SessionText(const load::SessionStats& ss, const load::LoadStats& s, 
     out += fmt::format("  {} {}\n", what, Quantiles(ss.ready_ns));
   }
   if (ss.messages_sent > 0 || ss.messages_received > 0) {
-    out += fmt::format("  messages  sent {}, answered {}", FormatCount(ss.messages_sent), FormatCount(ss.messages_received));
+    out += fmt::format("  {}  sent {}, answered {}", o.proto == proto::Proto::kHttp ? "requests" : "messages",
+                       FormatCount(ss.messages_sent), FormatCount(ss.messages_received));
     if (o.proto != proto::Proto::kHttp) {
       out += fmt::format("; echoes intact {} (--first-message included)", FormatCount(ss.echo_ok));
     }
@@ -89,7 +99,10 @@ nlohmann::json SessionJson(const load::SessionStats& ss, const load::SessionOpti
           {"ready", ss.ready},
           {"tls_handshakes", ss.tls_done},
           {"tls_resumed", ss.tls_resumed},
+          {"tls_parked", ss.tls_parked},
           {"reopened", ss.reopened},
+          {"closes_sent", ss.closes_sent},
+          {"closes_answered", ss.closes_answered},
           {"messages_sent", ss.messages_sent},
           {"messages_received", ss.messages_received},
           {"echo_ok", ss.echo_ok},

@@ -90,7 +90,8 @@ nlohmann::json ServeSummaryJson(const serve::ServeOutcome& o, const ServeRunInfo
   if (info.options.session.active()) {
     const serve::SessionCounts& c = s.session;
     j["session"] = {{"tls", info.options.session.tls != nullptr}, {"proto", info.options.session.ws ? "ws" : "raw"},
-                    {"tls_handshakes", c.tls_done}, {"tls_failed", c.tls_failed}, {"ws_upgrades", c.ws_upgrades},
+                    {"tls_handshakes", c.tls_done}, {"tls_failed", c.tls_failed},
+                    {"tls_parked", c.tls_parked}, {"ws_upgrades", c.ws_upgrades},
                     {"ws_refused", c.ws_refused}, {"ws_messages", c.ws_messages}, {"ws_bad_frames", c.ws_bad_frames}};
   }
   return j;
@@ -116,8 +117,13 @@ std::string ServeSummaryText(const serve::ServeOutcome& o, const ServeRunInfo& i
   out += fmt::format("  memory    rss {} (start {}){}\n", FormatBytes(double(o.rss_before_stop_bytes)),
                      FormatBytes(double(o.rss_start_bytes)), per_conn);
   if (info.options.session.tls) {
-    out += fmt::format("  tls       {} handshakes, {} failed\n", FormatCount(s.session.tls_done),
+    out += fmt::format("  tls       {} handshakes, {} failed", FormatCount(s.session.tls_done),
                        FormatCount(s.session.tls_failed));
+    if (info.options.session.tls->config().park) {
+      out += fmt::format(", {} parked (--tls-park: the SSL object freed, the traffic keys kept)",
+                         FormatCount(s.session.tls_parked));
+    }
+    out += "\n";
   }
   if (info.options.session.ws) {
     out += fmt::format("  ws        {} upgrades ({} refused), {} messages, {} bad frames\n",

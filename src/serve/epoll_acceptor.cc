@@ -204,6 +204,7 @@ void EpollWorker::PublishSessionCounts() {
   auto set = [](Counter& counter, uint64_t v) { counter.Add(v - counter.Get()); };
   set(k.tls_done, c.tls_done);
   set(k.tls_failed, c.tls_failed);
+  set(k.tls_parked, c.tls_parked);
   set(k.ws_upgrades, c.ws_upgrades);
   set(k.ws_refused, c.ws_refused);
   set(k.ws_messages, c.ws_messages);

@@ -66,7 +66,9 @@ bool ServerSessionDriver::OnBytes(ServerSession& s, uint8_t* data, size_t n, std
   bool keep = true;
   while (keep) {
     proto::TlsStatus st;
+    bool was_parked = s.tls.parked();
     size_t got = s.tls.Read(plain_rx_, sizeof plain_rx_, &st);
+    if (!was_parked && s.tls.parked()) ++counts_.tls_parked;
     if (got == 0) {
       if (st == proto::TlsStatus::kClosed || st == proto::TlsStatus::kFailed) keep = false;
       break;

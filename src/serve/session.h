@@ -48,7 +48,7 @@ struct ServerSession {
 // Counts a worker's driver keeps (read by its owner thread only; the server
 // publishes them through ServeCounters).
 struct SessionCounts {
-  uint64_t tls_done = 0, tls_failed = 0, ws_upgrades = 0, ws_refused = 0, ws_messages = 0, ws_bad_frames = 0;
+  uint64_t tls_done = 0, tls_failed = 0, tls_parked = 0, ws_upgrades = 0, ws_refused = 0, ws_messages = 0, ws_bad_frames = 0;
 };
 
 class ServerSessionDriver {

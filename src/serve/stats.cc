@@ -11,6 +11,7 @@ void ServeCounters::AddTo(ServeSnapshot* out) const {
   out->table_full += table_full.Get();
   out->session.tls_done += tls_done.Get();
   out->session.tls_failed += tls_failed.Get();
+  out->session.tls_parked += tls_parked.Get();
   out->session.ws_upgrades += ws_upgrades.Get();
   out->session.ws_refused += ws_refused.Get();
   out->session.ws_messages += ws_messages.Get();

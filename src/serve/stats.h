@@ -48,7 +48,7 @@ class alignas(64) ServeCounters {
   Counter rejected;
   Counter rings;
   Counter table_full;
-  Counter tls_done, tls_failed, ws_upgrades, ws_refused, ws_messages, ws_bad_frames;
+  Counter tls_done, tls_failed, tls_parked, ws_upgrades, ws_refused, ws_messages, ws_bad_frames;
 
   void RecordError(int code) { errors_[code >= 0 && code < kErrnoSlots ? code : kErrnoSlots - 1].Add(); }
   // Adds this worker's counts into `out`.

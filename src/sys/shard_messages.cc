@@ -47,10 +47,13 @@ nlohmann::json EncodeSession(const ShardSession& s) {
                       {"pending", s.pending},
                       {"tls_done", s.tls_done},
                       {"tls_resumed", s.tls_resumed},
+                      {"tls_parked", s.tls_parked},
                       {"messages_sent", s.messages_sent},
                       {"messages_received", s.messages_received},
                       {"echo_ok", s.echo_ok},
                       {"reopened", s.reopened},
+                      {"closes_sent", s.closes_sent},
+                      {"closes_answered", s.closes_answered},
                       {"bytes_sent", s.bytes_sent},
                       {"bytes_received", s.bytes_received},
                       {"http_status", s.http_status},
@@ -68,10 +71,13 @@ Result<ShardSession> DecodeSession(const nlohmann::json& j) {
   s.pending = j.at("pending").get<uint64_t>();
   s.tls_done = j.at("tls_done").get<uint64_t>();
   s.tls_resumed = j.at("tls_resumed").get<uint64_t>();
+  s.tls_parked = j.at("tls_parked").get<uint64_t>();
   s.messages_sent = j.at("messages_sent").get<uint64_t>();
   s.messages_received = j.at("messages_received").get<uint64_t>();
   s.echo_ok = j.at("echo_ok").get<uint64_t>();
   s.reopened = j.at("reopened").get<uint64_t>();
+  s.closes_sent = j.at("closes_sent").get<uint64_t>();
+  s.closes_answered = j.at("closes_answered").get<uint64_t>();
   s.bytes_sent = j.at("bytes_sent").get<uint64_t>();
   s.bytes_received = j.at("bytes_received").get<uint64_t>();
   const auto& status = j.at("http_status");

@@ -34,8 +34,9 @@ std::string_view ShardKindName(ShardKind k);
 // The session layer's figures of a load shard (load/session_stats.h);
 // protocol errors travel as (ProtoError value, count) like errnos.
 struct ShardSession {
-  uint64_t ready = 0, pending = 0, tls_done = 0, tls_resumed = 0;
+  uint64_t ready = 0, pending = 0, tls_done = 0, tls_resumed = 0, tls_parked = 0;
   uint64_t messages_sent = 0, messages_received = 0, echo_ok = 0, reopened = 0;
+  uint64_t closes_sent = 0, closes_answered = 0;
   uint64_t bytes_sent = 0, bytes_received = 0;
   uint64_t http_status[5] = {};
   std::vector<std::pair<int, uint64_t>> errors;

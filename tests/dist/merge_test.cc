@@ -127,6 +127,50 @@ TEST(RankResult, JsonRoundTripIsLossless) {
   EXPECT_EQ(back->start_unix, r.start_unix);
 }
 
+// Session figures (the session layer of load) travel in the rank file and merge exactly.
+TEST(RankResult, SessionFiguresRoundTripAndMerge) {
+  std::mt19937_64 rng(23);
+  RankResult a = MakeRank(0, 2, rng, nullptr), b = MakeRank(1, 2, rng, nullptr);
+  Histogram rtt_all;
+  for (RankResult* r : {&a, &b}) {
+    RankSession& s = r->totals.session.emplace();
+    s.ready = 100 + r->rank;
+    s.tls_done = 90;
+    s.tls_parked = 80 + r->rank;
+    s.messages_sent = 1000;
+    s.messages_received = 999 - r->rank;
+    s.closes_sent = 7;
+    s.http_status[1] = 500;
+    s.errors["ws_close_1006"] = 1 + r->rank;
+    for (int i = 0; i < 50; ++i) {
+      uint64_t v = 1000 + rng() % 100000;
+      s.message_rtt_ns.Record(v);
+      rtt_all.Record(v);
+    }
+    s.tls_ns.Record(2'000'000);
+  }
+  auto back = RankResultFromJson(nlohmann::json::parse(RankResultToJson(a).dump()));
+  ASSERT_TRUE(back) << back.error().ToString();
+  EXPECT_EQ(back->totals, a.totals);
+  ASSERT_TRUE(back->totals.session);
+  EXPECT_EQ(back->totals.session->tls_parked, 80u);
+  RankResult plain = MakeRank(1, 2, rng, nullptr);  // a rank without sessions: no "session" key
+  EXPECT_FALSE(RankResultToJson(plain)["totals"].contains("session"));
+  auto m = MergeRanks({a, b});
+  ASSERT_TRUE(m);
+  ASSERT_TRUE(m->totals.session);
+  const RankSession& s = *m->totals.session;
+  EXPECT_EQ(s.ready, 201u);
+  EXPECT_EQ(s.tls_parked, 161u);
+  EXPECT_EQ(s.messages_received, 1997u);
+  EXPECT_EQ(s.http_status[1], 1000u);
+  EXPECT_EQ(s.errors.at("ws_close_1006"), 3u);
+  EXPECT_EQ(s.message_rtt_ns, rtt_all);
+  nlohmann::json broken = RankResultToJson(a);
+  broken["totals"]["session"]["http_status"] = {1, 2};
+  EXPECT_FALSE(RankResultFromJson(broken));
+}
+
 TEST(RankResult, RejectsTamperedHistogramsAndSchemas) {
   std::mt19937_64 rng(22);
   nlohmann::json j = RankResultToJson(MakeRank(0, 1, rng, nullptr));

@@ -102,7 +102,7 @@ TEST(LoadProto, NginxTlsHttpKeepAliveHolds10000WithZeroErrors) {
   } stop{d};
   RunResult r;
   auto j = LoadJson("127.0.0.1:" + std::to_string(port) + " -n 10000 --source 127.0.0.0/24 --rate 2k/s --connect-timeout 30s --proto http --tls --ca " +
-                        d + "/ca.pem --sni localhost --alpn http/1.1 --message-rate 1/s --hold 3s",
+                        d + "/ca.pem --sni localhost --alpn http/1.1 --request-rate 1/s --hold 3s",
                     &r);
   ASSERT_EQ(r.exit_code, 0) << r.err << RunShell("tail -5 " + d + "/error.log").out;
   const auto& s = j["session"];
@@ -200,6 +200,56 @@ TEST(LoadProto, Mosquitto10000ClientsKeptAlivePastTwoKeepalives) {
   EXPECT_EQ(U(j, "pongs_bad"), 0u);
 }
 
+// --lifetime ends sessions the way the protocols say: a WebSocket close
+// frame 1000 answered by the Python websockets server's close, an MQTT
+// DISCONNECT that mosquitto logs as a clean disconnect (not a lost connection).
+TEST(LoadProto, LifetimeClosesGracefullyWithRealPeers) {
+  bool ws = RunShell("/usr/bin/python3 -c 'import websockets'").exit_code == 0;
+  bool mqtt = RunShell("command -v mosquitto").exit_code == 0;
+  if (!ws || !mqtt) GTEST_SKIP() << "SKIPPED: python3-websockets or mosquitto not installed (scripts/install-deps)";
+  Certs dir;
+  uint16_t ws_port = UnusedLoopbackPort(), mqtt_port = UnusedLoopbackPort();
+  {
+    std::ofstream py(dir.dir() + "/echo.py");
+    py << "import asyncio\nimport websockets\n"
+          "async def echo(ws, *args):\n    async for m in ws:\n        await ws.send(m)\n"
+          "async def main():\n"
+          "    async with websockets.serve(echo, '127.0.0.1', " << ws_port << ", ping_interval=None):\n"
+          "        await asyncio.sleep(60)\n"
+          "asyncio.run(main())\n";
+    std::ofstream conf(dir.dir() + "/mosquitto.conf");
+    conf << "listener " << mqtt_port << " 127.0.0.1\nallow_anonymous true\npersistence false\n"
+         << "log_dest stdout\nlog_type notice\n";
+  }
+  Background ws_server(dir.dir(), "/usr/bin/python3 echo.py");
+  ASSERT_TRUE(WaitListening(ws_port)) << ws_server.Log();
+  RunResult r;
+  auto j = LoadJson("127.0.0.1:" + std::to_string(ws_port) +
+                        " -n 100 --proto ws --message hi --message-rate 2/s --lifetime 1s --hold 3s",
+                    &r);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  uint64_t sent = U(j, "session", "closes_sent"), answered = U(j, "session", "closes_answered");
+  EXPECT_GE(sent, 200u) << r.out;
+  EXPECT_LE(answered, sent);
+  EXPECT_GE(answered + 100, sent) << r.out;  // all but those still closing when the hold ended
+  EXPECT_GE(U(j, "session", "reopened"), answered);
+  EXPECT_TRUE(j["session"]["errors"].empty()) << j["session"]["errors"].dump();  // no 1006, no close code error
+
+  // mosquitto logs "Client X disconnected." for a DISCONNECT, "closed its connection." otherwise.
+  RunShell("cd " + dir.dir() + " && (mosquitto -c mosquitto.conf > mosquitto.log 2>&1 & echo $! > mosquitto.pid)");
+  ASSERT_TRUE(WaitListening(mqtt_port));
+  auto m = LoadJson("127.0.0.1:" + std::to_string(mqtt_port) + " -n 100 --proto mqtt --lifetime 1s --hold 3s", &r);
+  RunShell("kill $(cat " + dir.dir() + "/mosquitto.pid); sleep 0.3");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  uint64_t disconnects = U(m, "session", "closes_sent");
+  EXPECT_GE(disconnects, 200u) << r.out;
+  EXPECT_TRUE(m["session"]["errors"].empty()) << m["session"]["errors"].dump();
+  std::string log = RunShell("cat " + dir.dir() + "/mosquitto.log").out;
+  uint64_t clean = 0;
+  for (size_t at = log.find(" disconnected."); at != std::string::npos; at = log.find(" disconnected.", at + 1)) ++clean;
+  EXPECT_EQ(clean, disconnects) << log.substr(0, 2000);  // each DISCONNECT seen as one by the broker
+}
+
 // Bad input: one line naming the flag or file, exit 2, nothing run.
 TEST(LoadProto, BadSessionInputIsOneLineExit2) {
   struct Case {
@@ -214,8 +264,12 @@ TEST(LoadProto, BadSessionInputIsOneLineExit2) {
            {t + "--tls --ca /nonexistent/ca.pem", "--ca /nonexistent/ca.pem"},
            {t + "--tls --ca /etc/shadow-not-here --insecure", "--ca and --insecure"},
            {t + "--sni x", "need --tls"},
+           {t + "--tls-park", "need --tls"},
            {t + "--proto ws --engine uring", "--engine epoll"},
            {t + "--proto http --message x --message-rate 1/s", "not for --proto http"},
+           {t + "--proto http --message-rate 1/s", "give --request-rate instead"},
+           {t + "--proto ws --message x --request-rate 1/s", "--request-rate: for --proto http"},
+           {t + "--proto http --request-rate 5", "--request-rate '5': give the unit"},
            {t + "--tls --tls-version 1.1", "--tls-version '1.1'"},
        }) {
     RunResult r = RunShell(std::string(TCPMAX_BINARY) + " load " + c.args, 30);

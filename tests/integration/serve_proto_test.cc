@@ -165,6 +165,7 @@ TEST(ServeProto, BadInputIsOneLineExit2) {
            {"--tls --cert /etc/hostname --key /etc/hostname", "--tls: certificate /etc/hostname"},
            {"--tls --cert /etc/hostname", "--cert and --key"},
            {"--cert /etc/hostname --key /etc/hostname", "need --tls"},
+           {"--tls-park", "need --tls"},
            {"--proto ws --engine uring", "--engine epoll"},
        }) {
     RunResult r = RunShell(t + c.args, 20);

@@ -217,19 +217,75 @@ TEST_F(SessionTest, IdleTimeoutAndLifetime) {
   auto d = Driver(o);
   ClientSession s;
   d->Open(s, client(), 0, "h", 10);
-  EXPECT_EQ(d->Sweep(s, 50), SessionVerdict::kKeep);
-  EXPECT_EQ(d->Sweep(s, 200), SessionVerdict::kClose);
+  EXPECT_EQ(d->Sweep(s, client(), 50), SessionVerdict::kKeep);
+  EXPECT_EQ(d->Sweep(s, client(), 200), SessionVerdict::kClose);
   EXPECT_EQ(stats_.session.errors.Get(proto::ProtoError::kIdleTimeout), 1u);
   ClientSession t;
   SessionOptions churn;
   churn.lifetime_ns = 1000;
   auto c = Driver(churn);
   c->Open(t, client(), 0, "h", 10);
-  EXPECT_EQ(c->Sweep(t, 500), SessionVerdict::kKeep);
-  EXPECT_EQ(c->Sweep(t, 1010), SessionVerdict::kReopen);
+  EXPECT_EQ(c->Sweep(t, client(), 500), SessionVerdict::kKeep);
+  EXPECT_EQ(c->Sweep(t, client(), 1010), SessionVerdict::kReopen);
   EXPECT_EQ(stats_.session.reopened, 1u);
   d->Release(s);
   c->Release(t);
+}
+
+// --lifetime ends a WebSocket session with a close frame 1000 and waits for
+// the peer's; an MQTT session with DISCONNECT.
+TEST_F(SessionTest, LifetimeClosesWebSocketAndMqttGracefully) {
+  SessionOptions o;
+  o.proto = proto::Proto::kWs;
+  o.lifetime_ns = 1000;
+  o.message = "m";
+  o.message_interval_ns = 1'000'000'000;
+  auto d = Driver(o);
+  for (bool answered : {true, false}) {
+    ClientSession s;
+    ASSERT_EQ(d->Open(s, client(), 7, "127.0.0.1:80", 10), SessionVerdict::kKeep);
+    std::string req = Sent();
+    std::string answer;
+    proto::AppendWsUpgradeResponse(answer, req.substr(req.find("Sec-WebSocket-Key: ") + 19, 24));
+    Reply(answer);
+    ASSERT_EQ(Read(*d, s, 20), SessionVerdict::kKeep);
+    EXPECT_EQ(d->Sweep(s, client(), 1010), SessionVerdict::kKeep);  // close sent: waiting for the answer
+    std::string close = Sent();
+    ASSERT_EQ(close.size(), 2u + 4u + 2u);
+    EXPECT_EQ(static_cast<uint8_t>(close[0]), 0x88);  // FIN + close
+    uint8_t code[2] = {static_cast<uint8_t>(close[6] ^ close[2]), static_cast<uint8_t>(close[7] ^ close[3])};
+    EXPECT_EQ(code[0] * 256 + code[1], 1000);  // unmasked: normal closure
+    EXPECT_EQ(d->SendMessage(s, client(), 1020), SessionVerdict::kKeep);
+    EXPECT_EQ(Sent(), "");  // no data after our close (RFC 6455 5.5.1)
+    if (answered) {
+      std::string back;
+      proto::AppendWsClose(back, 1000, "", nullptr);
+      Reply(back);
+      EXPECT_EQ(Read(*d, s, 1030), SessionVerdict::kReopen);
+      EXPECT_EQ(stats_.session.errors.Total(), 0u);  // our own close answered is no error
+    } else {
+      EXPECT_EQ(d->Sweep(s, client(), 10 + 1000 + SessionDriver::kCloseWaitNs - 1), SessionVerdict::kKeep);
+      EXPECT_EQ(d->Sweep(s, client(), 10 + 1000 + SessionDriver::kCloseWaitNs), SessionVerdict::kReopen);
+    }
+    d->Release(s);
+  }
+  EXPECT_EQ(stats_.session.closes_sent, 2u);
+  EXPECT_EQ(stats_.session.closes_answered, 1u);
+  EXPECT_EQ(stats_.session.reopened, 2u);
+
+  SessionOptions m;
+  m.proto = proto::Proto::kMqtt;
+  m.lifetime_ns = 1000;
+  auto q = Driver(m);
+  ClientSession t;
+  q->Open(t, client(), 3, "h", 1);
+  Sent();
+  Reply(std::string("\x20\x02\x00\x00", 4));
+  ASSERT_EQ(Read(*q, t), SessionVerdict::kKeep);
+  EXPECT_EQ(q->Sweep(t, client(), 1010), SessionVerdict::kReopen);
+  EXPECT_EQ(Sent(), std::string("\xE0\x00", 2));  // DISCONNECT (3.14)
+  EXPECT_EQ(stats_.session.closes_sent, 3u);
+  q->Release(t);
 }
 
 }  // namespace

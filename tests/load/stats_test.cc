@@ -51,6 +51,7 @@ TEST(LoadStats, SessionFiguresSurviveTheShardContract) {
   ss.pending = 3;
   ss.tls_done = 82;
   ss.tls_resumed = 40;
+  ss.tls_parked = 39;
   ss.messages_sent = 500;
   ss.messages_received = 498;
   ss.echo_ok = 497;
@@ -72,6 +73,7 @@ TEST(LoadStats, SessionFiguresSurviveTheShardContract) {
     EXPECT_EQ(back.pending, 3u);
     EXPECT_EQ(back.tls_done, 82u);
     EXPECT_EQ(back.tls_resumed, 40u);
+    EXPECT_EQ(back.tls_parked, 39u);
     EXPECT_EQ(back.messages_sent, 500u);
     EXPECT_EQ(back.messages_received, 498u);
     EXPECT_EQ(back.echo_ok, 497u);

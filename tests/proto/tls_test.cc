@@ -1,6 +1,8 @@
 #include "proto/tls.h"
 #include "proto/tls_cert.h"
 
+#include <openssl/ssl.h>
+
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -253,6 +255,163 @@ TEST_F(TlsTest, BadFilesAreNamed) {
   auto c = TlsContext::Create(cc);
   ASSERT_FALSE(c);
   EXPECT_NE(c.error().context.find("nope.pem"), std::string::npos);
+}
+
+// --- parked sessions (TlsConfig::park): the traffic keys alone, OpenSSL as the peer ---
+
+// Handshakes a pair with parking on the chosen sides and the given TLS 1.3
+// suite, and checks who parked.
+void OpenParked(Pair& p, TlsContext& client, TlsContext& server, bool client_parks, bool server_parks) {
+  Open(p, client, server);
+  p.Run();
+  ASSERT_EQ(p.c_hs, TlsStatus::kDone);
+  ASSERT_EQ(p.s_hs, TlsStatus::kDone);
+  ASSERT_EQ(p.c.parked(), client_parks);
+  ASSERT_EQ(p.s.parked(), server_parks);
+}
+
+// Sends `text` from one side and expects it whole on the other.
+void Exchange(Pair& p, bool from_client, const std::string& text) {
+  TlsSession& from = from_client ? p.c : p.s;
+  std::string& out = from_client ? p.c_out : p.s_out;
+  std::string& got = from_client ? p.s_plain : p.c_plain;
+  got.clear();
+  from.Bind(nullptr, 0, &out);
+  ASSERT_EQ(from.Write(text), TlsStatus::kDone) << from.error_text();
+  p.Run();
+  EXPECT_EQ(got.size(), text.size());
+  EXPECT_TRUE(got == text);
+}
+
+TEST_F(TlsTest, ParkedSessionsTalkToOpenSslEverySuiteEverySideEveryPiece) {
+  for (const char* suite : {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"}) {
+    for (int sides = 1; sides <= 3; ++sides) {
+      bool cp = sides & 1, sp = sides & 2;
+      TlsConfig sc = Server(), cc = Client();
+      sc.park = sp;
+      cc.park = cp;
+      auto server = TlsContext::Create(sc);
+      auto client = TlsContext::Create(cc);
+      ASSERT_TRUE(server && client);
+      ASSERT_EQ(SSL_CTX_set_ciphersuites((*server)->get(), suite), 1);
+      for (size_t piece : {size_t{1}, size_t{3}, size_t{5}, size_t{6}, size_t{22}, size_t{SIZE_MAX}}) {
+        SCOPED_TRACE(::testing::Message() << suite << " sides " << sides << " piece " << piece);
+        Pair p;
+        p.piece = piece;
+        OpenParked(p, **client, **server, cp, sp);
+        Exchange(p, true, "ping from the client");
+        Exchange(p, false, "pong from the server");
+        Exchange(p, true, std::string(40000, 'c'));  // three records each way, larger than a Read
+        Exchange(p, false, std::string(40000, 's'));
+        const char* kMessages[] = {"m0", "m1", "m2", "m3", "m4"};
+        for (int i = 0; i < 5; ++i) Exchange(p, i % 2 == 0, kMessages[i]);
+      }
+    }
+  }
+}
+
+TEST_F(TlsTest, ParkedClientWaitsForTheTicketAndResumesWithIt) {
+  TlsConfig cc = Client();
+  cc.park = true;
+  auto server = TlsContext::Create(Server());
+  auto client = TlsContext::Create(cc);
+  Pair first;
+  OpenParked(first, **client, **server, true, false);
+  // OpenSSL sends 2 tickets; the client parks once it stored one (the other
+  // may be read by OpenSSL in the same call, or dropped by the parked layer).
+  EXPECT_LE(first.c.parked_layer()->tickets_dropped(), 1u);
+  Pair second;
+  OpenParked(second, **client, **server, true, false);
+  EXPECT_TRUE(second.c.resumed());
+  Exchange(second, true, "after resumption");
+  Exchange(second, false, "answer");
+
+  cc.resume = false;  // nothing to wait for: parked at once, every ticket dropped
+  auto client2 = TlsContext::Create(cc);
+  Pair third;
+  OpenParked(third, **client2, **server, true, false);
+  EXPECT_EQ(third.c.parked_layer()->tickets_dropped(), 2u);
+  Exchange(third, false, "tickets passed over");
+}
+
+TEST_F(TlsTest, ParkedSessionAppliesKeyUpdatesFromOpenSsl) {
+  for (bool client_parks : {true, false}) {
+    TlsConfig sc = Server(), cc = Client();
+    sc.park = !client_parks;
+    cc.park = client_parks;
+    auto server = TlsContext::Create(sc);
+    auto client = TlsContext::Create(cc);
+    Pair p;
+    OpenParked(p, **client, **server, client_parks, !client_parks);
+    TlsSession& peer = client_parks ? p.s : p.c;
+    TlsSession& parked = client_parks ? p.c : p.s;
+    std::string& peer_out = client_parks ? p.s_out : p.c_out;
+    for (int type : {SSL_KEY_UPDATE_NOT_REQUESTED, SSL_KEY_UPDATE_REQUESTED, SSL_KEY_UPDATE_REQUESTED}) {
+      ASSERT_EQ(SSL_key_update(peer.native(), type), 1);
+      peer.Bind(nullptr, 0, &peer_out);
+      ASSERT_EQ(peer.Write("after a key update"), TlsStatus::kDone);  // the KeyUpdate goes first
+      p.Run();
+      EXPECT_EQ(client_parks ? p.c_plain : p.s_plain, "after a key update");
+      (client_parks ? p.c_plain : p.s_plain).clear();
+      Exchange(p, client_parks, "the parked side's answer under its keys");
+    }
+    EXPECT_EQ(parked.parked_layer()->key_updates(), 3u);
+  }
+}
+
+TEST_F(TlsTest, ParkedSessionClosesBothWaysAndRefusesTamperedRecords) {
+  TlsConfig cc = Client();
+  cc.park = true;
+  auto server = TlsContext::Create(Server());
+  auto client = TlsContext::Create(cc);
+  {
+    Pair p;  // the parked side's close_notify, read by OpenSSL
+    OpenParked(p, **client, **server, true, false);
+    p.c.Bind(nullptr, 0, &p.c_out);
+    p.c.Shutdown();
+    p.s.Bind(reinterpret_cast<const uint8_t*>(p.c_out.data()), p.c_out.size(), &p.s_out);
+    uint8_t buf[64];
+    TlsStatus st;
+    EXPECT_EQ(p.s.Read(buf, sizeof buf, &st), 0u);
+    EXPECT_EQ(st, TlsStatus::kClosed);
+  }
+  {
+    Pair p;  // OpenSSL's close_notify, read by the parked side
+    OpenParked(p, **client, **server, true, false);
+    p.s.Bind(nullptr, 0, &p.s_out);
+    p.s.Shutdown();
+    p.c.Bind(reinterpret_cast<const uint8_t*>(p.s_out.data()), p.s_out.size(), &p.c_out);
+    uint8_t buf[64];
+    TlsStatus st;
+    EXPECT_EQ(p.c.Read(buf, sizeof buf, &st), 0u);
+    EXPECT_EQ(st, TlsStatus::kClosed);
+  }
+  {
+    Pair p;  // one bit flipped in a record
+    OpenParked(p, **client, **server, true, false);
+    p.s.Bind(nullptr, 0, &p.s_out);
+    ASSERT_EQ(p.s.Write("intact?"), TlsStatus::kDone);
+    p.s_out[8] ^= 1;
+    p.Run();
+    EXPECT_EQ(p.c_plain, "");
+    uint8_t buf[64];
+    TlsStatus st;
+    p.c.Bind(nullptr, 0, &p.c_out);
+    p.c.Read(buf, sizeof buf, &st);
+    EXPECT_EQ(p.c.error(), ProtoError::kTlsRecord);
+    EXPECT_NE(p.c.error_text().find("bad_record_mac"), std::string::npos) << p.c.error_text();
+  }
+}
+
+TEST_F(TlsTest, Tls12SessionsNeverPark) {
+  TlsConfig sc = Server(), cc = Client();
+  sc.park = cc.park = true;
+  sc.max_version = 12;
+  auto server = TlsContext::Create(sc);
+  auto client = TlsContext::Create(cc);
+  Pair p;
+  OpenParked(p, **client, **server, false, false);
+  Exchange(p, true, "still OpenSSL's");
 }
 
 }  // namespace

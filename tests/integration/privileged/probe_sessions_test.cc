@@ -34,6 +34,23 @@ TEST(ProbeSessions, ClimbsWithTlsWebSocketSessionsAndMeasuresTheirCost) {
   EXPECT_NE(r.out.find("sessions: WebSocket over TLS"), std::string::npos) << r.out;  // the plan says what ran
 }
 
+// --tls-park: the same climb with idle TLS 1.3 sessions parked on both sides
+// (the SSL object freed, the traffic keys kept): every connection verified.
+TEST(ProbeSessions, ClimbsWithParkedTlsSessions) {
+  ASSERT_TRUE(WaitForRunLock()) << "another tcpmax run held the run lock for 10 minutes";
+  uint16_t port = UnusedLoopbackPort();
+  RunResult r = RunTcpmax({"probe", "--target", "2000", "--tls", "--tls-park", "--first-port", std::to_string(port),
+                           "--timeout", "2m", "--json"},
+                          180);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.out;
+  EXPECT_TRUE(j["result"]["target_reached"].get<bool>()) << r.out;
+  EXPECT_TRUE(j["result"]["verification"]["ok"].get<bool>()) << r.out;
+  EXPECT_EQ(j["result"]["verification"]["server_established"].get<uint64_t>(), 2000u);
+  EXPECT_NE(r.out.find("sessions: raw over TLS (idle sessions parked)"), std::string::npos) << r.out;
+}
+
 TEST(ProbeSessions, SessionFlagRefusalsAreOneLineExit2) {
   struct Case {
     std::vector<std::string> args;
@@ -43,6 +60,7 @@ TEST(ProbeSessions, SessionFlagRefusalsAreOneLineExit2) {
            {{"probe", "--target", "10", "--proto", "quic"}, "--proto 'quic'"},
            {{"probe", "--target", "10", "--tls", "--engine", "uring"}, "--engine epoll"},
            {{"probe", "--target", "10", "--tls-release-buffers"}, "needs --tls"},
+           {{"probe", "--target", "10", "--tls-park"}, "--tls-park needs --tls"},
            {{"probe", "--tls", "--server", "127.0.0.1:1"}, "not with --server"},
        }) {
     RunResult r = RunTcpmax(c.args, 30);
