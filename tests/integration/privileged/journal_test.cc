@@ -86,7 +86,7 @@ class Probe {
       dup2(o, 1);
       dup2(e, 2);
       std::string cmd = std::string("exec ") + TCPMAX_BINARY +
-                        " probe --tune --target 2k --engine epoll --timeout 30s --hold 60s --first-port 17500 " +
+                        " probe --tune --host-netns --target 2k --engine epoll --timeout 30s --hold 60s --first-port 17500 " +
                         extra;
       execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
       _exit(127);
@@ -135,13 +135,13 @@ class Probe {
 
 TEST_F(TunedSysctls, ClosedOutputPipeLeavesEverySysctlAsItWas) {
   RunResult r = RunShell(std::string(TCPMAX_BINARY) +
-                             " probe --tune --target 2k --engine epoll --timeout 20s --first-port 17500 2>&1 | head -1",
+                             " probe --tune --host-netns --target 2k --engine epoll --timeout 20s --first-port 17500 2>&1 | head -1",
                          120);
   EXPECT_NE(r.out.find("probe:"), std::string::npos) << r.out;
   EXPECT_EQ(Snapshot(), before_);
   // And the plain form from the issue: stdout only into a pipe that closes.
   r = RunShell(std::string(TCPMAX_BINARY) +
-                   " probe --tune --target 2k --engine epoll --timeout 20s --first-port 17500 2>/dev/null | head -1",
+                   " probe --tune --host-netns --target 2k --engine epoll --timeout 20s --first-port 17500 2>/dev/null | head -1",
                120);
   EXPECT_EQ(Snapshot(), before_);
 }
@@ -170,13 +170,28 @@ TEST_F(TunedSysctls, SigkillThenNextRunUndoesFirstAndSaysSo) {
   ASSERT_EQ(Read(kSomaxconn), "65535");
   // Another port: the killed run's shards die with it, but not instantly.
   RunResult next = RunTcpmax(
-      {"probe", "--tune", "--target", "2k", "--engine", "epoll", "--timeout", "20s", "--first-port", "17700"}, 120);
+      {"probe", "--tune", "--host-netns", "--target", "2k", "--engine", "epoll", "--timeout", "20s", "--first-port", "17700"}, 120);
   EXPECT_EQ(next.exit_code, 0) << next.err;
   EXPECT_NE(next.err.find("earlier run that did not finish (pid " + std::to_string(p.pid())), std::string::npos)
       << next.err;
   EXPECT_NE(next.err.find("sysctl net.core.somaxconn: restored to 1024"), std::string::npos) << next.err;
   // The next run took 1024 (not the leftover 65535) as the original.
   EXPECT_EQ(Snapshot(), before_);
+}
+
+// Without --host-netns the probe climbs in a namespace of its own: --tune's
+// net.* settings are set there (and end with it), the host's stay as they
+// were, and tcp_child_ehash_entries (set to make that namespace) is back.
+TEST_F(TunedSysctls, OwnNamespaceTunesInsideAndLeavesTheHostsNetSettingsAlone) {
+  const std::string child = "/proc/sys/net/ipv4/tcp_child_ehash_entries";
+  const std::string child_before = Read(child);
+  RunResult r = RunTcpmax(
+      {"probe", "--tune", "--target", "2k", "--engine", "epoll", "--timeout", "20s", "--first-port", "17800"}, 120);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("set net.core.somaxconn: 1024 -> 65535 in the probe's namespace"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("set net.core.somaxconn: 1024 -> 65535\n"), std::string::npos) << r.err;
+  EXPECT_EQ(Snapshot(), before_);
+  EXPECT_EQ(Read(child), child_before);
 }
 
 TEST_F(TunedSysctls, SighupStopsTheRunAndRestores) {
@@ -214,7 +229,7 @@ TEST_F(TunedSysctls, SecondTunedRunRefusesNamingTheFirst) {
   Probe p("first");
   ASSERT_TRUE(p.WaitTuned()) << p.Err();
   RunResult second = RunTcpmax(
-      {"probe", "--tune", "--target", "2k", "--engine", "epoll", "--timeout", "10s", "--first-port", "17600"}, 60);
+      {"probe", "--tune", "--host-netns", "--target", "2k", "--engine", "epoll", "--timeout", "10s", "--first-port", "17600"}, 60);
   EXPECT_EQ(second.exit_code, 1) << second.err;
   EXPECT_NE(second.err.find("another tcpmax run is changing this system: pid " + std::to_string(p.pid())),
             std::string::npos)
