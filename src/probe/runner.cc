@@ -95,7 +95,7 @@ ProbeReport NewReport(const ProbeOptions& opt, const ProbeSetup& setup) {
   rep.target = setup.target;
   rep.plan = setup.plan;
   rep.engine = fmt::format("serve {}, load {}", EngineName(setup.plan.serve_engine), EngineName(setup.plan.load_engine));
-  rep.watched = opt.watch_held || opt.sessions();
+  rep.watched = opt.watched();
   if (!rep.watched) {
     rep.engine += "; held connections unwatched (a close by either end is seen only by the verification's count)";
   }
@@ -221,7 +221,7 @@ Result<void> Climb::StartServe() {
     o.mode = serve::ServeMode::kHold;
     o.workers = workers;
     o.session = *session;
-    o.watch_held = opt_.watch_held || opt_.sessions();
+    o.watch_held = opt_.watched();
     return serve::RunShard(o, ch, interval);
   }, so);
   if (!set) return tl::unexpected(set.error());
@@ -248,7 +248,7 @@ Result<void> Climb::StartLoad() {
   o.workers = static_cast<int>(std::max(1u, setup_.box.cores / plan.load_processes));
   o.interval_ns = static_cast<uint64_t>(opt_.interval.count()) * 1'000'000;
   o.session = LoadSessions(opt_);
-  o.watch_held = opt_.watch_held || opt_.sessions();
+  o.watch_held = opt_.watched();
   // In the probe's own namespace nothing else binds a port: each connection
   // gets its port without connect()'s search (SourcePlan::UseExplicitPorts).
   o.explicit_ports = rep_.netns_buckets > 0;
@@ -448,7 +448,7 @@ Result<ProbeSetup> Prepare(const ProbeOptions& opt, const sys::Reader& reader) {
   uint64_t usable = 0;
   if (auto m = ReadMemory(reader)) usable = UsableMemory(*m, *m);
   s.prediction = Predict(limits::ReadSnapshot(reader), s.tuning, s.plan, s.reserve_bytes, usable,
-                         opt.watch_held || opt.sessions());
+                         opt.watched());
   if (!opt.max && s.prediction.known && s.target > s.prediction.ceiling) {
     return PlainError(fmt::format(
         "--target {}: this box holds about {} connections on loopback{} (bound by {}: {}); lower --target, "

@@ -73,6 +73,8 @@ struct ProbeOptions {
   // close by either end is then seen only by the verification's count.
   // Sessions always watch (they read).
   bool watch_held = false;
+  // What the shards actually do: sessions read, so they always watch.
+  bool watched() const { return watch_held || sessions(); }
 };
 
 struct ProbeSetup {
