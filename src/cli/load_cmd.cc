@@ -139,7 +139,6 @@ Result<load::LoadOptions> Validate(const Flags& f) {
   auto session = ValidateSessionFlags(f.session, &o.ping_interval_ns);
   if (!session) return tl::unexpected(session.error());
   o.session = std::move(*session);
-  if (o.session.active() && o.engine == Engine::kUring) return PlainError(load::kSessionNeedsEpoll);
   if (f.no_watch && (o.ping_interval_ns > 0 || o.session.active())) {
     return PlainError("--no-watch: not with --ping or --proto/--tls/--message/--lifetime/--idle-timeout "
                       "(those read every connection)");

@@ -199,7 +199,7 @@ class EpollWorker : public ConnectorCore<EpollWorker> {
     if (v == SessionVerdict::kReopen) OpenOne(index, /*reopen=*/true);
   }
 
-  void SessionRange(size_t from, size_t to, SessionVerdict (SessionDriver::*send)(ClientSession&, int, uint64_t)) {
+  void SessionRange(size_t from, size_t to, SessionVerdict (SessionDriver::*send)(ClientSession&, uint64_t, uint64_t)) {
     for (size_t fd = from; fd < to; ++fd) {
       if (!Held(state_[fd])) continue;
       Act(static_cast<int>(fd), (driver_.get()->*send)(sessions_[fd], static_cast<int>(fd), MonotonicNanos()));

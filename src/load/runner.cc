@@ -245,9 +245,8 @@ Result<LoadRun> PlanLoad(LoadOptions o) {
   auto raised = sys::RaiseNofileToHard();
   if (!raised) return tl::unexpected(raised.error());
   run.soft_nofile = raised->soft;
-  if (o.session.active()) {
-    if (o.engine == Engine::kUring) return PlainError(kSessionNeedsEpoll);
-    if (o.engine == Engine::kAuto) run.engine_note = "the session layer (--proto/--tls/--message) runs on epoll";
+  if (o.session.active() && o.engine == Engine::kAuto) {
+    run.engine_note = "the session layer (--proto/--tls/--message) runs on epoll unless --engine uring";
     o.engine = Engine::kEpoll;
   }
   if (o.engine == Engine::kAuto || o.engine == Engine::kUring) {

@@ -39,9 +39,6 @@
 namespace tcpmax::load {
 
 inline constexpr int kMaxProcesses = 512;
-// Why --engine uring is refused with the session layer (the CLI says it too).
-inline constexpr const char* kSessionNeedsEpoll =
-    "--engine uring does not run --proto/--tls/--message/--lifetime/--idle-timeout yet; use --engine epoll (or auto)";
 
 struct LoadOptions {
   std::vector<Endpoint> targets;

@@ -42,11 +42,20 @@ std::string_view Topic(uint64_t index, char (&buf)[40]) {
   return {buf, r.size};
 }
 
+// The epoll engine's transport: the handle is the socket's descriptor.
+class SocketTransport final : public SessionTransport {
+ public:
+  ssize_t Send(uint64_t conn, std::string_view bytes) override {
+    ssize_t n = ::send(static_cast<int>(conn), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    return n < 0 ? -errno : n;
+  }
+};
+
 }  // namespace
 
 Result<std::unique_ptr<SessionDriver>> SessionDriver::Make(const SessionOptions& options, LoadStats* stats,
-                                                           uint64_t start_ns) {
-  std::unique_ptr<SessionDriver> d(new SessionDriver(options, stats, start_ns));
+                                                           uint64_t start_ns, SessionTransport* transport) {
+  std::unique_ptr<SessionDriver> d(new SessionDriver(options, stats, start_ns, transport));
   if (options.tls) {
     auto ctx = proto::TlsContext::Create(options.tls_config);
     if (!ctx) return tl::unexpected(ctx.error());
@@ -55,8 +64,13 @@ Result<std::unique_ptr<SessionDriver>> SessionDriver::Make(const SessionOptions&
   return d;
 }
 
-SessionDriver::SessionDriver(const SessionOptions& o, LoadStats* stats, uint64_t start_ns)
-    : options_(o), stats_(stats), ss_(stats->session), start_ns_(start_ns) {
+SessionDriver::SessionDriver(const SessionOptions& o, LoadStats* stats, uint64_t start_ns,
+                             SessionTransport* transport)
+    : options_(o), stats_(stats), ss_(stats->session), start_ns_(start_ns), transport_(transport) {
+  if (transport_ == nullptr) {
+    socket_ = std::make_unique<SocketTransport>();
+    transport_ = socket_.get();
+  }
   plain_.reserve(4096);
   wire_.reserve(16 * 1024);
 }
@@ -79,7 +93,7 @@ SessionVerdict SessionDriver::Fail(ProtoError e) {
   return SessionVerdict::kClose;
 }
 
-SessionVerdict SessionDriver::Open(ClientSession& s, int fd, uint64_t index, std::string_view target_host,
+SessionVerdict SessionDriver::Open(ClientSession& s, uint64_t conn, uint64_t index, std::string_view target_host,
                                    uint64_t now) {
   Release(s);
   s = ClientSession{};
@@ -96,11 +110,11 @@ SessionVerdict SessionDriver::Open(ClientSession& s, int fd, uint64_t index, std
     s.phase = Phase::kTls;
     s.tls.Bind(nullptr, 0, &wire_);
     if (s.tls.Handshake() == proto::TlsStatus::kFailed) return Fail(s.tls.error());
-    return Flush(s, fd);
+    return Flush(s, conn);
   }
   SessionVerdict v = Begin(s, now);
   if (v != SessionVerdict::kKeep) return v;
-  return Flush(s, fd);
+  return Flush(s, conn);
 }
 
 // The protocol's opening, once TCP (and TLS) is up.
@@ -175,7 +189,7 @@ void SessionDriver::Answered(ClientSession& s, uint64_t now) {
   if (s.outstanding > 0) s.msg_sent_ns = 0;  // the next answer's send time is unknown: not timed
 }
 
-SessionVerdict SessionDriver::Flush(ClientSession& s, int fd) {
+SessionVerdict SessionDriver::Flush(ClientSession& s, uint64_t conn) {
   if (!plain_.empty()) {
     ss_.bytes_sent += plain_.size();
     if (options_.tls) {
@@ -192,12 +206,12 @@ SessionVerdict SessionDriver::Flush(ClientSession& s, int fd) {
     }
   }
   if (wire_.empty()) return SessionVerdict::kKeep;
-  ssize_t n = ::send(fd, wire_.data(), wire_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  ssize_t n = transport_->Send(conn, wire_);
   size_t want = wire_.size();
   wire_.clear();
   if (n == static_cast<ssize_t>(want)) return SessionVerdict::kKeep;
-  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-    stats_->errors.Record(errno);
+  if (n < 0 && n != -EAGAIN && n != -EWOULDBLOCK) {
+    stats_->errors.Record(static_cast<int>(-n));
     return SessionVerdict::kClose;
   }
   // Part of a record or message cannot be kept back for later without a
@@ -205,9 +219,9 @@ SessionVerdict SessionDriver::Flush(ClientSession& s, int fd) {
   return Fail(ProtoError::kSendBlocked);
 }
 
-SessionVerdict SessionDriver::OnReadable(ClientSession& s, int fd, uint64_t now, int* error_out) {
+SessionVerdict SessionDriver::OnReadable(ClientSession& s, uint64_t conn, uint64_t now, int* error_out) {
   for (;;) {
-    ssize_t n = ::recv(fd, rx_, sizeof rx_, MSG_DONTWAIT);
+    ssize_t n = ::recv(static_cast<int>(conn), rx_, sizeof rx_, MSG_DONTWAIT);
     if (n == 0) return OnPeerClosed(s);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return SessionVerdict::kKeep;
@@ -215,25 +229,24 @@ SessionVerdict SessionDriver::OnReadable(ClientSession& s, int fd, uint64_t now,
       OnPeerClosed(s);
       return SessionVerdict::kClose;
     }
-    s.last_rx_ns = now;
-    SessionVerdict v;
-    if (options_.tls) {
-      v = OnTlsBytes(s, static_cast<size_t>(n), now);
-    } else {
-      v = OnPlain(s, rx_, static_cast<size_t>(n), now);
-    }
-    if (v != SessionVerdict::kKeep) {
-      Flush(s, fd);  // a close frame or alert we owe the peer, best effort
-      return v;
-    }
-    v = Flush(s, fd);
+    SessionVerdict v = OnBytes(s, conn, rx_, static_cast<size_t>(n), now);
     if (v != SessionVerdict::kKeep) return v;
     if (static_cast<size_t>(n) < sizeof rx_) return SessionVerdict::kKeep;
   }
 }
 
-SessionVerdict SessionDriver::OnTlsBytes(ClientSession& s, size_t n, uint64_t now) {
-  s.tls.Bind(rx_, n, &wire_);
+SessionVerdict SessionDriver::OnBytes(ClientSession& s, uint64_t conn, uint8_t* data, size_t n, uint64_t now) {
+  s.last_rx_ns = now;
+  SessionVerdict v = options_.tls ? OnTlsBytes(s, data, n, now) : OnPlain(s, data, n, now);
+  if (v != SessionVerdict::kKeep) {
+    Flush(s, conn);  // a close frame or alert we owe the peer, best effort
+    return v;
+  }
+  return Flush(s, conn);
+}
+
+SessionVerdict SessionDriver::OnTlsBytes(ClientSession& s, const uint8_t* data, size_t n, uint64_t now) {
+  s.tls.Bind(data, n, &wire_);
   if (s.phase == Phase::kTls) {
     proto::TlsStatus hs = s.tls.Handshake();
     if (hs == proto::TlsStatus::kFailed) return Fail(s.tls.error());
@@ -516,7 +529,7 @@ SessionVerdict SessionDriver::OnPeerClosed(ClientSession& s) {
   return SessionVerdict::kClose;
 }
 
-SessionVerdict SessionDriver::SendMessage(ClientSession& s, int fd, uint64_t now) {
+SessionVerdict SessionDriver::SendMessage(ClientSession& s, uint64_t conn, uint64_t now) {
   if (s.phase != Phase::kReady || s.closing) return SessionVerdict::kKeep;  // 5.5.1: no data after our close
   const std::string& m = options_.message;
   switch (options_.proto) {
@@ -538,10 +551,10 @@ SessionVerdict SessionDriver::SendMessage(ClientSession& s, int fd, uint64_t now
   }
   ++ss_.messages_sent;
   if (s.outstanding++ == 0) s.msg_sent_ns = now;
-  return Flush(s, fd);
+  return Flush(s, conn);
 }
 
-SessionVerdict SessionDriver::SendPing(ClientSession& s, int fd, uint64_t now) {
+SessionVerdict SessionDriver::SendPing(ClientSession& s, uint64_t conn, uint64_t now) {
   if (s.phase != Phase::kReady || s.closing) return SessionVerdict::kKeep;
   if (options_.proto == proto::Proto::kWs) {
     uint8_t probe[kPingBytes];
@@ -558,10 +571,10 @@ SessionVerdict SessionDriver::SendPing(ClientSession& s, int fd, uint64_t now) {
     return SessionVerdict::kKeep;
   }
   ++stats_->pings_sent;
-  return Flush(s, fd);
+  return Flush(s, conn);
 }
 
-SessionVerdict SessionDriver::Sweep(ClientSession& s, int fd, uint64_t now) {
+SessionVerdict SessionDriver::Sweep(ClientSession& s, uint64_t conn, uint64_t now) {
   if (s.phase == Phase::kIdle) return SessionVerdict::kKeep;
   if (s.closing) {
     if (now - s.opened_ns < options_.lifetime_ns + kCloseWaitNs) return SessionVerdict::kKeep;
@@ -577,12 +590,12 @@ SessionVerdict SessionDriver::Sweep(ClientSession& s, int fd, uint64_t now) {
     proto::AppendWsClose(plain_, 1000, "", MaskKey());
     s.closing = true;
     ++ss_.closes_sent;
-    return Flush(s, fd);
+    return Flush(s, conn);
   }
   if (s.phase == Phase::kReady && options_.proto == proto::Proto::kMqtt) {
     proto::AppendMqttDisconnect(plain_);  // 3.14: the client's last packet, then it closes
     ++ss_.closes_sent;
-    if (Flush(s, fd) != SessionVerdict::kKeep) return SessionVerdict::kClose;
+    if (Flush(s, conn) != SessionVerdict::kKeep) return SessionVerdict::kClose;
   }
   ++ss_.reopened;
   return SessionVerdict::kReopen;

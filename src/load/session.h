@@ -1,5 +1,5 @@
 // Sessions on load connections: what `tcpmax load --proto/--tls/--message`
-// speaks once a connect completes, driven by the epoll connector.
+// speaks once a connect completes, driven by either connector engine.
 //
 // SessionOptions (from the CLI) say which protocol, whether over TLS, what
 // to send and how often; SessionDriver (one per worker) runs every session of
@@ -7,8 +7,12 @@
 // MQTT CONNECT/CONNACK, a first HTTP request), messages at --message-rate
 // with their round trips timed and echoes checked, pings (WebSocket ping
 // frames, MQTT PINGREQ), idle-timeout detection and --lifetime churn.
-// The byte-level protocol work is src/proto's; this file owns the socket I/O
-// around it and the figures (SessionStats).
+// The byte-level protocol work is src/proto's; this file owns the figures
+// (SessionStats) and what goes out, through a SessionTransport: the epoll
+// engine's writes the socket at once (a connection is its descriptor), the
+// io_uring engine's queues a send on a direct descriptor. Bytes come in
+// through OnReadable (epoll: reads the descriptor until EAGAIN) or OnBytes
+// (io_uring: a completion's buffer).
 //
 // Memory: a ClientSession per connection (see sizeof in the tests), no
 // allocation per connection or per message beyond OpenSSL's own objects and
@@ -19,7 +23,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <variant>
+
+#include <sys/types.h>
 
 #include "core/error.h"
 #include "load/session_stats.h"
@@ -56,6 +63,15 @@ struct SessionOptions {
 
 enum class Phase : uint8_t { kIdle, kTls, kOpening, kReady };
 
+// Where a driver's bytes go. A connection is named by a handle the engine
+// chooses (epoll: the descriptor; io_uring: ring and slot).
+class SessionTransport {
+ public:
+  virtual ~SessionTransport() = default;
+  // Sends `bytes` on connection `conn`: how many went, or -errno (-EAGAIN: none could).
+  virtual ssize_t Send(uint64_t conn, std::string_view bytes) = 0;
+};
+
 // One connection's session state. Movable; owned by the driver's table.
 struct ClientSession {
   uint64_t index = 0;             // the run's connection index (for reopening)
@@ -87,22 +103,30 @@ class SessionDriver {
   // Creates the worker's TLS context (fails on bad TLS options).
   // `stats` is the worker's: pings and pongs go to its ping counters,
   // the rest to stats->session.
+  // `transport` null: the connection handle is a socket descriptor, written
+  // with send(2) at once.
   static Result<std::unique_ptr<SessionDriver>> Make(const SessionOptions& options, LoadStats* stats,
-                                                     uint64_t start_ns);
+                                                     uint64_t start_ns, SessionTransport* transport = nullptr);
 
   // The TCP connect to `target` (for the Host header) completed.
-  SessionVerdict Open(ClientSession& s, int fd, uint64_t index, std::string_view target_host, uint64_t now);
-  // The socket is readable (or hung up): reads until EAGAIN and feeds the session.
-  SessionVerdict OnReadable(ClientSession& s, int fd, uint64_t now, int* error_out);
+  SessionVerdict Open(ClientSession& s, uint64_t conn, uint64_t index, std::string_view target_host, uint64_t now);
+  // The socket `conn` (a descriptor) is readable (or hung up): reads until
+  // EAGAIN and feeds the session.
+  SessionVerdict OnReadable(ClientSession& s, uint64_t conn, uint64_t now, int* error_out);
+  // `n` bytes arrived on `conn` (a completion's buffer; the parsers may
+  // rewrite it in place).
+  SessionVerdict OnBytes(ClientSession& s, uint64_t conn, uint8_t* data, size_t n, uint64_t now);
+  // The peer closed the connection (EOF, or an error the caller counted).
+  SessionVerdict OnPeerClosed(ClientSession& s);
   // One message due now (the connector paces these).
-  SessionVerdict SendMessage(ClientSession& s, int fd, uint64_t now);
+  SessionVerdict SendMessage(ClientSession& s, uint64_t conn, uint64_t now);
   // One ping due now: a WebSocket ping frame carrying the send time, or an
   // MQTT PINGREQ (a previous one unanswered is mqtt_no_pingresp).
-  SessionVerdict SendPing(ClientSession& s, int fd, uint64_t now);
+  SessionVerdict SendPing(ClientSession& s, uint64_t conn, uint64_t now);
   // Timers: idle timeout, lifetime. At the end of its lifetime a WebSocket
   // session sends a close frame (1000) and waits up to kCloseWaitNs for the
   // peer's (RFC 6455 7.1.2); an MQTT session sends DISCONNECT (3.14) and closes.
-  SessionVerdict Sweep(ClientSession& s, int fd, uint64_t now);
+  SessionVerdict Sweep(ClientSession& s, uint64_t conn, uint64_t now);
   static constexpr uint64_t kCloseWaitNs = 2'000'000'000ull;
   // The session ends (our close); frees what it held.
   void Release(ClientSession& s);
@@ -110,9 +134,9 @@ class SessionDriver {
   const SessionOptions& options() const { return options_; }
 
  private:
-  SessionDriver(const SessionOptions& o, LoadStats* stats, uint64_t start_ns);
+  SessionDriver(const SessionOptions& o, LoadStats* stats, uint64_t start_ns, SessionTransport* transport);
   SessionVerdict Begin(ClientSession& s, uint64_t now);
-  SessionVerdict OnTlsBytes(ClientSession& s, size_t n, uint64_t now);
+  SessionVerdict OnTlsBytes(ClientSession& s, const uint8_t* data, size_t n, uint64_t now);
   SessionVerdict OnPlain(ClientSession& s, uint8_t* data, size_t n, uint64_t now);
   SessionVerdict OnWsControl(ClientSession& s, proto::WsOpcode op, const std::string& payload, uint64_t now);
   SessionVerdict OnHttp(ClientSession& s, uint8_t* data, size_t n, uint64_t now);
@@ -120,18 +144,19 @@ class SessionDriver {
   SessionVerdict OnWsFrames(ClientSession& s, uint8_t* data, size_t n, uint64_t now);
   SessionVerdict OnMqtt(ClientSession& s, uint8_t* data, size_t n, uint64_t now);
   SessionVerdict OnRaw(ClientSession& s, size_t n, uint64_t now);
-  SessionVerdict OnPeerClosed(ClientSession& s);
   void Ready(ClientSession& s, uint64_t now);
   void Answered(ClientSession& s, uint64_t now);
   SessionVerdict Fail(proto::ProtoError e);
   // Sends plain_ (through TLS when on) and clears it.
-  SessionVerdict Flush(ClientSession& s, int fd);
+  SessionVerdict Flush(ClientSession& s, uint64_t conn);
   const uint8_t* MaskKey();
 
   SessionOptions options_;
   LoadStats* stats_;
   SessionStats& ss_;
   uint64_t start_ns_;
+  SessionTransport* transport_;  // the engine's; or socket_ (descriptors, send(2))
+  std::unique_ptr<SessionTransport> socket_;
   std::shared_ptr<proto::TlsContext> tls_ctx_;
   proto::TlsIo tls_io_;
   std::string plain_;   // application bytes to send on the current connection

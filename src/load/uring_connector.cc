@@ -13,12 +13,16 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/fd.h"
 #include "load/connector.h"
 #include "load/connector_core.h"
+#include "sys/buf_ring.h"
 #include "sys/process.h"
 #include "core/token_bucket.h"
 
@@ -36,7 +40,7 @@ constexpr bool Held(uint64_t s) { return s >= 4 && (s & 7) == kHeldTag; }
 constexpr unsigned kSqEntries = 1024;
 constexpr unsigned kCqEntries = 8192;
 
-enum Op : uint64_t { kConnect = 1, kLinkTimeout, kRecv, kSend, kClose, kSetup };
+enum Op : uint64_t { kConnect = 1, kLinkTimeout, kRecv, kSend, kClose, kSetup, kSessionSend, kCancel };
 constexpr uint64_t kSetupFailed = 3;
 
 // Opcodes and socket commands newer than Debian's liburing 2.3 headers
@@ -82,9 +86,42 @@ void PrepBind(io_uring_sqe* sqe, uint32_t slot, const sockaddr* addr, socklen_t 
   sqe->addr2 = len;
 }
 
-uint64_t Tag(Op op, uint32_t slot) { return (uint64_t{op} << 56) | slot; }
+// user_data: the op in the top byte, the slot's generation (sessions) in the
+// next 16 bits, the slot in the low 32. A session send's user_data is
+// instead kSessionSend over a SendBuf pointer (user space is below 2^56).
+uint64_t Tag(Op op, uint32_t slot, uint16_t gen = 0) { return (uint64_t{op} << 56) | (uint64_t{gen} << 32) | slot; }
 Op TagOp(uint64_t tag) { return static_cast<Op>(tag >> 56); }
 uint32_t TagSlot(uint64_t tag) { return static_cast<uint32_t>(tag); }
+uint16_t TagGen(uint64_t tag) { return static_cast<uint16_t>(tag >> 32); }
+constexpr uint64_t kPointerMask = (uint64_t{1} << 56) - 1;
+
+// Session bytes on their way out: the kernel reads them until the send
+// completes. One heap block per send (sessions send once per message).
+struct SendBuf {
+  uint32_t slot;
+  uint16_t gen;
+  uint16_t ring;
+  uint32_t len;
+  uint32_t off;  // bytes already sent (a short send resumes here)
+  char data[];
+};
+
+SendBuf* NewSendBuf(uint32_t ring, uint32_t slot, uint16_t gen, std::string_view bytes) {
+  auto* b = static_cast<SendBuf*>(std::malloc(sizeof(SendBuf) + bytes.size()));
+  if (b == nullptr) return nullptr;
+  b->slot = slot;
+  b->gen = gen;
+  b->ring = static_cast<uint16_t>(ring);
+  b->len = static_cast<uint32_t>(bytes.size());
+  b->off = 0;
+  std::memcpy(b->data, bytes.data(), bytes.size());
+  return b;
+}
+
+// The session layer's receive buffers, per ring: a multishot recv per
+// session draws from them and gives each back once the driver has read it.
+constexpr unsigned kSessionBuffers = 512;
+constexpr unsigned kSessionBufferBytes = 4096;
 
 // One ring and its fixed file table. Slot state and the 16-byte receive
 // buffer of each slot are the only per-connection user-space memory.
@@ -93,7 +130,18 @@ struct Ring {
   bool live = false;
   std::vector<uint64_t> state;            // kFree, kClosing, kSetupFailed, or Since(t, tag)
   std::vector<uint32_t> free_slots;       // stack of free slots
-  std::vector<std::array<uint8_t, kPingBytes>> buf;  // recv buffer per slot
+  std::vector<std::array<uint8_t, kPingBytes>> buf;  // recv buffer per slot (no session layer)
+  // With the session layer: per slot its session, generation (a completion
+  // of an earlier connection on the slot is told apart) and whether a send
+  // is in flight (bytes queued meanwhile wait in `backlog`, so a
+  // connection's sends never overtake each other); the rings' receive
+  // buffers; slots whose multishot recv ended for want of a buffer.
+  std::vector<ClientSession> sessions;
+  std::vector<uint16_t> gen;
+  std::vector<uint8_t> sending;
+  std::unordered_map<uint32_t, std::string> backlog;
+  sys::BufRing buffers;
+  std::vector<uint32_t> starved;
   bool in_ring_setup = false;  // socket + setsockopt + bind as SQEs (see RingSocketSetup)
   unsigned unsubmitted = 0;
   // Bind addresses wait here until submit copies them; 2x the SQ size, so an
@@ -103,14 +151,20 @@ struct Ring {
   size_t bind_next = 0;
 
   ~Ring() {
+    buffers = sys::BufRing();  // unregistered before the ring goes
     if (live) io_uring_queue_exit(&ring);
   }
 };
 
-Result<std::unique_ptr<Ring>> MakeRing(unsigned slots, int eventfd) {
+// Rings are created, fed and reaped by their worker thread only
+// (SINGLE_ISSUER); completions are posted when the thread next enters the
+// kernel (COOP_TASKRUN: no interrupt per completion), and the SQ flag
+// TASKRUN tells liburing's peek to go and get them.
+Result<std::unique_ptr<Ring>> MakeRing(unsigned slots, int eventfd, bool sessions) {
   auto r = std::make_unique<Ring>();
   io_uring_params p{};
-  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
+            IORING_SETUP_TASKRUN_FLAG;
   p.cq_entries = kCqEntries;
   int rc = io_uring_queue_init_params(kSqEntries, &r->ring, &p);
   if (rc < 0) return ErrnoError(-rc, "io_uring_setup");
@@ -123,7 +177,16 @@ Result<std::unique_ptr<Ring>> MakeRing(unsigned slots, int eventfd) {
   }
   r->state.assign(slots, kFree);
   r->in_ring_setup = RingSocketSetup(&r->ring);
-  r->buf.resize(slots);
+  if (sessions) {
+    auto b = sys::BufRing::Create(&r->ring, 0, kSessionBuffers, kSessionBufferBytes);
+    if (!b) return tl::unexpected(b.error());
+    r->buffers = std::move(*b);
+    r->sessions.resize(slots);
+    r->gen.assign(slots, 0);
+    r->sending.assign(slots, 0);
+  } else {
+    r->buf.resize(slots);
+  }
   r->free_slots.resize(slots);
   for (unsigned i = 0; i < slots; ++i) r->free_slots[i] = slots - 1 - i;
   return r;
@@ -140,23 +203,33 @@ io_uring_sqe* GetSqe(Ring& r) {
   return sqe;
 }
 
-class UringWorker : public ConnectorCore<UringWorker> {
+class UringWorker : public ConnectorCore<UringWorker>, public SessionTransport {
  public:
   UringWorker(const WorkerPlan& plan, const std::atomic<bool>& stop, WorkerReport& report)
       : ConnectorCore(plan, stop, report) {
     slots_per_ring_ = static_cast<unsigned>(std::min<uint64_t>(sys::SoftNofile().value_or(1024), 1u << 20));
     timeout_.tv_sec = static_cast<int64_t>(plan.connect_timeout_ns / 1'000'000'000ull);
     timeout_.tv_nsec = static_cast<long long>(plan.connect_timeout_ns % 1'000'000'000ull);
+    if (plan.session != nullptr && plan.session->active()) {
+      auto d = SessionDriver::Make(*plan.session, &stats_, start_ns_, this);
+      if (d) driver_ = std::move(*d);
+      driver_error_ = !d;
+      for (const Endpoint& t : plan.plan->targets()) hosts_.push_back(t.ToString());
+    }
   }
 
   void Run() {
     efd_ = Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!efd_) {
+    if (driver_error_) errno = EINVAL;  // the CLI validated the TLS options; this is a bug
+    if (!efd_ || driver_error_) {
       FailRest(errno);
       Publish(MonotonicNanos());
       return;
     }
     PingPacer pings(plan_.ping_interval_ns, start_ns_);
+    const SessionOptions* so = driver_ ? &driver_->options() : nullptr;
+    PingPacer messages(so ? so->message_interval_ns : 0, start_ns_);
+    PingPacer sweeps(so ? SweepInterval(*so) : 0, start_ns_);
     while (!stop_.load(std::memory_order_relaxed)) {
       uint64_t now = MonotonicNanos();
       OpenSome(now);
@@ -164,20 +237,72 @@ class UringWorker : public ConnectorCore<UringWorker> {
       for (const auto& r : rings_) slots += r->state.size();
       auto [from, to] = pings.Due(now, slots);
       if (from < to) PingRange(from, to);
-      SubmitAll();
-      size_t done = DrainAll();
+      if (driver_) {
+        auto [mfrom, mto] = messages.Due(now, slots);
+        if (mfrom < mto) SessionRange(mfrom, mto, &SessionDriver::SendMessage);
+        auto [sfrom, sto] = sweeps.Due(now, slots);
+        if (sfrom < sto) SessionRange(sfrom, sto, &SessionDriver::Sweep);
+      }
+      size_t done = Turn();
       now = MonotonicNanos();
+      bool was_ramping = stats_.ramp_seconds == 0;
       NoteRamp();
+      // The handshakes' transient buffers are free now: give them back, so
+      // the RSS shows what the held sessions keep.
+      if (driver_ && was_ramping && stats_.ramp_seconds != 0) sys::TrimHeap();
       MaybePublish(now);
-      if (done == 0) Wait(now, pings.WaitHint(now));
+      if (done == 0) {
+        uint64_t hint = std::min({pings.WaitHint(now), messages.WaitHint(now), sweeps.WaitHint(now)});
+        Wait(now, hint);
+      }
     }
+    if (driver_) Drain();
+    for (auto& r : rings_) ReleaseSessions(*r);
     rings_.clear();  // io_uring_queue_exit closes every direct descriptor (RST: SO_LINGER 0)
+    for (SendBuf* b : sends_) std::free(b);
+    sends_.clear();
     stats_.inflight = 0;
     Publish(MonotonicNanos());
   }
 
+  // SessionTransport: queues `bytes` on the connection's direct descriptor.
+  // Always "all sent": the bytes wait in a SendBuf (or behind the send in
+  // flight) until the kernel took them; a failed send closes the session.
+  ssize_t Send(uint64_t conn, std::string_view bytes) override {
+    if (bytes.empty()) return 0;
+    uint32_t ri = static_cast<uint32_t>(conn >> 32), slot = static_cast<uint32_t>(conn);
+    Ring& r = *rings_[ri];
+    if (r.sending[slot]) {
+      r.backlog[slot].append(bytes);
+      return static_cast<ssize_t>(bytes.size());
+    }
+    SendBuf* b = NewSendBuf(ri, slot, r.gen[slot], bytes);
+    if (b == nullptr) return -ENOMEM;
+    PostSessionSend(r, b);
+    return static_cast<ssize_t>(bytes.size());
+  }
+
  private:
   friend class ConnectorCore<UringWorker>;  // calls OpenOne
+
+  // One turn: submit what is queued, reap what completed (re-arming the
+  // receives that ran out of buffers once buffers are back).
+  size_t Turn() {
+    SubmitAll();
+    size_t done = DrainAll();
+    if (driver_) {
+      for (size_t i = 0; i < rings_.size(); ++i) {
+        Ring& r = *rings_[i];
+        while (!r.starved.empty()) {
+          uint32_t slot = r.starved.back();
+          r.starved.pop_back();
+          if (Held(r.state[slot])) ArmSessionRecv(r, slot);
+        }
+      }
+    }
+    return done;
+  }
+
   void Wait(uint64_t now, uint64_t ping_wait) {
     uint64_t wait = kPublishNs;
     if (WantsToken()) wait = std::min(wait, bucket_.NanosUntilToken(now));
@@ -192,6 +317,30 @@ class UringWorker : public ConnectorCore<UringWorker> {
     }
   }
 
+  // After the stop, before closing: no new messages; the answers in flight
+  // get up to kDrainNs to arrive (as in the epoll engine).
+  static constexpr uint64_t kDrainNs = 3'000'000'000ull;
+  bool AnswersInFlight() const {
+    const SessionStats& ss = stats_.session;
+    return ss.messages_sent > ss.messages_received || stats_.pings_sent > stats_.pongs + stats_.pongs_bad;
+  }
+  void Drain() {
+    uint64_t end = MonotonicNanos() + kDrainNs;
+    while (AnswersInFlight() && MonotonicNanos() < end) {
+      if (Turn() == 0) Wait(MonotonicNanos(), 10'000'000);
+      MaybePublish(MonotonicNanos());
+    }
+  }
+
+  // How often the session timers (idle timeout, lifetime) are visited.
+  static uint64_t SweepInterval(const SessionOptions& o) {
+    uint64_t every = UINT64_MAX;
+    if (o.idle_timeout_ns > 0) every = std::min(every, o.idle_timeout_ns / 4);
+    if (o.lifetime_ns > 0) every = std::min(every, o.lifetime_ns / 10);
+    if (every == UINT64_MAX) return 0;
+    return std::clamp<uint64_t>(every, 10'000'000, 1'000'000'000);
+  }
+
   // A ring with a free slot, making a new one when all are full.
   Ring* RingWithRoom() {
     if (current_ < rings_.size() && !rings_[current_]->free_slots.empty()) return rings_[current_].get();
@@ -201,9 +350,13 @@ class UringWorker : public ConnectorCore<UringWorker> {
         return rings_[i].get();
       }
     }
+    if (rings_.size() >= 65535) {  // a SendBuf names its ring in 16 bits
+      ring_error_ = EMFILE;
+      return nullptr;
+    }
     uint64_t left = plan_.count - opened_index_ + stats_.inflight;
     unsigned slots = static_cast<unsigned>(std::min<uint64_t>(slots_per_ring_, std::max<uint64_t>(left, 64)));
-    auto ring = MakeRing(slots, efd_.get());
+    auto ring = MakeRing(slots, efd_.get(), driver_ != nullptr);
     if (!ring) {
       ring_error_ = ring.error().code != 0 ? ring.error().code : ENOMEM;
       return nullptr;
@@ -213,8 +366,18 @@ class UringWorker : public ConnectorCore<UringWorker> {
     return rings_.back().get();
   }
 
-  void OpenOne(uint64_t index) {
-    ++stats_.attempted;
+  static uint64_t Conn(uint32_t ring, uint32_t slot) { return (uint64_t{ring} << 32) | slot; }
+
+  // A new connection on `slot`: a fresh generation and session.
+  void ClaimSlot(Ring& r, uint32_t slot, uint64_t index) {
+    if (!driver_) return;
+    ++r.gen[slot];
+    r.sending[slot] = 0;
+    r.sessions[slot].index = index;
+  }
+
+  void OpenOne(uint64_t index, bool reopen = false) {
+    if (!reopen) ++stats_.attempted;
     Ring* r = RingWithRoom();
     if (r == nullptr) return Fail(ring_error_);
     const SourcePlan& sp = *plan_.plan;
@@ -226,6 +389,7 @@ class UringWorker : public ConnectorCore<UringWorker> {
     ::close(fd);  // the fixed table holds its own reference
     if (rc < 0) return Fail(-rc);
     r->free_slots.pop_back();
+    ClaimSlot(*r, slot, index);
     if (io_uring_sq_space_left(&r->ring) < 2) {
       io_uring_submit(&r->ring);
       r->unsubmitted = 0;
@@ -250,6 +414,7 @@ class UringWorker : public ConnectorCore<UringWorker> {
     const SourcePlan& sp = *plan_.plan;
     uint32_t slot = r.free_slots.back();
     r.free_slots.pop_back();
+    ClaimSlot(r, slot, index);
     if (io_uring_sq_space_left(&r.ring) < 6) {
       io_uring_submit(&r.ring);
       r.unsubmitted = 0;
@@ -295,11 +460,68 @@ class UringWorker : public ConnectorCore<UringWorker> {
     io_uring_sqe_set_data64(sqe, Tag(kRecv, slot));
   }
 
+  // The session's receive: multishot, from the ring's buffers.
+  void ArmSessionRecv(Ring& r, uint32_t slot) {
+    io_uring_sqe* sqe = GetSqe(r);
+    io_uring_prep_recv_multishot(sqe, static_cast<int>(slot), nullptr, 0, 0);
+    sqe->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
+    sqe->buf_group = r.buffers.bgid();
+    io_uring_sqe_set_data64(sqe, Tag(kRecv, slot, r.gen[slot]));
+  }
+
+  void PostSessionSend(Ring& r, SendBuf* b) {
+    r.sending[b->slot] = 1;
+    sends_.insert(b);
+    io_uring_sqe* sqe = GetSqe(r);
+    io_uring_prep_send(sqe, static_cast<int>(b->slot), b->data + b->off, b->len - b->off, MSG_NOSIGNAL);
+    sqe->flags |= IOSQE_FIXED_FILE;
+    io_uring_sqe_set_data64(sqe, (uint64_t{kSessionSend} << 56) | reinterpret_cast<uint64_t>(b));
+  }
+
   void CloseSlot(Ring& r, uint32_t slot) {
     r.state[slot] = kClosing;
+    if (driver_) {
+      // The multishot recv holds the socket: cancel it first (hard link:
+      // the close runs whatever the cancel found).
+      r.sending[slot] = 0;
+      r.backlog.erase(slot);
+      if (io_uring_sq_space_left(&r.ring) < 2) {
+        io_uring_submit(&r.ring);
+        r.unsubmitted = 0;
+      }
+      io_uring_sqe* sqe = GetSqe(r);
+      io_uring_prep_cancel_fd(sqe, static_cast<int>(slot), IORING_ASYNC_CANCEL_FD_FIXED | IORING_ASYNC_CANCEL_ALL);
+      sqe->flags |= IOSQE_IO_HARDLINK;
+      io_uring_sqe_set_data64(sqe, Tag(kCancel, slot));
+    }
     io_uring_sqe* sqe = GetSqe(r);
     io_uring_prep_close_direct(sqe, slot);
     io_uring_sqe_set_data64(sqe, Tag(kClose, slot));
+  }
+
+  // A held session ends: `by_peer` (counted in closed_after_ns) or ours.
+  void CloseSession(Ring& r, uint32_t slot, uint64_t now, bool by_peer) {
+    uint64_t since = r.state[slot] & ~uint64_t{7};
+    if (by_peer) stats_.closed_after_ns.Record(now > since ? now - since : 1);
+    ++stats_.closed;
+    driver_->Release(r.sessions[slot]);
+    CloseSlot(r, slot);
+  }
+
+  // Carries out what the session layer decided for a held slot.
+  void Act(Ring& r, uint32_t slot, SessionVerdict v) {
+    if (v == SessionVerdict::kKeep || !Held(r.state[slot])) return;
+    uint64_t index = r.sessions[slot].index;
+    // A --lifetime close is ours, not the peer's: not in closed_after_ns.
+    CloseSession(r, slot, MonotonicNanos(), /*by_peer=*/v != SessionVerdict::kReopen);
+    if (v == SessionVerdict::kReopen) OpenOne(index, /*reopen=*/true);
+  }
+
+  void ReleaseSessions(Ring& r) {
+    if (!driver_) return;
+    for (uint32_t slot = 0; slot < r.state.size(); ++slot) {
+      if (Held(r.state[slot])) driver_->Release(r.sessions[slot]);
+    }
   }
 
   void SubmitAll() {
@@ -313,20 +535,24 @@ class UringWorker : public ConnectorCore<UringWorker> {
   size_t DrainAll() {
     size_t total = 0;
     io_uring_cqe* cqes[256];
-    for (auto& r : rings_) {
+    for (size_t i = 0; i < rings_.size(); ++i) {
+      Ring& r = *rings_[i];
       for (;;) {
-        unsigned n = io_uring_peek_batch_cqe(&r->ring, cqes, 256);
+        unsigned n = io_uring_peek_batch_cqe(&r.ring, cqes, 256);
         if (n == 0) break;
         uint64_t now = MonotonicNanos();
-        for (unsigned i = 0; i < n; ++i) Complete(*r, cqes[i]->user_data, cqes[i]->res, now);
-        io_uring_cq_advance(&r->ring, n);
+        for (unsigned k = 0; k < n; ++k) Complete(r, static_cast<uint32_t>(i), *cqes[k], now);
+        io_uring_cq_advance(&r.ring, n);
         total += n;
       }
     }
     return total;
   }
 
-  void Complete(Ring& r, uint64_t tag, int res, uint64_t now) {
+  void Complete(Ring& r, uint32_t ri, const io_uring_cqe& cqe, uint64_t now) {
+    uint64_t tag = cqe.user_data;
+    int res = cqe.res;
+    if (TagOp(tag) == kSessionSend) return OnSessionSend(reinterpret_cast<SendBuf*>(tag & kPointerMask), res);
     uint32_t slot = TagSlot(tag);
     uint64_t& s = r.state[slot];
     switch (TagOp(tag)) {
@@ -347,10 +573,17 @@ class UringWorker : public ConnectorCore<UringWorker> {
         stats_.connect_ns.Record(now > s ? now - s : 1);
         s = Since(now, kHeldTag);
         ++stats_.opened;
+        if (driver_) {
+          ArmSessionRecv(r, slot);
+          uint64_t index = r.sessions[slot].index;
+          const std::string& host = hosts_[index % hosts_.size()];
+          return Act(r, slot, driver_->Open(r.sessions[slot], Conn(ri, slot), index, host, now));
+        }
         if (!plan_.watch_held && plan_.ping_interval_ns == 0) return;  // unwatched hold: no armed recv
         return PostRecv(r, slot);
       }
-      case kRecv: {
+      case kRecv:
+        if (driver_) return OnSessionRecv(r, ri, slot, TagGen(tag), cqe, now);
         if (!Held(s)) return;
         if (res > 0) {
           uint64_t rtt = res == static_cast<int>(kPingBytes) ? PongRtt(r.buf[slot].data(), now, start_ns_) : 0;
@@ -366,7 +599,6 @@ class UringWorker : public ConnectorCore<UringWorker> {
         ++stats_.closed;
         stats_.closed_after_ns.Record(now > (s & ~uint64_t{7}) ? now - (s & ~uint64_t{7}) : 1);
         return CloseSlot(r, slot);
-      }
       case kSend:
         if (res < 0 && Held(s)) stats_.errors.Record(-res);
         return;
@@ -375,12 +607,88 @@ class UringWorker : public ConnectorCore<UringWorker> {
         r.free_slots.push_back(slot);
         return;
       case kLinkTimeout:
+      case kCancel:
+      case kSessionSend:
         return;
+    }
+  }
+
+  void OnSessionRecv(Ring& r, uint32_t ri, uint32_t slot, uint16_t gen, const io_uring_cqe& cqe, uint64_t now) {
+    bool has_buffer = (cqe.flags & IORING_CQE_F_BUFFER) != 0;
+    auto bid = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+    bool current = gen == r.gen[slot] && Held(r.state[slot]);
+    if (!current) {  // an earlier connection's, or the session ended meanwhile
+      if (has_buffer) r.buffers.Recycle(bid);
+      return;
+    }
+    if (cqe.res > 0 && has_buffer) {
+      auto* data = reinterpret_cast<uint8_t*>(r.buffers.Buffer(bid));
+      SessionVerdict v = driver_->OnBytes(r.sessions[slot], Conn(ri, slot), data, static_cast<size_t>(cqe.res), now);
+      r.buffers.Recycle(bid);
+      if (v != SessionVerdict::kKeep) return Act(r, slot, v);
+      if ((cqe.flags & IORING_CQE_F_MORE) == 0) ArmSessionRecv(r, slot);
+      return;
+    }
+    if (has_buffer) r.buffers.Recycle(bid);
+    if (cqe.res == -ENOBUFS) {
+      r.starved.push_back(slot);  // re-armed once this turn has given buffers back
+      return;
+    }
+    if (cqe.res < 0 && cqe.res != -ECANCELED) stats_.errors.Record(-cqe.res);
+    SessionVerdict v = driver_->OnPeerClosed(r.sessions[slot]);
+    if (v == SessionVerdict::kKeep) v = SessionVerdict::kClose;
+    uint64_t index = r.sessions[slot].index;
+    CloseSession(r, slot, now, /*by_peer=*/v != SessionVerdict::kReopen);
+    if (v == SessionVerdict::kReopen) OpenOne(index, /*reopen=*/true);
+  }
+
+  void OnSessionSend(SendBuf* b, int res) {
+    uint32_t ri = b->ring, slot = b->slot;
+    Ring& r = *rings_[ri];
+    bool current = b->gen == r.gen[slot] && Held(r.state[slot]);
+    if (current && res >= 0 && b->off + static_cast<uint32_t>(res) < b->len) {
+      b->off += static_cast<uint32_t>(res);  // short send: the rest, before anything queued behind it
+      sends_.erase(b);
+      return PostSessionSend(r, b);
+    }
+    sends_.erase(b);
+    std::free(b);
+    if (!current) return;
+    r.sending[slot] = 0;
+    if (res < 0) {
+      stats_.errors.Record(-res);
+      return Act(r, slot, SessionVerdict::kClose);
+    }
+    auto it = r.backlog.find(slot);
+    if (it == r.backlog.end()) return;
+    SendBuf* next = NewSendBuf(ri, slot, r.gen[slot], it->second);
+    r.backlog.erase(it);
+    if (next == nullptr) {
+      stats_.errors.Record(ENOMEM);
+      return Act(r, slot, SessionVerdict::kClose);
+    }
+    PostSessionSend(r, next);
+  }
+
+  // Calls `fn` on the held sessions of slots [from, to), counted across the rings in order.
+  void SessionRange(size_t from, size_t to, SessionVerdict (SessionDriver::*fn)(ClientSession&, uint64_t, uint64_t)) {
+    size_t base = 0;
+    for (size_t i = 0; i < rings_.size(); ++i) {
+      Ring& r = *rings_[i];
+      size_t size = r.state.size();
+      size_t lo = std::max(from, base), hi = std::min(to, base + size);
+      for (size_t k = lo; k < hi; ++k) {
+        auto slot = static_cast<uint32_t>(k - base);
+        if (!Held(r.state[slot])) continue;
+        Act(r, slot, (driver_.get()->*fn)(r.sessions[slot], Conn(static_cast<uint32_t>(i), slot), MonotonicNanos()));
+      }
+      base += size;
     }
   }
 
   // Pings slots [from, to) counted across the rings in order.
   void PingRange(size_t from, size_t to) {
+    if (driver_) return SessionRange(from, to, &SessionDriver::SendPing);
     constexpr size_t kBatch = 64;
     if (ping_pool_.empty()) ping_pool_.resize(8192);
     size_t in_batch = kBatch;
@@ -422,6 +730,11 @@ class UringWorker : public ConnectorCore<UringWorker> {
   // round-robin, one entry per batch of sends.
   std::vector<std::array<uint64_t, 2>> ping_pool_;  // sized on the first ping
   size_t pool_next_ = 0;
+  // The session layer, when on (as in the epoll engine).
+  std::unique_ptr<SessionDriver> driver_;
+  bool driver_error_ = false;
+  std::vector<std::string> hosts_;  // per target: the Host header ("127.0.0.1:8080")
+  std::unordered_set<SendBuf*> sends_;  // session sends in flight, freed at the end
 };
 
 }  // namespace
