@@ -211,12 +211,9 @@ int RunServe(int argc, char** argv) {
   if (f.no_watch && run->server.session.active()) {
     return UsageError(kName, "--no-watch: not with --tls or --proto ws (a session must read its connection)");
   }
-  if (run->server.session.active()) {
-    if (run->server.engine == Engine::kUring) {
-      return UsageError(kName, "--engine uring does not run --tls or --proto ws yet; use --engine epoll (or auto)");
-    }
-    run->server.engine = Engine::kEpoll;
-  }
+  // Sessions run on both engines; auto keeps them on epoll (one fd each,
+  // --processes past the limit), --engine uring puts them on direct descriptors.
+  if (run->server.session.active() && run->server.engine == Engine::kAuto) run->server.engine = Engine::kEpoll;
   if (!tls_note.empty()) fmt::print(stderr, "tcpmax serve: {}\n", tls_note);
   if (!metrics_addr.empty()) {
     if (auto at = ParseMetricsFlag(metrics_addr); !at) return UsageError(kName, at.error().context);

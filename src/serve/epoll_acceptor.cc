@@ -198,18 +198,7 @@ void EpollWorker::SessionRead(int fd) {
   }
 }
 
-void EpollWorker::PublishSessionCounts() {
-  const SessionCounts& c = driver_->counts();
-  ServeCounters& k = *ctx_.counters;
-  auto set = [](Counter& counter, uint64_t v) { counter.Add(v - counter.Get()); };
-  set(k.tls_done, c.tls_done);
-  set(k.tls_failed, c.tls_failed);
-  set(k.tls_parked, c.tls_parked);
-  set(k.ws_upgrades, c.ws_upgrades);
-  set(k.ws_refused, c.ws_refused);
-  set(k.ws_messages, c.ws_messages);
-  set(k.ws_bad_frames, c.ws_bad_frames);
-}
+void EpollWorker::PublishSessionCounts() { ctx_.counters->SetSessionCounts(driver_->counts()); }
 
 bool EpollWorker::Send(int fd, std::string_view data) {
   auto it = pending_.find(fd);

@@ -51,6 +51,17 @@ class alignas(64) ServeCounters {
   Counter tls_done, tls_failed, tls_parked, ws_upgrades, ws_refused, ws_messages, ws_bad_frames;
 
   void RecordError(int code) { errors_[code >= 0 && code < kErrnoSlots ? code : kErrnoSlots - 1].Add(); }
+  // Publishes a worker's session counts (its driver's running totals).
+  void SetSessionCounts(const SessionCounts& c) {
+    auto set = [](Counter& counter, uint64_t v) { counter.Add(v - counter.Get()); };
+    set(tls_done, c.tls_done);
+    set(tls_failed, c.tls_failed);
+    set(tls_parked, c.tls_parked);
+    set(ws_upgrades, c.ws_upgrades);
+    set(ws_refused, c.ws_refused);
+    set(ws_messages, c.ws_messages);
+    set(ws_bad_frames, c.ws_bad_frames);
+  }
   // Adds this worker's counts into `out`.
   void AddTo(ServeSnapshot* out) const;
 

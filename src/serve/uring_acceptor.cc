@@ -7,6 +7,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -17,7 +21,7 @@ namespace tcpmax::serve {
 namespace {
 
 // user_data: op in bits 56-63, aux in bits 32-55, slot in bits 0-31.
-enum Op : uint64_t { kAccept = 1, kRecv = 2, kSend = 3, kClose = 4, kCancel = 5, kIgnore = 6 };
+enum Op : uint64_t { kAccept = 1, kRecv = 2, kSend = 3, kClose = 4, kCancel = 5, kIgnore = 6, kSessionSend = 7 };
 
 uint64_t Tag(Op op, uint32_t aux, uint32_t slot) {
   return (static_cast<uint64_t>(op) << 56) | (static_cast<uint64_t>(aux & 0xffffff) << 32) | slot;
@@ -29,6 +33,8 @@ uint32_t TagSlot(uint64_t ud) { return static_cast<uint32_t>(ud); }
 // Accept aux: listener index (16 bits) and the ring's arm generation (8 bits),
 // so a late CQE of a cancelled accept is told apart from the re-armed one.
 uint32_t AcceptAux(size_t listener, uint8_t gen) { return (static_cast<uint32_t>(gen) << 16) | (listener & 0xffff); }
+
+constexpr uint64_t kPointerMask = (uint64_t{1} << 56) - 1;
 
 constexpr uint64_t kStopKey = ~0ull;
 constexpr uint64_t kRingsKey = ~0ull - 1;
@@ -62,6 +68,17 @@ void PrepLingerOff(io_uring_sqe* sqe, uint32_t slot) {
 
 }  // namespace
 
+// A session's output on its way out (kSessionSend's user_data points here):
+// the kernel reads it until the send completes.
+struct UringWorker::SendBuf {
+  uint32_t slot;
+  uint32_t gen;
+  uint32_t ring;
+  uint32_t len;
+  uint32_t off;  // bytes already sent (a short send resumes here)
+  char data[];
+};
+
 struct UringWorker::Ring {
   io_uring ring{};
   bool live = false;
@@ -72,7 +89,17 @@ struct UringWorker::Ring {
   std::vector<uint8_t> armed;        // by listener: a multishot accept is armed here
   unsigned accepts_live = 0;         // accept requests not yet ended (armed or being cancelled)
   std::vector<uint32_t> http;        // by slot, http mode: scanner state | responses owed << 8
-  std::vector<uint32_t> starved;     // echo/http: slots whose recv found no buffer
+  std::vector<uint32_t> starved;     // echo/http/sessions: slots whose recv found no buffer
+  // Sessions (--tls / --proto ws), by slot: the session, whether it is
+  // live (opened, not ended), a generation (a
+  // late completion of the slot's previous connection is told apart; 24
+  // bits travel in the recv tag), a send in flight (output produced
+  // meanwhile waits in `backlog`, so a connection's bytes keep their order)
+  // and "close once the output is sent".
+  std::vector<ServerSession> sessions;
+  std::vector<uint32_t> slot_gen;
+  std::vector<uint8_t> session_live, sending, close_after;
+  std::unordered_map<uint32_t, std::string> backlog;
 
   ~Ring() {
     buffers = sys::BufRing();
@@ -84,9 +111,13 @@ UringWorker::UringWorker(const WorkerContext& ctx, unsigned table_slots, int bac
     : ctx_(ctx), table_slots_(std::max(table_slots, 2u)) {
   uint64_t burst = static_cast<uint64_t>(std::max(backlog, 1)) * std::max<size_t>(ctx_.listeners.size(), 1) + 256;
   margin_ = static_cast<unsigned>(std::clamp<uint64_t>(burst, 1, table_slots_ / 4 + 1));
+  if (ctx_.session.active()) driver_ = std::make_unique<ServerSessionDriver>(ctx_.session, ctx_.mode);
 }
 
-UringWorker::~UringWorker() = default;
+UringWorker::~UringWorker() {
+  rings_.clear();
+  for (SendBuf* b : sends_) std::free(b);
+}
 
 Result<void> UringWorker::Setup() {
   epoll_ = Fd(epoll_create1(EPOLL_CLOEXEC));
@@ -116,12 +147,19 @@ Result<size_t> UringWorker::AddRing() {
   ring->live = true;
   rc = io_uring_register_files_sparse(&ring->ring, table_slots_);
   if (rc < 0) return ErrnoError(-rc, fmt::format("io_uring_register_files_sparse ({} slots)", table_slots_));
-  bool hold = ctx_.mode == ServeMode::kHold;
+  bool hold = ctx_.mode == ServeMode::kHold && !driver_;
   auto buffers = sys::BufRing::Create(&ring->ring, 0, hold ? 16 : 256, hold ? 2048 : 4096);
   if (!buffers) return tl::unexpected(buffers.error());
   ring->buffers = std::move(*buffers);
   ring->armed.assign(ctx_.listeners.size(), 0);
-  if (ctx_.mode == ServeMode::kHttp) ring->http.assign(table_slots_, 0);
+  if (ctx_.mode == ServeMode::kHttp && !driver_) ring->http.assign(table_slots_, 0);
+  if (driver_) {
+    ring->sessions.resize(table_slots_);
+    ring->slot_gen.assign(table_slots_, 0);
+    ring->session_live.assign(table_slots_, 0);
+    ring->sending.assign(table_slots_, 0);
+    ring->close_after.assign(table_slots_, 0);
+  }
   // Deferred task work is run by io_uring_enter(GETEVENTS) only; the
   // eventfd says when some is waiting (or a completion was posted).
   rc = io_uring_register_eventfd(&ring->ring, rings_fd_.get());
@@ -234,6 +272,13 @@ void UringWorker::Run() {
     if (stop) break;
   }
   EndAccepts();
+  if (driver_) {
+    for (auto& ring : rings_) {
+      for (size_t slot = 0; slot < ring->sessions.size(); ++slot) {
+        if (ring->session_live[slot]) driver_->Release(ring->sessions[slot]);
+      }
+    }
+  }
   rings_.clear();  // io_uring_queue_exit closes every direct descriptor: RST
 }
 
@@ -278,9 +323,12 @@ void UringWorker::Handle(size_t r, const io_uring_cqe& cqe) {
     case kAccept:
       return OnAccept(r, cqe);
     case kRecv:
+      if (driver_) return OnSessionRecv(r, TagSlot(ud), TagAux(ud), cqe);
       return OnRecv(r, TagSlot(ud), cqe);
     case kSend:
       return OnSend(r, TagSlot(ud), TagAux(ud), cqe);
+    case kSessionSend:
+      return OnSessionSend(reinterpret_cast<SendBuf*>(ud & kPointerMask), cqe.res);
     case kClose: {
       Ring& ring = *rings_[r];
       --ring.used;
@@ -316,6 +364,15 @@ void UringWorker::OnAccept(size_t r, const io_uring_cqe& cqe) {
       // Back off like the epoll engine: stop accepting for a while.
       if (ring.accepting) StopAccepting(r);
       if (retry_at_ns_ == 0) retry_at_ns_ = MonotonicNanos() + kRetryNs;
+    } else if (driver_) {
+      ring.slot_gen[slot] = (ring.slot_gen[slot] + 1) & 0xffffff;
+      ring.sending[slot] = ring.close_after[slot] = 0;
+      if (!driver_->Open(ring.sessions[slot])) {
+        CloseSlot(r, slot, ENOMEM);
+      } else {
+        ring.session_live[slot] = 1;
+        ArmRecv(r, slot);
+      }
     } else if (ctx_.watch_held || ctx_.mode != ServeMode::kHold) {
       ArmRecv(r, slot);  // unwatched hold arms nothing: the socket alone (server.h)
     }
@@ -341,6 +398,13 @@ void UringWorker::OnAccept(size_t r, const io_uring_cqe& cqe) {
 
 void UringWorker::ArmRecv(size_t r, uint32_t slot) {
   io_uring_sqe* sqe = Sqe(r);
+  if (driver_) {  // sessions: multishot, the generation in the tag
+    io_uring_prep_recv_multishot(sqe, static_cast<int>(slot), nullptr, 0, 0);
+    sqe->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
+    sqe->buf_group = rings_[r]->buffers.bgid();
+    io_uring_sqe_set_data64(sqe, Tag(kRecv, rings_[r]->slot_gen[slot], slot));
+    return;
+  }
   if (ctx_.mode == ServeMode::kHold) {
     io_uring_prep_recv_multishot(sqe, static_cast<int>(slot), nullptr, 0, 0);
   } else {
@@ -434,6 +498,15 @@ void UringWorker::CloseSlot(size_t r, uint32_t slot, int err) {
   // The peer ended with FIN: in echo/http, close gracefully so replies still
   // queued reach it (the inherited SO_LINGER 0 would reset and drop them).
   // In hold mode the RST is wanted: it spares the peer its TIME_WAIT.
+  if (driver_) {
+    // The session's multishot recv holds the socket: cancel it first (hard
+    // links: the close runs whatever the cancel found).
+    if (io_uring_sq_space_left(&rings_[r]->ring) < 3) io_uring_submit(&rings_[r]->ring);
+    io_uring_sqe* cancel = Sqe(r);
+    io_uring_prep_cancel_fd(cancel, static_cast<int>(slot), IORING_ASYNC_CANCEL_FD_FIXED | IORING_ASYNC_CANCEL_ALL);
+    cancel->flags |= IOSQE_IO_HARDLINK;
+    io_uring_sqe_set_data64(cancel, Tag(kCancel, 0, slot));
+  }
   if (err == 0 && ctx_.mode != ServeMode::kHold) {
     if (io_uring_sq_space_left(&rings_[r]->ring) < 2) io_uring_submit(&rings_[r]->ring);
     PrepLingerOff(Sqe(r), slot);
@@ -441,6 +514,104 @@ void UringWorker::CloseSlot(size_t r, uint32_t slot, int err) {
   io_uring_sqe* sqe = Sqe(r);
   io_uring_prep_close_direct(sqe, slot);
   io_uring_sqe_set_data64(sqe, Tag(kClose, 0, slot));
+}
+
+// Sessions (--tls / --proto ws) on io_uring: the driver is fed straight from
+// the completion's buffer; its output goes out in order per connection.
+void UringWorker::OnSessionRecv(size_t r, uint32_t slot, uint32_t gen, const io_uring_cqe& cqe) {
+  Ring& ring = *rings_[r];
+  bool has_buffer = (cqe.flags & IORING_CQE_F_BUFFER) != 0;
+  uint16_t bid = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+  if (gen != ring.slot_gen[slot] || !ring.session_live[slot]) {
+    if (has_buffer) ring.buffers.Recycle(bid);  // the slot's previous connection, or one already ended
+    return;
+  }
+  if (cqe.res > 0 && has_buffer) {
+    out_.clear();
+    bool keep = driver_->OnBytes(ring.sessions[slot], reinterpret_cast<uint8_t*>(ring.buffers.Buffer(bid)),
+                                 static_cast<size_t>(cqe.res), &out_);
+    ring.buffers.Recycle(bid);
+    ctx_.counters->SetSessionCounts(driver_->counts());
+    if (!out_.empty()) SessionSend(r, slot, out_);
+    if (!keep) {
+      // Close once the output is out (the peer then sees it and ends).
+      if (ring.sending[slot]) {
+        ring.close_after[slot] = 1;
+      } else {
+        EndSession(r, slot, 0);
+      }
+      return;
+    }
+    if ((cqe.flags & IORING_CQE_F_MORE) == 0) ArmRecv(r, slot);
+    return;
+  }
+  if (has_buffer) ring.buffers.Recycle(bid);
+  if (cqe.res == -ENOBUFS) {
+    ring.starved.push_back(slot);  // re-armed when a send gives a buffer back, or below
+    FeedStarved(r);
+    return;
+  }
+  EndSession(r, slot, cqe.res < 0 && cqe.res != -ECANCELED ? -cqe.res : 0);
+}
+
+void UringWorker::SessionSend(size_t r, uint32_t slot, std::string_view bytes) {
+  Ring& ring = *rings_[r];
+  if (ring.sending[slot]) {
+    ring.backlog[slot].append(bytes);
+    return;
+  }
+  auto* b = static_cast<SendBuf*>(std::malloc(sizeof(SendBuf) + bytes.size()));
+  if (b == nullptr) return EndSession(r, slot, ENOMEM);
+  b->slot = slot;
+  b->gen = ring.slot_gen[slot];
+  b->ring = static_cast<uint32_t>(r);
+  b->len = static_cast<uint32_t>(bytes.size());
+  b->off = 0;
+  std::memcpy(b->data, bytes.data(), bytes.size());
+  sends_.insert(b);
+  PostSessionSend(b);
+}
+
+void UringWorker::PostSessionSend(SendBuf* b) {
+  rings_[b->ring]->sending[b->slot] = 1;
+  io_uring_sqe* sqe = Sqe(b->ring);
+  io_uring_prep_send(sqe, static_cast<int>(b->slot), b->data + b->off, b->len - b->off, MSG_NOSIGNAL);
+  sqe->flags |= IOSQE_FIXED_FILE;
+  io_uring_sqe_set_data64(sqe, (static_cast<uint64_t>(kSessionSend) << 56) | reinterpret_cast<uint64_t>(b));
+}
+
+void UringWorker::OnSessionSend(SendBuf* b, int res) {
+  size_t r = b->ring;
+  uint32_t slot = b->slot;
+  Ring& ring = *rings_[r];
+  bool current = b->gen == ring.slot_gen[slot] && ring.session_live[slot];
+  if (current && res >= 0 && b->off + static_cast<uint32_t>(res) < b->len) {
+    b->off += static_cast<uint32_t>(res);  // short send: the rest first
+    return PostSessionSend(b);
+  }
+  sends_.erase(b);
+  std::free(b);
+  if (!current) return;
+  ring.sending[slot] = 0;
+  if (res < 0) return EndSession(r, slot, -res);
+  auto it = ring.backlog.find(slot);
+  if (it != ring.backlog.end()) {
+    std::string rest = std::move(it->second);
+    ring.backlog.erase(it);
+    return SessionSend(r, slot, rest);
+  }
+  if (ring.close_after[slot]) EndSession(r, slot, 0);
+}
+
+void UringWorker::EndSession(size_t r, uint32_t slot, int err) {
+  Ring& ring = *rings_[r];
+  if (!ring.session_live[slot]) return;  // ended already
+  ring.session_live[slot] = 0;
+  driver_->Release(ring.sessions[slot]);
+  ring.slot_gen[slot] = (ring.slot_gen[slot] + 1) & 0xffffff;
+  ring.sending[slot] = ring.close_after[slot] = 0;
+  ring.backlog.erase(slot);
+  CloseSlot(r, slot, err);
 }
 
 }  // namespace tcpmax::serve

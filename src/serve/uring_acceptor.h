@@ -32,6 +32,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "core/error.h"
@@ -70,6 +73,12 @@ class UringWorker {
   void SendHttp(size_t r, uint32_t slot);
   void ArmRecv(size_t r, uint32_t slot);
   void CloseSlot(size_t r, uint32_t slot, int err);
+  struct SendBuf;
+  void OnSessionRecv(size_t r, uint32_t slot, uint32_t gen, const io_uring_cqe& cqe);
+  void SessionSend(size_t r, uint32_t slot, std::string_view bytes);
+  void PostSessionSend(SendBuf* b);
+  void OnSessionSend(SendBuf* b, int res);
+  void EndSession(size_t r, uint32_t slot, int err);
   io_uring_sqe* Sqe(size_t r);
   void FeedStarved(size_t r);
 
@@ -84,6 +93,9 @@ class UringWorker {
   bool accept_stalled_ = false;    // no ring with room: retry at the next wake-up
   uint64_t retry_at_ns_ = 0;       // when to re-arm accepts after an error (0 = none)
   bool stopping_ = false;          // Stop() came: arm no more accepts
+  std::unique_ptr<ServerSessionDriver> driver_;  // --tls / --proto ws
+  std::string out_;                // a session's output being produced
+  std::unordered_set<SendBuf*> sends_;  // session sends in flight (freed at the end)
 };
 
 }  // namespace tcpmax::serve
