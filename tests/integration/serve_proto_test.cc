@@ -59,6 +59,12 @@ class Serve {
   bool listening_ = false;
 };
 
+// Each test runs on both serve engines (and LoadSpeaksWssToServe's load on the same one).
+class ServeProto : public ::testing::TestWithParam<std::string> {
+ protected:
+  std::string E() const { return " --engine " + GetParam(); }
+};
+
 bool HavePythonWebsockets() { return RunShell("/usr/bin/python3 -c 'import websockets'").exit_code == 0; }
 
 // A Python websockets client: `n` messages echoed, one ping answered.
@@ -82,8 +88,8 @@ std::string PythonClient(const std::string& url, const std::string& ca) {
          "asyncio.run(main())\nEOF";
 }
 
-TEST(ServeProto, TlsSelfSignedAnswersOpensslAndCurl) {
-  Serve serve("--tls --mode http --workers 1", 20);
+TEST_P(ServeProto, TlsSelfSignedAnswersOpensslAndCurl) {
+  Serve serve("--tls --mode http --workers 1" + E(), 20);
   ASSERT_TRUE(serve.listening()) << serve.Err();
   std::string ca = serve.CertPath();
   ASSERT_FALSE(ca.empty()) << serve.Err();
@@ -105,24 +111,25 @@ TEST(ServeProto, TlsSelfSignedAnswersOpensslAndCurl) {
   EXPECT_EQ(RunShell("ls -d " + ca + " 2>/dev/null").out, "");  // the pair is removed at exit
 }
 
-TEST(ServeProto, WebSocketEchoToPythonClientPlainAndTls) {
+TEST_P(ServeProto, WebSocketEchoToPythonClientPlainAndTls) {
   if (!HavePythonWebsockets()) GTEST_SKIP() << "SKIPPED: python3-websockets not installed";
-  Serve ws("--proto ws --mode echo --workers 1", 20);
+  Serve ws("--proto ws --mode echo --workers 1" + E(), 20);
   ASSERT_TRUE(ws.listening()) << ws.Err();
   RunResult r = RunShell(PythonClient("ws://" + ws.target() + "/chat", ""), 30);
   EXPECT_NE(r.out.find("echo-ok"), std::string::npos) << r.out << r.err << ws.Err();
-  Serve wss("--proto ws --tls --mode echo --workers 1", 20);
+  Serve wss("--proto ws --tls --mode echo --workers 1" + E(), 20);
   ASSERT_TRUE(wss.listening()) << wss.Err();
   RunResult t = RunShell(PythonClient("wss://localhost:" + std::to_string(wss.port()) + "/chat", wss.CertPath()) , 30);
   EXPECT_NE(t.out.find("echo-ok"), std::string::npos) << t.out << t.err << wss.Err();
   auto j = wss.Summary();
+  EXPECT_EQ(j.value("engine", ""), GetParam()) << j.dump();
   EXPECT_EQ(j["session"]["ws_upgrades"].get<uint64_t>(), 1u) << j.dump();
   EXPECT_EQ(j["session"]["ws_messages"].get<uint64_t>(), 21u) << j.dump();
   EXPECT_EQ(j["session"]["ws_bad_frames"].get<uint64_t>(), 0u);
 }
 
-TEST(ServeProto, WebSocketHttpModeAnswersPlainRequestsAndRefusesBadUpgrades) {
-  Serve ws("--proto ws --mode http --workers 1", 20);
+TEST_P(ServeProto, WebSocketHttpModeAnswersPlainRequestsAndRefusesBadUpgrades) {
+  Serve ws("--proto ws --mode http --workers 1" + E(), 20);
   ASSERT_TRUE(ws.listening()) << ws.Err();
   RunResult c = RunShell("curl -sS --http1.1 http://" + ws.target() + "/ -w ' %{http_code}'");
   EXPECT_EQ(c.out, "ok\n 200") << c.err;
@@ -132,16 +139,17 @@ TEST(ServeProto, WebSocketHttpModeAnswersPlainRequestsAndRefusesBadUpgrades) {
   EXPECT_EQ(bad.out, "400") << bad.err;
 }
 
-TEST(ServeProto, LoadSpeaksWssToServe) {
-  Serve wss("--proto ws --tls --tls-release-buffers --mode echo", 30);
+TEST_P(ServeProto, LoadSpeaksWssToServe) {
+  Serve wss("--proto ws --tls --tls-release-buffers --mode echo" + E(), 30);
   ASSERT_TRUE(wss.listening()) << wss.Err();
-  RunResult r = RunShell(std::string(TCPMAX_BINARY) + " load " + wss.target() + " -n 2000 --rate 2k/s --connect-timeout 30s --proto ws --tls --ca " +
+  RunResult r = RunShell(std::string(TCPMAX_BINARY) + " load " + wss.target() + " -n 2000 --rate 2k/s --connect-timeout 30s" + E() + " --proto ws --tls --ca " +
                          wss.CertPath() + " --sni localhost --tls-release-buffers --message hi --message-rate 2/s "
                          "--ping 1s --hold 2s --json", 60);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_TRUE(j.is_object()) << r.out;
   EXPECT_EQ(j["held"].get<uint64_t>(), 2000u) << r.out;
+  EXPECT_EQ(j.value("engine", ""), GetParam());
   EXPECT_EQ(j["session"]["ready"].get<uint64_t>(), 2000u) << r.out;
   EXPECT_TRUE(j["session"]["errors"].empty()) << r.out;
   EXPECT_GT(j["session"]["messages_received"].get<uint64_t>(), 2000u);
@@ -153,7 +161,10 @@ TEST(ServeProto, LoadSpeaksWssToServe) {
   EXPECT_EQ(s["session"]["tls_failed"].get<uint64_t>(), 0u);
 }
 
-TEST(ServeProto, BadInputIsOneLineExit2) {
+INSTANTIATE_TEST_SUITE_P(Engines, ServeProto, ::testing::Values("epoll", "uring"),
+                         [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
+
+TEST(ServeProtoInput, BadInputIsOneLineExit2) {
   std::string t = std::string(TCPMAX_BINARY) + " serve --listen 127.0.0.1:" + std::to_string(UnusedLoopbackPort()) +
                   " --duration 1s ";
   struct Case {
@@ -166,7 +177,6 @@ TEST(ServeProto, BadInputIsOneLineExit2) {
            {"--tls --cert /etc/hostname", "--cert and --key"},
            {"--cert /etc/hostname --key /etc/hostname", "need --tls"},
            {"--tls-park", "need --tls"},
-           {"--proto ws --engine uring", "--engine epoll"},
        }) {
     RunResult r = RunShell(t + c.args, 20);
     EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.err;
