@@ -159,23 +159,28 @@ TEST(TlsPark, OpenSslClientGetsEchoesFromAParkedServerAcrossAKeyUpdate) {
   EXPECT_EQ(U(j, "session", "tls_parked"), 1u) << j.dump();
 }
 
-TEST(TlsPark, LoadAndServeBothParkedEchoEveryMessage) {
+// Both sides parked, on each engine (load and serve on the same one).
+class TlsParkBoth : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TlsParkBoth, LoadAndServeBothParkedEchoEveryMessage) {
+  const std::string engine = GetParam();
   uint16_t port = UnusedLoopbackPort();
   Cert cert;
   ASSERT_TRUE(cert.ok());
   const std::string& d = cert.dir();
   RunShell("cd " + d + " && (" + std::string(TCPMAX_BINARY) + " serve --listen 127.0.0.1:" + std::to_string(port) +
-           " --mode echo --engine epoll --workers 1 --tls --tls-park --cert cert.pem --key key.pem --duration 20s"
+           " --mode echo --engine " + engine + " --workers 1 --tls --tls-park --cert cert.pem --key key.pem --duration 20s"
            " --json > serve.json 2> serve.err & echo $! > serve.pid)");
   ASSERT_TRUE(WaitListening(port));
   RunResult r = RunTcpmax({"load", "127.0.0.1:" + std::to_string(port), "-n", "2000", "--rate", "1k/s",
-                           "--connect-timeout", "30s", "--tls", "--tls-park", "--ca", d + "/cert.pem", "--sni",
+                           "--connect-timeout", "30s", "--engine", engine, "--tls", "--tls-park", "--ca", d + "/cert.pem", "--sni",
                            "localhost", "--message", "parked-echo", "--message-rate", "1/s", "--hold", "3s",
                            "--json"},
                           60);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   StopServe(d);
   auto j = Json(r.out);
+  EXPECT_EQ(j.value("engine", ""), engine);
   EXPECT_EQ(U(j, "session", "ready"), 2000u) << r.out;
   EXPECT_EQ(U(j, "session", "tls_parked"), 2000u) << r.out;
   uint64_t sent = U(j, "session", "messages_sent");
@@ -186,6 +191,9 @@ TEST(TlsPark, LoadAndServeBothParkedEchoEveryMessage) {
   auto s = Json(RunShell("cat " + d + "/serve.json").out);
   EXPECT_EQ(U(s, "session", "tls_parked"), 2000u) << s.dump();
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, TlsParkBoth, ::testing::Values("epoll", "uring"),
+                         [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 
 }  // namespace
 }  // namespace tcpmax::testing
