@@ -166,10 +166,7 @@ Result<probe::ProbeOptions> Validate(const Options& o) {
   opt.tls_park = o.tls_park;
   if (opt.sessions()) {
     if (!o.server.empty()) return PlainError("--proto/--tls: for tcpmax's own engines, not with --server");
-    if (opt.engine == Engine::kUring) {
-      return PlainError("--engine uring does not run --tls or --proto ws yet; use --engine epoll (or auto)");
-    }
-    opt.engine = Engine::kEpoll;
+    if (opt.engine == Engine::kAuto) opt.engine = Engine::kEpoll;  // --engine uring: sessions on direct descriptors
   }
   opt.first_port = static_cast<uint16_t>(o.first_port);
   if (!o.html.empty()) {

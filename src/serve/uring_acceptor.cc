@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "core/clock.h"
+#include "core/paged_array.h"
 #include "serve/http_scan.h"
 
 namespace tcpmax::serve {
@@ -96,7 +97,7 @@ struct UringWorker::Ring {
   // bits travel in the recv tag), a send in flight (output produced
   // meanwhile waits in `backlog`, so a connection's bytes keep their order)
   // and "close once the output is sent".
-  std::vector<ServerSession> sessions;
+  PagedArray<ServerSession> sessions;  // pages allocated as slots are used
   std::vector<uint32_t> slot_gen;
   std::vector<uint8_t> session_live, sending, close_after;
   std::unordered_map<uint32_t, std::string> backlog;
@@ -154,7 +155,7 @@ Result<size_t> UringWorker::AddRing() {
   ring->armed.assign(ctx_.listeners.size(), 0);
   if (ctx_.mode == ServeMode::kHttp && !driver_) ring->http.assign(table_slots_, 0);
   if (driver_) {
-    ring->sessions.resize(table_slots_);
+    ring->sessions = PagedArray<ServerSession>(table_slots_);
     ring->slot_gen.assign(table_slots_, 0);
     ring->session_live.assign(table_slots_, 0);
     ring->sending.assign(table_slots_, 0);

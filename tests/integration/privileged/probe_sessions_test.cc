@@ -1,5 +1,5 @@
 // tcpmax probe --proto ws --tls: the climb holds WebSocket-over-TLS sessions
-// (its own serve and load shards, epoll), verifies them with the kernel's
+// (its own serve and load shards, epoll; then parked TLS on io_uring), verifies them with the kernel's
 // count, and measures what a session costs in user space on each side; and
 // the refusals of the session flags. It takes the run lock like every probe,
 // so it waits for other tcpmax runs on the box first.
@@ -35,11 +35,12 @@ TEST(ProbeSessions, ClimbsWithTlsWebSocketSessionsAndMeasuresTheirCost) {
 }
 
 // --tls-park: the same climb with idle TLS 1.3 sessions parked on both sides
-// (the SSL object freed, the traffic keys kept): every connection verified.
-TEST(ProbeSessions, ClimbsWithParkedTlsSessions) {
+// (the SSL object freed, the traffic keys kept), on io_uring direct
+// descriptors (--engine uring: one process a side): every connection verified.
+TEST(ProbeSessions, ClimbsWithParkedTlsSessionsOnIoUring) {
   ASSERT_TRUE(WaitForRunLock()) << "another tcpmax run held the run lock for 10 minutes";
   uint16_t port = UnusedLoopbackPort();
-  RunResult r = RunTcpmax({"probe", "--target", "2000", "--tls", "--tls-park", "--first-port", std::to_string(port),
+  RunResult r = RunTcpmax({"probe", "--target", "2000", "--tls", "--tls-park", "--engine", "uring", "--first-port", std::to_string(port),
                            "--timeout", "2m", "--json"},
                           180);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -48,7 +49,7 @@ TEST(ProbeSessions, ClimbsWithParkedTlsSessions) {
   EXPECT_TRUE(j["result"]["target_reached"].get<bool>()) << r.out;
   EXPECT_TRUE(j["result"]["verification"]["ok"].get<bool>()) << r.out;
   EXPECT_EQ(j["result"]["verification"]["server_established"].get<uint64_t>(), 2000u);
-  EXPECT_NE(r.out.find("sessions: raw over TLS (idle sessions parked)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("serve uring, load uring; sessions: raw over TLS (idle sessions parked)"), std::string::npos) << r.out;
 }
 
 TEST(ProbeSessions, SessionFlagRefusalsAreOneLineExit2) {
@@ -58,7 +59,6 @@ TEST(ProbeSessions, SessionFlagRefusalsAreOneLineExit2) {
   };
   for (const Case& c : std::vector<Case>{
            {{"probe", "--target", "10", "--proto", "quic"}, "--proto 'quic'"},
-           {{"probe", "--target", "10", "--tls", "--engine", "uring"}, "--engine epoll"},
            {{"probe", "--target", "10", "--tls-release-buffers"}, "needs --tls"},
            {{"probe", "--target", "10", "--tls-park"}, "--tls-park needs --tls"},
            {{"probe", "--tls", "--server", "127.0.0.1:1"}, "not with --server"},
