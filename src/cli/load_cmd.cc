@@ -57,7 +57,8 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--engine", f.engine,
                  "auto, epoll or uring. auto picks uring (io_uring direct descriptors: no fd per connection, "
                  "so one process passes the fd limit) when it works, else epoll (forks --processes to pass it). "
-                 "--proto/--tls/--message/--lifetime/--idle-timeout run on epoll only: auto picks it, uring is refused")
+                 "--proto/--tls/--message/--lifetime/--idle-timeout run on either: auto picks epoll for them, uring runs "
+                 "them in one process fed from completion buffers")
       ->check(Values(Names(kEngines, EngineName)));
   app.add_option("--workers", f.workers, "threads per process (default: cores / processes)");
   app.add_option("--processes", f.processes,

@@ -84,10 +84,10 @@ void AddFlags(CLI::App& app, Options& o) {
                "stay short at millions of sockets; it ends with the probe");
   app.add_option("--first-port", o.first_port, "server ports start here (127.0.0.1:PORT and up)");
   app.add_option("--proto", o.proto,
-                 "raw, or ws: every connection a WebSocket session (own engines; epoll only, uring refused)")
+                 "raw, or ws: every connection a WebSocket session (own engines; epoll, or io_uring with --engine uring)")
       ->check(Values({"raw", "ws"}));
   app.add_flag("--tls", o.tls,
-               "every connection a TLS session (self-signed identity made in memory; own engines; epoll only)");
+               "every connection a TLS session (self-signed identity made in memory; own engines; epoll, or io_uring with --engine uring)");
   app.add_flag("--tls-release-buffers", o.tls_release_buffers, "with --tls: SSL_MODE_RELEASE_BUFFERS on both sides");
   app.add_flag("--tls-park", o.tls_park,
                "with --tls: park idle TLS 1.3 sessions on both sides (the SSL object freed, the traffic keys kept)");

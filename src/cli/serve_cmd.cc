@@ -46,8 +46,8 @@ struct Options {
 void AddFlags(CLI::App& app, Options& f) {
   app.add_option("--listen", f.listen, "ADDR:PORT[,...] or ADDR:LO-HI port ranges; [::1]:PORT for IPv6; port 0 = any");
   app.add_option("--engine", f.engine,
-                 "auto (uring when it works, else epoll), epoll or uring; --tls and --proto ws run on epoll only "
-                 "(auto picks it, uring is refused)")
+                 "auto (uring when it works, else epoll), epoll or uring; --tls and --proto ws run on either "
+                 "(auto picks epoll for them; uring holds them on direct descriptors in one process)")
       ->check(Values(Names(kEngines, EngineName)));
   app.add_option("--mode", f.mode, "hold (read and discard), echo, or http (keep-alive 200 OK)")
       ->check(Values(Names(serve::kServeModes, serve::ToString)));
@@ -64,7 +64,7 @@ void AddFlags(CLI::App& app, Options& f) {
   app.add_flag("--progress-json", f.progress_json, "progress as JSON lines on stderr (ready, then progress)");
   app.add_option("--proto", f.proto,
                  "raw, or ws: RFC 6455 WebSocket (upgrade, then hold: discard; echo: every frame back; http: "
-                 "plain requests 200, upgrades echo). ws and --tls run on the epoll engine only")
+                 "plain requests 200, upgrades echo). ws and --tls run on either engine (auto: epoll)")
       ->check(Values({"raw", "ws"}));
   app.add_flag("--tls", f.tls, "TLS (OpenSSL) on every connection, under the mode and --proto");
   app.add_option("--cert", f.cert,

@@ -88,7 +88,8 @@ void AddSessionFlags(CLI::App& app, SessionFlags& f) {
                  "what to speak once connected: raw (bytes of --message, or nothing), http (HTTP/1.1 keep-alive "
                  "GETs of --path), ws (RFC 6455 WebSocket: upgrade, text messages, ping frames with --ping), mqtt "
                  "(MQTT 3.1.1: CONNECT, PINGREQ every --ping or --mqtt-keepalive, PUBLISH to its own subscribed "
-                 "topic). Any of them runs on the epoll engine only (--engine uring is refused)")
+                 "topic). Any of them runs on either engine: auto picks epoll, --engine uring runs them on io_uring direct "
+                 "descriptors (one process, fed from completion buffers)")
       ->check(Values(Names(proto::kProtos, proto::ProtoName)));
   app.add_flag("--tls", f.tls, "TLS (OpenSSL) under the protocol: handshake timed, alerts classified");
   app.add_option("--sni", f.sni, "TLS server name sent, and checked against the certificate unless --insecure");

@@ -53,7 +53,7 @@ struct LoadOptions {
   uint64_t connect_timeout_ns = 3'000'000'000ull;
   uint64_t ping_interval_ns = 0;
   uint64_t interval_ns = 1'000'000'000ull;  // progress period
-  SessionOptions session;                   // --proto, --tls, --message...: epoll engine only
+  SessionOptions session;                   // --proto, --tls, --message... (either engine)
   SourceWindow source_window;               // this rank's slice of `sources` (dist/partition.h)
   std::string netns;                        // open every connection in this named namespace; "": here
   bool watch_held = true;                   // false: --no-watch (WorkerPlan::watch_held)
@@ -72,8 +72,8 @@ struct LoadRun {
 
 // Resolves the engine (kAuto: io_uring when IORING_OP_CONNECT with direct
 // descriptors works here, else epoll with a note; with the session layer on,
-// epoll, and an explicit uring is refused: the protocol layer runs under the
-// epoll engine only), raises RLIMIT_NOFILE,
+// epoll unless --engine uring asked for io_uring: the session layer runs on
+// both), raises RLIMIT_NOFILE,
 // plans sources, processes and workers. Fails on an explicit engine that
 // cannot work, or a run that would need more than kMaxProcesses processes.
 Result<LoadRun> PlanLoad(LoadOptions options);

@@ -38,7 +38,7 @@ struct ServeOptions {
   int workers = 1;                      // threads; each has its own listeners
   int backlog = 0;                      // 0 = net.core.somaxconn
   uint64_t max_conns = 0;               // 0 = unlimited; else held at most this many
-  SessionSetup session;                 // --tls / --proto ws (epoll engine only)
+  SessionSetup session;                 // --tls / --proto ws (either engine; auto means epoll)
   // Hold mode only. False (--no-watch): an accepted connection is not watched
   // (no epoll item, no armed io_uring recv), so it costs the kernel its socket
   // alone; a client's close is then not seen (the socket stays in CLOSE-WAIT
