@@ -8,6 +8,8 @@
 
 #include <cstring>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -47,6 +49,59 @@ class SessionTest : public ::testing::Test {
   int fds_[2];
   LoadStats stats_;
 };
+
+// The io_uring engine's path: bytes handed in through OnBytes (a completion's
+// buffer), bytes out through the engine's SessionTransport, the connection
+// named by a handle that is not a descriptor.
+class RecordingTransport final : public SessionTransport {
+ public:
+  ssize_t Send(uint64_t conn, std::string_view bytes) override {
+    conns.push_back(conn);
+    sent.append(bytes);
+    return refuse ? -EPIPE : static_cast<ssize_t>(bytes.size());
+  }
+  std::string sent;
+  std::vector<uint64_t> conns;
+  bool refuse = false;
+};
+
+TEST_F(SessionTest, CompletionBuffersInTransportOut) {
+  SessionOptions o;
+  o.proto = proto::Proto::kWs;
+  o.message = "over-uring";
+  o.message_interval_ns = 1'000'000'000;
+  RecordingTransport t;
+  auto d = SessionDriver::Make(o, &stats_, 1, &t);
+  ASSERT_TRUE(d);
+  ClientSession s;
+  const uint64_t conn = (uint64_t{3} << 32) | 12345;  // ring 3, slot 12345
+  ASSERT_EQ((*d)->Open(s, conn, 9, "127.0.0.1:80", 10), SessionVerdict::kKeep);
+  size_t at = t.sent.find("Sec-WebSocket-Key: ");
+  ASSERT_NE(at, std::string::npos) << t.sent;
+  std::string answer;
+  proto::AppendWsUpgradeResponse(answer, t.sent.substr(at + 19, 24));
+  // The 101 arrives split in two completions.
+  std::string a = answer.substr(0, 7), b = answer.substr(7);
+  EXPECT_EQ((*d)->OnBytes(s, conn, reinterpret_cast<uint8_t*>(a.data()), a.size(), 20), SessionVerdict::kKeep);
+  EXPECT_EQ(stats_.session.ready, 0u);
+  EXPECT_EQ((*d)->OnBytes(s, conn, reinterpret_cast<uint8_t*>(b.data()), b.size(), 21), SessionVerdict::kKeep);
+  EXPECT_EQ(stats_.session.ready, 1u);
+  t.sent.clear();
+  EXPECT_EQ((*d)->SendMessage(s, conn, 100), SessionVerdict::kKeep);
+  EXPECT_GE(t.sent.size(), 2u + 4u + 10u);  // a masked text frame went to the transport
+  std::string echo;
+  proto::AppendWsFrame(echo, proto::WsOpcode::kText, "over-uring", true, nullptr);
+  EXPECT_EQ((*d)->OnBytes(s, conn, reinterpret_cast<uint8_t*>(echo.data()), echo.size(), 350), SessionVerdict::kKeep);
+  EXPECT_EQ(stats_.session.messages_received, 1u);
+  EXPECT_EQ(stats_.session.echo_ok, 1u);
+  EXPECT_EQ(stats_.session.message_rtt_ns.count(), 1u);
+  for (uint64_t c : t.conns) EXPECT_EQ(c, conn);  // every byte went out on the session's own handle
+  // A send the engine refuses closes the session, with the errno counted.
+  t.refuse = true;
+  EXPECT_EQ((*d)->SendMessage(s, conn, 200), SessionVerdict::kClose);
+  EXPECT_EQ(stats_.errors.ByErrno(), (std::vector<std::pair<int, uint64_t>>{{EPIPE, 1}}));
+  (*d)->Release(s);
+}
 
 TEST_F(SessionTest, StateStaysSmall) {
   // Kept per connection beside the fd table: no buffers in it.
