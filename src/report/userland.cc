@@ -65,6 +65,8 @@ nlohmann::json UserlandServeJson(const ServeReport& r) {
           {"packets_in", s.packets_in},
           {"packets_out", s.packets_out},
           {"link", userland::LinkKindName(r.link_kind)},
+          {"family", r.v6 ? "ipv6" : "ipv4"},
+          {"peer_prefixes", r.peer_prefixes},
           {"threads", r.threads},
           {"link_tx_errors", r.link.tx_errors},
           {"link_rx_packets_per_wakeup", r.link.rx_wakeups ? double(r.link.rx_packets) / double(r.link.rx_wakeups) : 0.0},
@@ -92,8 +94,8 @@ std::string UserlandServeText(const ServeReport& r) {
              FormatCount(s.packets_in), FormatCount(s.packets_out), FormatShort(PerSecond(s.packets_in, r.seconds)),
              FormatCount(s.dup_acks), FormatCount(s.challenge_acks), FormatCount(s.bytes_in),
              FormatCount(s.bytes_echoed));
-  out += fmt::format("  memory:     table {} for {} slots ({:.1f} B/conn); RSS +{} ({:.1f} B/conn)\n",
-             FormatBytes(double(r.table_bytes)), FormatCount(r.table_capacity),
+  out += fmt::format("  memory:     {} table {} for {} slots ({:.1f} B/conn); RSS +{} ({:.1f} B/conn)\n",
+             r.v6 ? "IPv6" : "IPv4", FormatBytes(double(r.table_bytes)), FormatCount(r.table_capacity),
              r.established ? double(r.table_bytes) / double(r.established) : 0.0,
              FormatBytes(double(r.rss_now > r.rss_base ? r.rss_now - r.rss_base : 0)), r.RssBytesPerConnection());
   out += fmt::format("  dropped:    {}; not ours {}; link tx errors {}; table full {} (cap {}); replies rate-limited {}\n",
@@ -132,6 +134,7 @@ nlohmann::json UserlandLoadJson(const LoadReport& r) {
           {"packets_out", s.packets_out},
           {"packets_per_second", PerSecond(s.packets_in + s.packets_out, r.seconds)},
           {"link", userland::LinkKindName(r.link_kind)},
+          {"family", r.v6 ? "ipv6" : "ipv4"},
           {"threads", r.threads},
           {"link_tx_errors", r.link.tx_errors},
           {"link_rx_ring_drops", r.link.rx_ring_drops},

@@ -59,7 +59,16 @@ Result<void> SetUpLoadLink(link::NetnsSetup& ns, const LoadOptions& o) {
 
 tcp::ClientConfig ClientConfigOf(const LoadOptions& o) {
   tcp::ClientConfig c;
-  c.src_base = o.source.base.v4();
+  c.v6 = o.v6;
+  if (o.v6) {
+    wire::Ip6 base = ToIp6(o.source.base);
+    c.src_prefix6 = base.Prefix96();
+    c.src_base = base.Low32();
+    c.dst_ip6 = o.dst_ip6;
+    c.mss = 1440;
+  } else {
+    c.src_base = o.source.base.v4();
+  }
   c.src_count = o.source.Size();
   c.sport_lo = o.source_ports.lo;
   c.sport_count = o.source_ports.Size();
@@ -78,6 +87,7 @@ class LoadDriver {
       : o_(o), link_(link), engine_(ClientConfigOf(o), tcp::RandomSipKey()), pacer_(o.rate, std::max(64.0, o.rate / 100), MonotonicNanos()) {
     report_.connections = o.connections;
     report_.link_kind = o.link;
+    report_.v6 = o.v6;
     report_.state_bytes = engine_.bitmap_bytes();
     cpu_start_ = CpuSeconds();
     start_ = last_established_ns_ = MonotonicNanos();
@@ -164,7 +174,8 @@ Result<void> OpenTun(const LoadOptions& o, const link::Notify& notify, LoadLink&
   if (!ns) return tl::unexpected(ns.error());
   out.ns = std::move(*ns);
   // Forwarding lets the SYNs reach a userland server's TUN in the same namespace.
-  if (auto r = out.ns->SetSysctl("net.ipv4.ip_forward", "1"); !r) return tl::unexpected(r.error());
+  const char* forwarding = o.v6 ? "net.ipv6.conf.all.forwarding" : "net.ipv4.ip_forward";
+  if (auto r = out.ns->SetSysctl(forwarding, "1"); !r) return tl::unexpected(r.error());
   auto tun = out.ns->CreateTun(o.tun);
   if (!tun) return tl::unexpected(tun.error());
   out.links.push_back(std::move(*tun));
@@ -249,6 +260,7 @@ void RunLoadShard(LoadShard& sh, std::atomic<bool>& halt) {
 LoadReport Gather(std::vector<std::unique_ptr<LoadShard>>& shards, const LoadOptions& o) {
   LoadReport total;
   total.link_kind = o.link;
+  total.v6 = o.v6;
   total.threads = uint32_t(shards.size());
   total.connections = o.connections;
   total.phase = LoadPhase::kDone;
@@ -270,6 +282,7 @@ LoadReport Gather(std::vector<std::unique_ptr<LoadShard>>& shards, const LoadOpt
 
 Result<LoadReport> RunLoad(const LoadOptions& o, link::Notify notify, const std::atomic<bool>& stop,
                            LoadProgress progress) {
+  if (o.v6 && o.link != LinkKind::kTun) return PlainError("IPv6 runs over --link tun only");
   LoadLink ll;
   auto opened = o.link == LinkKind::kAfPacket ? OpenAfPacket(o, notify, ll) : OpenTun(o, notify, ll);
   if (!opened) return tl::unexpected(opened.error());

@@ -54,11 +54,24 @@ struct ServeLink {
   uint16_t mss = 1460;
 };
 
+std::string KernelClientAddress(const ServeOptions& o) {
+  if (!o.v6) return IpAddress::V4(kKernelClientAddr).ToString();
+  IpAddress a;
+  a.family = AF_INET6;
+  wire::Ip6ToBytes(kKernelClientAddr6, a.bytes.data());
+  return a.ToString();
+}
+
 Result<void> SetUpServeLink(link::NetnsSetup& ns, const ServeOptions& o) {
-  std::string kernel_addr = IpAddress::V4(kKernelClientAddr).ToString();
+  std::string kernel_addr = KernelClientAddress(o);
   // No IPv6 link-local address: the kernel would send router solicitations into the TUN.
   if (auto r = ns.Ip({"link", "set", o.tun, "addrgenmode", "none"}); !r) return r;
   if (auto r = ns.Ip({"link", "set", o.tun, "up", "txqueuelen", "65536"}); !r) return r;
+  if (o.v6) {
+    // nodad: the address is usable at once (no duplicate detection on a TUN of our own).
+    if (auto r = ns.Ip({"addr", "add", kernel_addr + "/128", "dev", o.tun, "nodad"}); !r) return r;
+    return ns.Ip({"route", "add", o.route, "dev", o.tun});
+  }
   if (auto r = ns.Ip({"addr", "add", kernel_addr + "/32", "dev", o.tun}); !r) return r;
   return ns.Ip({"route", "add", o.route, "dev", o.tun, "src", kernel_addr});
 }
@@ -116,6 +129,7 @@ struct ServeShard {
   tcp::ServerStats stats;
   link::LinkStats link_stats;
   uint64_t established = 0, capacity = 0, bytes = 0;
+  uint32_t prefixes = 0;
   std::optional<Error> error;
 
   void Publish() {
@@ -125,6 +139,7 @@ struct ServeShard {
     established = engine->established();
     capacity = engine->table().capacity();
     bytes = engine->table().bytes();
+    prefixes = engine->peer_prefixes();
   }
 };
 
@@ -146,6 +161,7 @@ void Gather(std::vector<std::unique_ptr<ServeShard>>& shards, ServeReport& repor
   report.stats = {};
   report.link = {};
   report.established = report.table_capacity = report.table_bytes = 0;
+  report.peer_prefixes = 0;
   for (auto& sh : shards) {
     std::lock_guard<std::mutex> lock(sh->mu);
     report.stats += sh->stats;
@@ -153,6 +169,7 @@ void Gather(std::vector<std::unique_ptr<ServeShard>>& shards, ServeReport& repor
     report.established += sh->established;
     report.table_capacity += sh->capacity;
     report.table_bytes += sh->bytes;
+    report.peer_prefixes += sh->prefixes;
   }
   report.peak_established = std::max(report.peak_established, report.established);
 }
@@ -161,17 +178,20 @@ void Gather(std::vector<std::unique_ptr<ServeShard>>& shards, ServeReport& repor
 
 Result<ServeReport> RunServe(const ServeOptions& o, link::Notify notify, const std::atomic<bool>& stop,
                              ServeProgress progress) {
+  if (o.v6 && o.link != LinkKind::kTun) return PlainError("IPv6 runs over --link tun only");
   ServeLink sl;
   auto opened = o.link == LinkKind::kAfPacket ? OpenAfPacket(o, notify, sl) : OpenTun(o, notify, sl);
   if (!opened) return tl::unexpected(opened.error());
 
   tcp::ServerConfig config;
   config.ip = o.ip;
+  config.v6 = o.v6;
+  config.ip6 = o.ip6;
   config.ports = o.ports;
   config.mode = o.mode;
   size_t n = sl.links.size();
   config.max_connections = o.max_connections == 0 ? 0 : (o.max_connections + n - 1) / n;
-  config.mss = sl.mss;
+  config.mss = o.v6 ? uint16_t(sl.mss - 20) : sl.mss;  // the IPv6 header is 20 bytes longer
   // Every engine checks the same cookies (a connection's segments all reach one engine anyway).
   tcp::SipKey k0 = tcp::RandomSipKey(), k1 = tcp::RandomSipKey();
   // A shard's share with half a percent to spare, so the peer hash's unevenness never doubles a table.
@@ -189,6 +209,7 @@ Result<ServeReport> RunServe(const ServeOptions& o, link::Notify notify, const s
   }
   ServeReport report;
   report.link_kind = o.link;
+  report.v6 = o.v6;
   report.threads = uint32_t(n);
   report.max_connections = o.max_connections;
   report.rss_base = sys::ResidentBytes().value_or(0);
