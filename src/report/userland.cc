@@ -76,6 +76,7 @@ nlohmann::json UserlandServeJson(const ServeReport& r) {
           {"table_capacity", r.table_capacity},
           {"table_bytes", r.table_bytes},
           {"rss_base_bytes", r.rss_base},
+          {"prefault_seconds", r.prefault_seconds},
           {"rss_bytes", r.rss_now},
           {"rss_bytes_per_connection", r.RssBytesPerConnection()},
           {"cpu_seconds", r.cpu_seconds},

@@ -15,6 +15,7 @@
 
 #include "core/address.h"
 #include "core/clock.h"
+#include "core/units.h"
 #include "userland/engine_loop.h"
 #include "userland/link/af_packet_link.h"
 #include "userland/link/shared_interface.h"
@@ -196,23 +197,34 @@ Result<ServeReport> RunServe(const ServeOptions& o, link::Notify notify, const s
   tcp::SipKey k0 = tcp::RandomSipKey(), k1 = tcp::RandomSipKey();
   // A shard's share with half a percent to spare, so the peer hash's unevenness never doubles a table.
   uint64_t reserve = n == 1 ? o.reserve : o.reserve / n + o.reserve / n / 200 + 1;
+  ServeReport report;
+  report.link_kind = o.link;
+  report.v6 = o.v6;
+  report.threads = uint32_t(n);
+  report.max_connections = o.max_connections;
+  // Before the tables are reserved: bytes per connection include all of them.
+  report.rss_base = sys::ResidentBytes().value_or(0);
   std::vector<std::unique_ptr<ServeShard>> shards;
+  uint64_t prefault_start = MonotonicNanos();
   for (auto& l : sl.links) {
     auto sh = std::make_unique<ServeShard>();
     sh->link = l.get();
     sh->engine = std::make_unique<tcp::ServerEngine>(config, k0, k1, tcp::RandomSipKey().k0);
     if (o.reserve > 0) {
       if (auto r = sh->engine->Reserve(reserve); !r) return tl::unexpected(r.error());
+      if (auto r = sh->engine->Prefault(); !r) return tl::unexpected(r.error());
     }
     sh->Publish();
     shards.push_back(std::move(sh));
   }
-  ServeReport report;
-  report.link_kind = o.link;
-  report.v6 = o.v6;
-  report.threads = uint32_t(n);
-  report.max_connections = o.max_connections;
-  report.rss_base = sys::ResidentBytes().value_or(0);
+  if (o.reserve > 0) {
+    report.prefault_seconds = double(MonotonicNanos() - prefault_start) / 1e9;
+    if (notify) {
+      notify(fmt::format("table reserved for {} connections and faulted in: {} in {:.2f} s", FormatCount(o.reserve),
+                         FormatBytes(double(shards.size() * shards.front()->engine->table().bytes())),
+                         report.prefault_seconds));
+    }
+  }
   double cpu_start = CpuSeconds();
   uint64_t start = MonotonicNanos();
   auto fill = [&](uint64_t now) {

@@ -66,7 +66,7 @@ struct ServeOptions {
   bool netns_reuse = false;           // use an existing netns (never the host's)
   std::string tun = "tmxs0";
   std::string route = "198.18.0.0/15";  // IPv6: a range inside 2001:db8::/32
-  uint64_t reserve = 0;                // connections to size the table for
+  uint64_t reserve = 0;                // connections to size the table for (its pages faulted in up front)
   uint64_t max_connections = 0;        // table cap (0: none); past it final ACKs are reset
   uint64_t duration_ns = 0;            // 0: until stopped
 };
@@ -83,7 +83,8 @@ struct ServeReport {
   uint64_t table_capacity = 0;
   uint64_t max_connections = 0;       // the cap in force (0: none)
   uint64_t table_bytes = 0;
-  uint64_t rss_base = 0;               // after set-up, before any connection
+  uint64_t rss_base = 0;               // after set-up, before the table is reserved or any connection
+  double prefault_seconds = 0;         // --reserve: faulting in the table's pages, before serving
   uint64_t rss_now = 0;
   double cpu_seconds = 0;             // user + system CPU of this process
   double seconds = 0;

@@ -14,7 +14,11 @@
 // bytes per slot instead of 16, so 16.8-24.2 B per connection at the loads
 // above, against the 34+ a 16-byte address in the slot would cost. An IPv4
 // table has no such array: its cost is unchanged.
-// Slots (and prefixes) live in anonymous mappings (no allocation per connection).
+// Slots (and prefixes) live in anonymous mappings (no allocation per
+// connection), advised as transparent huge pages (MADV_HUGEPAGE): a lookup
+// is a random access into up to gigabytes, and 2 MiB pages keep its TLB miss
+// cheap. Prefault() touches every page before connections arrive, so the
+// first touches of a large table are not paid during the climb.
 // Thread-safety: none; one engine thread owns a table.
 #pragma once
 
@@ -79,6 +83,9 @@ class ConnTable {
 
   // Makes room for `n` connections without growing (capacity >= n * 4/3).
   Result<void> Reserve(uint64_t n);
+  // Faults in every page of the table now (MADV_POPULATE_WRITE, or a write
+  // per page where the kernel lacks it). Error when memory cannot be had.
+  Result<void> Prefault();
 
   Conn* Find(const ConnKey& k);
   // Inserts `k` (REQUIRES: not present) with state kEstablished and zero

@@ -100,6 +100,8 @@ class ServerEngine {
 
   // Pre-sizes the table for `n` connections.
   Result<void> Reserve(uint64_t n) { return table_.Reserve(n); }
+  // Faults in the table's pages now (after Reserve), before connections come.
+  Result<void> Prefault() { return table_.Prefault(); }
 
   // Handles one raw IPv4 packet received at `now_ns` (CLOCK_MONOTONIC).
   void Input(std::span<const uint8_t> packet, uint64_t now_ns, PacketSink& out);
