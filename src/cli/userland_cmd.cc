@@ -156,9 +156,6 @@ Result<userland::LinkKind> ValidateLink(const std::string& link, const std::stri
   return userland::LinkKind::kAfPacket;
 }
 
-constexpr const char* kIpv6TunOnly =
-    "--link af_packet speaks IPv4 only; IPv6 runs over --link tun (the default)";
-
 struct ServeFlags {
   std::string listen = "198.18.0.1:80", mode = "hold", reserve = "0", duration = "0", reuse, max_conns;
   std::string link = "tun", interface, firewall = "install";
@@ -169,8 +166,8 @@ struct ServeFlags {
 
 void AddServeFlags(CLI::App& app, ServeFlags& f, ServeOptions& o) {
   app.add_option("--listen", f.listen,
-                 "ADDRESS:PORTS the engine answers (198.18.0.0/15, or IPv6 in 2001:db8::/32 as [2001:db8::1]:80 over "
-                 "--link tun; ports '80,8080' or '7000-7009')");
+                 "ADDRESS:PORTS the engine answers (198.18.0.0/15, or IPv6 in 2001:db8::/32 as [2001:db8::1]:80; ports "
+                 "'80,8080' or '7000-7009')");
   app.add_option("--mode", f.mode, "hold (ACK and discard data) or echo (send data back)")
       ->check(Values(Names(userland::tcp::kServeModes, userland::tcp::ServeModeName)));
   AddNetnsFlags(app, o.netns, f.reuse, o.tun);
@@ -199,7 +196,6 @@ Result<void> ValidateServeLink(const ServeFlags& f, ServeOptions& o) {
   o.firewall = f.firewall == "install";
   o.interface = f.interface;
   if (o.threads > 1 && o.link != userland::LinkKind::kAfPacket) return PlainError("--threads needs --link af_packet");
-  if (o.v6 && o.link != userland::LinkKind::kTun) return PlainError(kIpv6TunOnly);
   return {};
 }
 
@@ -401,7 +397,6 @@ Result<void> ValidateLoad(const LoadFlags& f, LoadOptions& o) {
   o.firewall = f.firewall == "install";
   o.interface = f.interface;
   if (o.threads > 1 && o.link != userland::LinkKind::kAfPacket) return PlainError("--threads needs --link af_packet");
-  if (o.v6 && o.link != userland::LinkKind::kTun) return PlainError(kIpv6TunOnly);
   if ((o.threads & (o.threads - 1)) != 0 || o.threads > o.source.Size()) {
     return PlainError(fmt::format("--threads {}: a power of two, at most the {} addresses of --source", o.threads,
                                   o.source.Size()));

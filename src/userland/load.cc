@@ -30,7 +30,7 @@ link::FirewallSpec LoadFirewallSpec(const LoadOptions& o) {
   spec.table = link::FirewallTableName();
   spec.local = o.source;
   spec.local_ports = {o.source_ports};
-  spec.remote_ip = o.dst_ip;
+  spec.remote_ip = o.target();
   for (uint16_t p : o.dst_ports) spec.remote_ports.push_back(PortRange{p, p});
   return spec;
 }
@@ -188,7 +188,7 @@ Result<void> OpenAfPacket(const LoadOptions& o, const link::Notify& notify, Load
     if (!fw) return tl::unexpected(fw.error());
     out.firewall = std::move(*fw);
   }
-  auto mac = link::ResolveNextHop(o.interface, o.dst_ip);
+  auto mac = link::ResolveNextHop(o.interface, o.target());
   if (!mac) return tl::unexpected(mac.error());
   link::AfPacketConfig config;
   config.interface = o.interface;
@@ -282,7 +282,6 @@ LoadReport Gather(std::vector<std::unique_ptr<LoadShard>>& shards, const LoadOpt
 
 Result<LoadReport> RunLoad(const LoadOptions& o, link::Notify notify, const std::atomic<bool>& stop,
                            LoadProgress progress) {
-  if (o.v6 && o.link != LinkKind::kTun) return PlainError("IPv6 runs over --link tun only");
   LoadLink ll;
   auto opened = o.link == LinkKind::kAfPacket ? OpenAfPacket(o, notify, ll) : OpenTun(o, notify, ll);
   if (!opened) return tl::unexpected(opened.error());

@@ -9,9 +9,10 @@
 // own packet socket in a fanout group that gives it the answers for its
 // part. Then it drives the stateless client engine: paced SYNs,
 // resends, an optional verification of K random connections, an optional
-// hold. IPv6 (an IPv6 target; TUN only): the source range is a /96 or
-// narrower inside 2001:db8::/32, routed into the TUN, with IPv6 forwarding
-// on in the namespace. Undoes every change on return.
+// hold. IPv6 (an IPv6 target): the source range is a /96 or narrower inside
+// 2001:db8::/32; over TUN it is routed into the TUN, with IPv6 forwarding on
+// in the namespace; over AF_PACKET the next hop is found by the kernel's
+// neighbour discovery. Undoes every change on return.
 // Thread-safety: runs on the calling thread.
 #pragma once
 
@@ -39,6 +40,7 @@ struct LoadOptions {
   uint32_t dst_ip = 0xc6120001;
   bool v6 = false;                   // IPv6 target dst_ip6 (and an IPv6 --source)
   wire::Ip6 dst_ip6;
+  IpAddress target() const { return v6 ? FromIp6(dst_ip6) : IpAddress::V4(dst_ip); }
   std::vector<uint16_t> dst_ports = {80};
   Cidr source;                       // REQUIRES IPv4 inside 198.18.0.0/15, or (v6) a /96 or narrower inside 2001:db8::/32
   PortRange source_ports{1024, 65535};

@@ -33,13 +33,13 @@ std::string_view LinkKindName(LinkKind k) { return k == LinkKind::kAfPacket ? "a
 link::FirewallSpec ServeFirewallSpec(const ServeOptions& o) {
   link::FirewallSpec spec;
   spec.table = link::FirewallTableName();
-  spec.local = Cidr{IpAddress::V4(o.ip), 32};
+  spec.local = Cidr{o.address(), o.v6 ? 128 : 32};
   for (uint16_t p : o.ports) spec.local_ports.push_back(PortRange{p, p});
   return spec;
 }
 
 Result<void> CheckServeInterface(const ServeOptions& o) {
-  if (auto r = link::CheckSharedInterface(o.interface, o.ip, o.ports); !r) return r;
+  if (auto r = link::CheckSharedInterface(o.interface, o.address(), o.ports); !r) return r;
   if (o.firewall) return sys::NftAvailable();
   return {};
 }
@@ -56,11 +56,7 @@ struct ServeLink {
 };
 
 std::string KernelClientAddress(const ServeOptions& o) {
-  if (!o.v6) return IpAddress::V4(kKernelClientAddr).ToString();
-  IpAddress a;
-  a.family = AF_INET6;
-  wire::Ip6ToBytes(kKernelClientAddr6, a.bytes.data());
-  return a.ToString();
+  return o.v6 ? FromIp6(kKernelClientAddr6).ToString() : IpAddress::V4(kKernelClientAddr).ToString();
 }
 
 Result<void> SetUpServeLink(link::NetnsSetup& ns, const ServeOptions& o) {
@@ -101,9 +97,9 @@ Result<void> OpenAfPacket(const ServeOptions& o, const link::Notify& notify, Ser
   }
   link::AfPacketConfig config;
   config.interface = o.interface;
-  config.local = Cidr{IpAddress::V4(o.ip), 32};
+  config.local = Cidr{o.address(), o.v6 ? 128 : 32};
   for (uint16_t p : o.ports) config.local_ports.push_back(PortRange{p, p});
-  if (o.threads > 1) config.fanout = link::Fanout{uint16_t((::getpid() & 0x7fff) | 1), link::FanoutByPeer()};
+  if (o.threads > 1) config.fanout = link::Fanout{uint16_t((::getpid() & 0x7fff) | 1), link::FanoutByPeer(o.v6)};
   uint32_t mtu = 1500;
   for (uint32_t i = 0; i < o.threads; ++i) {
     auto l = link::AfPacketLink::Open(config);
@@ -116,7 +112,7 @@ Result<void> OpenAfPacket(const ServeOptions& o, const link::Notify& notify, Ser
     notify(fmt::format("af_packet on {} (MTU {}): {} engine thread(s), TPACKET_V3 ring {} x {} KiB each; answering {} "
                        "on ports {}",
                        o.interface, mtu, o.threads, config.ring_blocks, config.ring_block_bytes / 1024,
-                       IpAddress::V4(o.ip).ToString(), fmt::join(o.ports, ",")));
+                       o.address().ToString(), fmt::join(o.ports, ",")));
   }
   return {};
 }
@@ -179,7 +175,6 @@ void Gather(std::vector<std::unique_ptr<ServeShard>>& shards, ServeReport& repor
 
 Result<ServeReport> RunServe(const ServeOptions& o, link::Notify notify, const std::atomic<bool>& stop,
                              ServeProgress progress) {
-  if (o.v6 && o.link != LinkKind::kTun) return PlainError("IPv6 runs over --link tun only");
   ServeLink sl;
   auto opened = o.link == LinkKind::kAfPacket ? OpenAfPacket(o, notify, sl) : OpenTun(o, notify, sl);
   if (!opened) return tl::unexpected(opened.error());

@@ -8,10 +8,11 @@
 //     (link/firewall.h) unless told the operator manages it, then opens the
 //     packet socket (link/af_packet_link.h). CheckServeInterface() is the
 //     preflight the CLI runs first (bad input: exit 2).
-// IPv6 (an IPv6 --listen address) runs over TUN only: the namespace routes
+// IPv6 (an IPv6 --listen address): over TUN the namespace routes
 // 2001:db8::/32 (or --route) into the TUN, and kernel clients there get
-// 2001:db8::fffe. AF_PACKET refuses IPv6 (it would need an IPv6 filter,
-// neighbour discovery for the client and an IPv6 firewall recipe).
+// 2001:db8::fffe; over AF_PACKET the packet socket takes ETH_P_IPV6 through
+// an IPv6 filter, the recipe's rules match ip6, and the kernel, owning the
+// address, answers neighbour discovery for it.
 // One engine per thread (af_packet --threads: a packet socket each in a
 // fanout group, the connection table sharded by the peer's address and
 // port, nothing shared between engines; counters published once a second and
@@ -46,8 +47,14 @@ inline constexpr wire::Ip6 kBenchRange6{0x20010db800000000ull, 0};
 inline constexpr wire::Ip6 kKernelClientAddr6{0x20010db800000000ull, 0xfffe};  // 2001:db8::fffe
 inline bool InBenchRange6(const wire::Ip6& ip) { return (ip.hi >> 32) == (kBenchRange6.hi >> 32); }
 inline constexpr const char* kDefaultRoute6 = "2001:db8::/32";
-// The core address as the wire's IPv6 type (REQUIRES ip.is_v6()).
+// The core address as the wire's IPv6 type (REQUIRES ip.is_v6()), and back.
 inline wire::Ip6 ToIp6(const IpAddress& ip) { return wire::Ip6FromBytes(ip.bytes.data()); }
+inline IpAddress FromIp6(const wire::Ip6& a) {
+  IpAddress ip;
+  ip.family = AF_INET6;
+  wire::Ip6ToBytes(a, ip.bytes.data());
+  return ip;
+}
 
 enum class LinkKind { kTun, kAfPacket };
 std::string_view LinkKindName(LinkKind k);  // "tun", "af_packet"
@@ -58,8 +65,9 @@ struct ServeOptions {
   bool firewall = true;                // af_packet: install the recipe (false: the operator did)
   uint32_t threads = 1;                // af_packet: engine threads (fanout by peer; a table each)
   uint32_t ip = 0xc6120001;            // 198.18.0.1
-  bool v6 = false;                     // serve the IPv6 address ip6 instead of ip (TUN only)
+  bool v6 = false;                     // serve the IPv6 address ip6 instead of ip
   wire::Ip6 ip6;
+  IpAddress address() const { return v6 ? FromIp6(ip6) : IpAddress::V4(ip); }
   std::vector<uint16_t> ports = {80};
   tcp::ServeMode mode = tcp::ServeMode::kHold;
   std::string netns = "tcpmax-ul";    // created by the run; refused if it exists

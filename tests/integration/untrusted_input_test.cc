@@ -155,9 +155,9 @@ TEST(UntrustedInput, UserlandIpv6MistakesAreOneLineUsageErrors) {
   };
   const Case cases[] = {
       {{"userland", "serve", "--listen", "[2001:db8::1]:80", "--link", "af_packet", "--interface", "lo"},
-       "--link af_packet speaks IPv4 only; IPv6 runs over --link tun"},
-      {{"userland", "load", "[2001:db8::1]:80", "-n", "10", "--link", "af_packet", "--interface", "lo"},
-       "--link af_packet speaks IPv4 only; IPv6 runs over --link tun"},
+       "--interface lo: 2001:db8::1 is not an address of it"},
+      {{"userland", "serve", "--listen", "[2001:db8::1]:80", "--link", "af_packet", "--interface", "tmx-nosuch6"},
+       "--interface tmx-nosuch6"},
       {{"userland", "serve", "--listen", "[fd00::1]:80"}, "an IPv6 address must be in 2001:db8::/32"},
       {{"userland", "serve", "--listen", "[2001:db8::fffe]:80"}, "not 2001:db8::fffe, the kernel's"},
       {{"userland", "serve", "--listen", "2001:db8::1:80"}, "write IPv6 as [ADDRESS]:PORTS"},
