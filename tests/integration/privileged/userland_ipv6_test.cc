@@ -18,6 +18,7 @@
 #include "background.h"
 #include "harness.h"
 #include "run_lock_wait.h"
+#include "sys/undo.h"
 
 namespace tcpmax::testing {
 namespace {
@@ -185,6 +186,29 @@ TEST(UserlandIpv6Test, UserlandClientAgainstUserlandServerOverIpv6) {
   EXPECT_EQ(j["verify"]["reset"], 0);
   EXPECT_EQ(j["verify"]["lost"], 0);
   EXPECT_FALSE(NetnsExists(ns));
+}
+
+// The journal's undo of a route (what `tcpmax restore` replays) finds and
+// deletes an IPv6 route as it does an IPv4 one.
+TEST(UserlandIpv6Test, JournalUndoDeletesAnIpv6RouteAsAnIpv4One) {
+  TCPMAX_REQUIRE_NET_ADMIN();
+  const std::string ns = "tmx-ul6-route";
+  RunShell("ip netns del " + ns + " 2>/dev/null");
+  ASSERT_EQ(RunShell("ip netns add " + ns + " && ip -n " + ns + " tuntap add dev t0 mode tun && ip -n " + ns +
+                     " link set t0 up && ip -n " + ns + " route add 2001:db8:1::/112 dev t0 && ip -n " + ns +
+                     " route add 198.19.0.0/16 dev t0")
+                .exit_code,
+            0);
+  for (const char* key : {"2001:db8:1::/112 dev t0", "198.19.0.0/16 dev t0"}) {
+    sys::Change c{sys::ChangeKind::kRoute, ns, key, "absent", "added"};
+    sys::UndoResult r = sys::UndoChange(c, std::string("added"));
+    EXPECT_EQ(r.outcome, sys::Outcome::kUndone) << key << ": " << r.Describe();
+    r = sys::UndoChange(c, std::string("added"));
+    EXPECT_EQ(r.outcome, sys::Outcome::kAlready) << key << ": " << r.Describe();
+  }
+  EXPECT_EQ(RunShell("ip -n " + ns + " -6 route show 2001:db8:1::/112").out, "");
+  EXPECT_EQ(RunShell("ip -n " + ns + " route show 198.19.0.0/16").out, "");
+  RunShell("ip netns del " + ns);
 }
 
 }  // namespace
