@@ -48,32 +48,57 @@ std::optional<Report> RunAndPrint(std::string_view name, bool json, Run run, Lin
   return std::move(*report);
 }
 
-// "198.18.0.1:80", "198.18.0.1:80,8080", "198.18.0.1:7000-7009".
-Result<std::pair<uint32_t, std::vector<uint16_t>>> ParseTarget(const std::string& text) {
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos) return PlainError("'" + text + "': expected ADDRESS:PORTS, e.g. 198.18.0.1:80");
-  auto ip = ParseIp(text.substr(0, colon));
+// An engine's address and ports: "198.18.0.1:80", "198.18.0.1:80,8080",
+// "198.18.0.1:7000-7009", or IPv6 in brackets: "[2001:db8::1]:80".
+struct Target {
+  IpAddress ip;
+  std::vector<uint16_t> ports;
+};
+
+Result<IpAddress> ParseEngineAddress(const std::string& text, const std::string& addr) {
+  bool bracketed = addr.size() > 2 && addr.front() == '[' && addr.back() == ']';
+  auto ip = ParseIp(bracketed ? addr.substr(1, addr.size() - 2) : addr);
   if (!ip) return tl::unexpected(ip.error());
-  if (ip->is_v6()) return PlainError("'" + text + "': the userland engine speaks IPv4 only");
-  if (!userland::InBenchRange(ip->v4()) || ip->v4() == userland::kKernelClientAddr) {
+  if (ip->is_v6() != bracketed) {
+    return PlainError("'" + text + "': " + (bracketed ? "brackets hold an IPv6 address" : "write IPv6 as [ADDRESS]:PORTS"));
+  }
+  if (ip->is_v6()) {
+    userland::wire::Ip6 a = userland::ToIp6(*ip);
+    if (!userland::InBenchRange6(a) || a == userland::kKernelClientAddr6) {
+      return PlainError("'" + text + "': an IPv6 address must be in 2001:db8::/32 (not 2001:db8::fffe, the kernel's)");
+    }
+  } else if (!userland::InBenchRange(ip->v4()) || ip->v4() == userland::kKernelClientAddr) {
     return PlainError("'" + text + "': the address must be in 198.18.0.0/15 (not 198.18.255.254, the kernel's)");
   }
+  return *ip;
+}
+
+Result<Target> ParseTarget(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return PlainError("'" + text + "': expected ADDRESS:PORTS, e.g. 198.18.0.1:80 or [2001:db8::1]:80");
+  }
+  if (text.find(':') != colon && text.front() != '[') {
+    return PlainError("'" + text + "': write IPv6 as [ADDRESS]:PORTS, e.g. [2001:db8::1]:80");
+  }
+  auto ip = ParseEngineAddress(text, text.substr(0, colon));
+  if (!ip) return tl::unexpected(ip.error());
   auto ranges = ParsePortRanges(text.substr(colon + 1));
   if (!ranges) return tl::unexpected(ranges.error());
-  std::vector<uint16_t> ports;
+  Target t{*ip, {}};
   for (const PortRange& r : *ranges) {
     for (uint32_t p = r.lo; p <= r.hi; ++p) {
-      if (ports.size() >= userland::tcp::ConnTable::kMaxLocalIndex) {
+      if (t.ports.size() >= userland::tcp::ConnTable::kMaxLocalIndex) {
         return PlainError("'" + text + "': at most 128 ports");
       }
       // Port 0 is no port; a port twice would give one tuple two indexes.
-      if (p == 0 || std::find(ports.begin(), ports.end(), uint16_t(p)) != ports.end()) {
+      if (p == 0 || std::find(t.ports.begin(), t.ports.end(), uint16_t(p)) != t.ports.end()) {
         return PlainError(fmt::format("'{}': port {} is {}", text, p, p == 0 ? "not a port" : "given twice"));
       }
-      ports.push_back(uint16_t(p));
+      t.ports.push_back(uint16_t(p));
     }
   }
-  return std::make_pair(ip->v4(), ports);
+  return t;
 }
 
 // ---- serve ----
@@ -135,15 +160,20 @@ struct ServeFlags {
   std::string listen = "198.18.0.1:80", mode = "hold", reserve = "0", duration = "0", reuse, max_conns;
   std::string link = "tun", interface, firewall = "install";
   bool netns_given = false;  // any of --netns, --netns-reuse, --tun, --route
+  bool route_given = false;
   bool json = false;
 };
 
 void AddServeFlags(CLI::App& app, ServeFlags& f, ServeOptions& o) {
-  app.add_option("--listen", f.listen, "ADDRESS:PORTS the engine answers (198.18.0.0/15; ports '80,8080' or '7000-7009')");
+  app.add_option("--listen", f.listen,
+                 "ADDRESS:PORTS the engine answers (198.18.0.0/15, or IPv6 in 2001:db8::/32 as [2001:db8::1]:80; ports "
+                 "'80,8080' or '7000-7009')");
   app.add_option("--mode", f.mode, "hold (ACK and discard data) or echo (send data back)")
       ->check(Values(Names(userland::tcp::kServeModes, userland::tcp::ServeModeName)));
   AddNetnsFlags(app, o.netns, f.reuse, o.tun);
-  app.add_option("--route", o.route, "range routed into the TUN (inside 198.18.0.0/15)");
+  app.add_option("--route", o.route,
+                 "range routed into the TUN (inside 198.18.0.0/15; for an IPv6 --listen inside 2001:db8::/32, default "
+                 "2001:db8::/32)");
   AddLinkFlags(app, f.link, f.interface, f.firewall,
                "the engine's address and ports (the kernel must own the --listen address on --interface)");
   app.add_option("--threads", o.threads,
@@ -181,15 +211,25 @@ Result<void> ValidateServe(const ServeFlags& f, ServeOptions& o) {
   if (!f.reuse.empty()) o.netns = f.reuse, o.netns_reuse = true;
   auto target = ParseTarget(f.listen);
   if (!target) return PlainError("--listen " + target.error().context);
-  o.ip = target->first;
-  o.ports = target->second;
+  o.v6 = target->ip.is_v6();
+  if (o.v6) {
+    o.ip6 = userland::ToIp6(target->ip);
+    if (!f.route_given) o.route = userland::kDefaultRoute6;
+  } else {
+    o.ip = target->ip.v4();
+  }
+  o.ports = target->ports;
   if (f.mode != "hold" && f.mode != "echo") return PlainError("--mode '" + f.mode + "': use hold or echo");
   o.mode = f.mode == "echo" ? userland::tcp::ServeMode::kEcho : userland::tcp::ServeMode::kHold;
   auto route = ParseCidr(o.route);
-  if (!route || route->base.is_v6() || !userland::InBenchRange(route->base.v4()) || route->prefix < 15) {
-    return PlainError("--route '" + o.route + "': must be a range inside 198.18.0.0/15");
+  bool route_ok = route && route->base.is_v6() == o.v6 &&
+                  (o.v6 ? userland::InBenchRange6(userland::ToIp6(route->base)) && route->prefix >= 32
+                        : userland::InBenchRange(route->base.v4()) && route->prefix >= 15);
+  if (!route_ok) {
+    return PlainError("--route '" + o.route + "': must be a range inside " +
+                      (o.v6 ? "2001:db8::/32 (the --listen address is IPv6)" : "198.18.0.0/15"));
   }
-  if (!route->Contains(IpAddress::V4(o.ip))) return PlainError("--route '" + o.route + "' does not contain the --listen address");
+  if (!route->Contains(target->ip)) return PlainError("--route '" + o.route + "' does not contain the --listen address");
   auto n = ParseCount(f.reserve);
   if (!n) return PlainError("--reserve " + n.error().context);
   o.reserve = *n;
@@ -212,6 +252,7 @@ int Serve(int argc, char** argv) {
   AddServeFlags(app, f, o);
   if (auto rc = ParseArgs(app, argc, argv)) return *rc;
   f.netns_given = app.count("--netns") + app.count("--netns-reuse") + app.count("--tun") + app.count("--route") > 0;
+  f.route_given = app.count("--route") > 0;
   if (auto v = ValidateServe(f, o); !v) return UsageError("userland serve", v.error().context);
   if (o.link == userland::LinkKind::kAfPacket && f.firewall == "print") {
     userland::link::FirewallSpec spec = userland::ServeFirewallSpec(o);
@@ -233,7 +274,7 @@ int Serve(int argc, char** argv) {
 // ---- load ----
 
 struct LoadFlags {
-  std::string target, connections, source = "198.19.0.0/16", sports = "1024-65535", rate = "200k/s", verify = "0",
+  std::string target, connections, source, sports = "1024-65535", rate = "200k/s", verify = "0",
                                    hold = "0", timeout = "0", reuse;
   std::string link = "tun", interface, firewall = "install";
   bool netns_given = false;  // any of --netns, --netns-reuse, --tun
@@ -243,9 +284,13 @@ struct LoadFlags {
 
 
 void AddLoadFlags(CLI::App& app, LoadFlags& f, LoadOptions& o) {
-  app.add_option("target", f.target, "ADDRESS:PORTS to connect to (198.18.0.0/15)")->required();
+  app.add_option("target", f.target,
+                 "ADDRESS:PORTS to connect to (198.18.0.0/15, or IPv6 in 2001:db8::/32 as [2001:db8::1]:80)")
+      ->required();
   app.add_option("--connections,-n", f.connections, "how many connections (10k, 10M)")->required();
-  app.add_option("--source", f.source, "source address range (inside 198.18.0.0/15)");
+  app.add_option("--source", f.source,
+                 "source address range (inside 198.18.0.0/15, default 198.19.0.0/16; for an IPv6 target a /96 or "
+                 "narrower inside 2001:db8::/32, default 2001:db8:1::/112)");
   app.add_option("--source-ports", f.sports, "source port range");
   app.add_option("--rate", f.rate, "SYNs (and probes) per second");
   app.add_option("--passes", o.max_passes, "SYN passes: the first plus resends to unanswered tuples")
@@ -281,21 +326,49 @@ Result<void> ValidateLoadSize(const LoadOptions& o) {
   return {};
 }
 
+// --source: IPv4 inside 198.18.0.0/15; for an IPv6 target, IPv6 inside
+// 2001:db8::/32 and no wider than a /96 (the engines keep the low 32 bits);
+// never containing the target or the kernel client address.
+Result<Cidr> ValidateSource(const std::string& text, const IpAddress& target) {
+  auto cidr = ParseCidr(text);
+  if (target.is_v6()) {
+    if (!cidr || !cidr->base.is_v6() || !userland::InBenchRange6(userland::ToIp6(cidr->base)) || cidr->prefix < 96) {
+      return PlainError("--source '" + text + "': for an IPv6 target, an IPv6 range inside 2001:db8::/32 of at most "
+                        "/96 (e.g. 2001:db8:1::/112)");
+    }
+    IpAddress kernel;
+    kernel.family = AF_INET6;
+    userland::wire::Ip6ToBytes(userland::kKernelClientAddr6, kernel.bytes.data());
+    if (cidr->Contains(target) || cidr->Contains(kernel)) {
+      return PlainError("--source '" + text + "' must not contain the target or 2001:db8::fffe");
+    }
+    return *cidr;
+  }
+  if (!cidr || cidr->base.is_v6() || !userland::InBenchRange(cidr->base.v4()) || cidr->prefix < 15) {
+    return PlainError("--source '" + text + "': must be an IPv4 range inside 198.18.0.0/15");
+  }
+  if (cidr->Contains(target) || cidr->Contains(IpAddress::V4(userland::kKernelClientAddr))) {
+    return PlainError("--source '" + text + "' must not contain the target or 198.18.255.254");
+  }
+  return *cidr;
+}
+
 // Flags into LoadOptions; an error is a usage error.
 Result<void> ValidateLoad(const LoadFlags& f, LoadOptions& o) {
   if (!f.reuse.empty()) o.netns = f.reuse, o.netns_reuse = true;
   auto target = ParseTarget(f.target);
   if (!target) return tl::unexpected(target.error());
-  o.dst_ip = target->first;
-  o.dst_ports = target->second;
-  auto cidr = ParseCidr(f.source);
-  if (!cidr || cidr->base.is_v6() || !userland::InBenchRange(cidr->base.v4()) || cidr->prefix < 15) {
-    return PlainError("--source '" + f.source + "': must be an IPv4 range inside 198.18.0.0/15");
+  o.v6 = target->ip.is_v6();
+  if (o.v6) {
+    o.dst_ip6 = userland::ToIp6(target->ip);
+    o.dst_ip = o.dst_ip6.Low32();
+  } else {
+    o.dst_ip = target->ip.v4();
   }
-  if (cidr->Contains(IpAddress::V4(o.dst_ip)) || cidr->Contains(IpAddress::V4(userland::kKernelClientAddr))) {
-    return PlainError("--source '" + f.source + "' must not contain the target or 198.18.255.254");
-  }
-  o.source = *cidr;
+  o.dst_ports = target->ports;
+  auto source = ValidateSource(f.source.empty() ? (o.v6 ? "2001:db8:1::/112" : "198.19.0.0/16") : f.source, target->ip);
+  if (!source) return tl::unexpected(source.error());
+  o.source = *source;
   auto ports = ParsePortRanges(f.sports);
   if (!ports || ports->size() != 1) return PlainError("--source-ports '" + f.sports + "': one range, e.g. 1024-65535");
   o.source_ports = ports->front();

@@ -66,11 +66,21 @@ std::vector<std::string> Words(const std::string& s) {
   return out;
 }
 
+// `ip [-n NETNS] [-6] route VERB KEY...`: an IPv6 route (its prefix has a
+// colon) needs -6, or `ip route show` lists only IPv4 ones and finds nothing.
+std::vector<std::string> RouteCommand(const Change& c, const std::string& verb) {
+  std::vector<std::string> words = Words(c.key);
+  std::vector<std::string> argv = {"ip"};
+  if (!c.netns.empty()) argv.insert(argv.end(), {"-n", c.netns});
+  if (!words.empty() && words.front().find(':') != std::string::npos) argv.push_back("-6");
+  argv.insert(argv.end(), {"route", verb});
+  argv.insert(argv.end(), words.begin(), words.end());
+  return argv;
+}
+
 UndoResult UndoRoute(const Change& c) {
-  std::vector<std::string> show = {"ip", "-n", c.netns, "route", "show"};
-  std::vector<std::string> del = {"ip", "-n", c.netns, "route", "del"};
-  for (const auto& w : Words(c.key)) show.push_back(w), del.push_back(w);
-  if (c.netns.empty()) show.erase(show.begin() + 1, show.begin() + 3), del.erase(del.begin() + 1, del.begin() + 3);
+  std::vector<std::string> show = RouteCommand(c, "show");
+  std::vector<std::string> del = RouteCommand(c, "del");
   auto listed = RunCommand(show);
   if (!listed || std::string(Trim(*listed)).empty()) return Make(c, Outcome::kAlready, "already gone");
   if (auto r = RunCommand(del); !r) return Make(c, Outcome::kFailed, r.error().ToString());

@@ -30,7 +30,7 @@ link::FirewallSpec LoadFirewallSpec(const LoadOptions& o) {
   spec.table = link::FirewallTableName();
   spec.local = o.source;
   spec.local_ports = {o.source_ports};
-  spec.remote_ip = o.dst_ip;
+  spec.remote_ip = o.target();
   for (uint16_t p : o.dst_ports) spec.remote_ports.push_back(PortRange{p, p});
   return spec;
 }
@@ -59,7 +59,16 @@ Result<void> SetUpLoadLink(link::NetnsSetup& ns, const LoadOptions& o) {
 
 tcp::ClientConfig ClientConfigOf(const LoadOptions& o) {
   tcp::ClientConfig c;
-  c.src_base = o.source.base.v4();
+  c.v6 = o.v6;
+  if (o.v6) {
+    wire::Ip6 base = ToIp6(o.source.base);
+    c.src_prefix6 = base.Prefix96();
+    c.src_base = base.Low32();
+    c.dst_ip6 = o.dst_ip6;
+    c.mss = 1440;
+  } else {
+    c.src_base = o.source.base.v4();
+  }
   c.src_count = o.source.Size();
   c.sport_lo = o.source_ports.lo;
   c.sport_count = o.source_ports.Size();
@@ -78,6 +87,7 @@ class LoadDriver {
       : o_(o), link_(link), engine_(ClientConfigOf(o), tcp::RandomSipKey()), pacer_(o.rate, std::max(64.0, o.rate / 100), MonotonicNanos()) {
     report_.connections = o.connections;
     report_.link_kind = o.link;
+    report_.v6 = o.v6;
     report_.state_bytes = engine_.bitmap_bytes();
     cpu_start_ = CpuSeconds();
     start_ = last_established_ns_ = MonotonicNanos();
@@ -164,7 +174,8 @@ Result<void> OpenTun(const LoadOptions& o, const link::Notify& notify, LoadLink&
   if (!ns) return tl::unexpected(ns.error());
   out.ns = std::move(*ns);
   // Forwarding lets the SYNs reach a userland server's TUN in the same namespace.
-  if (auto r = out.ns->SetSysctl("net.ipv4.ip_forward", "1"); !r) return tl::unexpected(r.error());
+  const char* forwarding = o.v6 ? "net.ipv6.conf.all.forwarding" : "net.ipv4.ip_forward";
+  if (auto r = out.ns->SetSysctl(forwarding, "1"); !r) return tl::unexpected(r.error());
   auto tun = out.ns->CreateTun(o.tun);
   if (!tun) return tl::unexpected(tun.error());
   out.links.push_back(std::move(*tun));
@@ -177,7 +188,7 @@ Result<void> OpenAfPacket(const LoadOptions& o, const link::Notify& notify, Load
     if (!fw) return tl::unexpected(fw.error());
     out.firewall = std::move(*fw);
   }
-  auto mac = link::ResolveNextHop(o.interface, o.dst_ip);
+  auto mac = link::ResolveNextHop(o.interface, o.target());
   if (!mac) return tl::unexpected(mac.error());
   link::AfPacketConfig config;
   config.interface = o.interface;
@@ -249,6 +260,7 @@ void RunLoadShard(LoadShard& sh, std::atomic<bool>& halt) {
 LoadReport Gather(std::vector<std::unique_ptr<LoadShard>>& shards, const LoadOptions& o) {
   LoadReport total;
   total.link_kind = o.link;
+  total.v6 = o.v6;
   total.threads = uint32_t(shards.size());
   total.connections = o.connections;
   total.phase = LoadPhase::kDone;

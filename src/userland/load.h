@@ -9,7 +9,10 @@
 // own packet socket in a fanout group that gives it the answers for its
 // part. Then it drives the stateless client engine: paced SYNs,
 // resends, an optional verification of K random connections, an optional
-// hold. Undoes every change on return.
+// hold. IPv6 (an IPv6 target): the source range is a /96 or narrower inside
+// 2001:db8::/32; over TUN it is routed into the TUN, with IPv6 forwarding on
+// in the namespace; over AF_PACKET the next hop is found by the kernel's
+// neighbour discovery. Undoes every change on return.
 // Thread-safety: runs on the calling thread.
 #pragma once
 
@@ -35,8 +38,11 @@ struct LoadOptions {
   bool firewall = true;              // af_packet: install the recipe (false: the operator did)
   uint32_t threads = 1;              // af_packet: engine threads (a power of two; each a part of --source)
   uint32_t dst_ip = 0xc6120001;
+  bool v6 = false;                   // IPv6 target dst_ip6 (and an IPv6 --source)
+  wire::Ip6 dst_ip6;
+  IpAddress target() const { return v6 ? FromIp6(dst_ip6) : IpAddress::V4(dst_ip); }
   std::vector<uint16_t> dst_ports = {80};
-  Cidr source;                       // REQUIRES IPv4, inside 198.18.0.0/15
+  Cidr source;                       // REQUIRES IPv4 inside 198.18.0.0/15, or (v6) a /96 or narrower inside 2001:db8::/32
   PortRange source_ports{1024, 65535};
   uint64_t connections = 0;
   double rate = 200000;              // SYNs per second (first sends and resends)
@@ -54,6 +60,7 @@ enum class LoadPhase { kHandshakes, kVerify, kHold, kDone };
 
 struct LoadReport {
   LinkKind link_kind = LinkKind::kTun;
+  bool v6 = false;
   uint32_t threads = 1;              // engines, each its part of the source range (summed here)
   tcp::ClientStats stats;
   link::LinkStats link;

@@ -15,6 +15,7 @@
 
 #include "core/address.h"
 #include "core/clock.h"
+#include "core/units.h"
 #include "userland/engine_loop.h"
 #include "userland/link/af_packet_link.h"
 #include "userland/link/shared_interface.h"
@@ -32,13 +33,13 @@ std::string_view LinkKindName(LinkKind k) { return k == LinkKind::kAfPacket ? "a
 link::FirewallSpec ServeFirewallSpec(const ServeOptions& o) {
   link::FirewallSpec spec;
   spec.table = link::FirewallTableName();
-  spec.local = Cidr{IpAddress::V4(o.ip), 32};
+  spec.local = Cidr{o.address(), o.v6 ? 128 : 32};
   for (uint16_t p : o.ports) spec.local_ports.push_back(PortRange{p, p});
   return spec;
 }
 
 Result<void> CheckServeInterface(const ServeOptions& o) {
-  if (auto r = link::CheckSharedInterface(o.interface, o.ip, o.ports); !r) return r;
+  if (auto r = link::CheckSharedInterface(o.interface, o.address(), o.ports); !r) return r;
   if (o.firewall) return sys::NftAvailable();
   return {};
 }
@@ -54,11 +55,20 @@ struct ServeLink {
   uint16_t mss = 1460;
 };
 
+std::string KernelClientAddress(const ServeOptions& o) {
+  return o.v6 ? FromIp6(kKernelClientAddr6).ToString() : IpAddress::V4(kKernelClientAddr).ToString();
+}
+
 Result<void> SetUpServeLink(link::NetnsSetup& ns, const ServeOptions& o) {
-  std::string kernel_addr = IpAddress::V4(kKernelClientAddr).ToString();
+  std::string kernel_addr = KernelClientAddress(o);
   // No IPv6 link-local address: the kernel would send router solicitations into the TUN.
   if (auto r = ns.Ip({"link", "set", o.tun, "addrgenmode", "none"}); !r) return r;
   if (auto r = ns.Ip({"link", "set", o.tun, "up", "txqueuelen", "65536"}); !r) return r;
+  if (o.v6) {
+    // nodad: the address is usable at once (no duplicate detection on a TUN of our own).
+    if (auto r = ns.Ip({"addr", "add", kernel_addr + "/128", "dev", o.tun, "nodad"}); !r) return r;
+    return ns.Ip({"route", "add", o.route, "dev", o.tun});
+  }
   if (auto r = ns.Ip({"addr", "add", kernel_addr + "/32", "dev", o.tun}); !r) return r;
   return ns.Ip({"route", "add", o.route, "dev", o.tun, "src", kernel_addr});
 }
@@ -87,9 +97,9 @@ Result<void> OpenAfPacket(const ServeOptions& o, const link::Notify& notify, Ser
   }
   link::AfPacketConfig config;
   config.interface = o.interface;
-  config.local = Cidr{IpAddress::V4(o.ip), 32};
+  config.local = Cidr{o.address(), o.v6 ? 128 : 32};
   for (uint16_t p : o.ports) config.local_ports.push_back(PortRange{p, p});
-  if (o.threads > 1) config.fanout = link::Fanout{uint16_t((::getpid() & 0x7fff) | 1), link::FanoutByPeer()};
+  if (o.threads > 1) config.fanout = link::Fanout{uint16_t((::getpid() & 0x7fff) | 1), link::FanoutByPeer(o.v6)};
   uint32_t mtu = 1500;
   for (uint32_t i = 0; i < o.threads; ++i) {
     auto l = link::AfPacketLink::Open(config);
@@ -102,7 +112,7 @@ Result<void> OpenAfPacket(const ServeOptions& o, const link::Notify& notify, Ser
     notify(fmt::format("af_packet on {} (MTU {}): {} engine thread(s), TPACKET_V3 ring {} x {} KiB each; answering {} "
                        "on ports {}",
                        o.interface, mtu, o.threads, config.ring_blocks, config.ring_block_bytes / 1024,
-                       IpAddress::V4(o.ip).ToString(), fmt::join(o.ports, ",")));
+                       o.address().ToString(), fmt::join(o.ports, ",")));
   }
   return {};
 }
@@ -116,6 +126,7 @@ struct ServeShard {
   tcp::ServerStats stats;
   link::LinkStats link_stats;
   uint64_t established = 0, capacity = 0, bytes = 0;
+  uint32_t prefixes = 0;
   std::optional<Error> error;
 
   void Publish() {
@@ -125,6 +136,7 @@ struct ServeShard {
     established = engine->established();
     capacity = engine->table().capacity();
     bytes = engine->table().bytes();
+    prefixes = engine->peer_prefixes();
   }
 };
 
@@ -146,6 +158,7 @@ void Gather(std::vector<std::unique_ptr<ServeShard>>& shards, ServeReport& repor
   report.stats = {};
   report.link = {};
   report.established = report.table_capacity = report.table_bytes = 0;
+  report.peer_prefixes = 0;
   for (auto& sh : shards) {
     std::lock_guard<std::mutex> lock(sh->mu);
     report.stats += sh->stats;
@@ -153,6 +166,7 @@ void Gather(std::vector<std::unique_ptr<ServeShard>>& shards, ServeReport& repor
     report.established += sh->established;
     report.table_capacity += sh->capacity;
     report.table_bytes += sh->bytes;
+    report.peer_prefixes += sh->prefixes;
   }
   report.peak_established = std::max(report.peak_established, report.established);
 }
@@ -167,31 +181,45 @@ Result<ServeReport> RunServe(const ServeOptions& o, link::Notify notify, const s
 
   tcp::ServerConfig config;
   config.ip = o.ip;
+  config.v6 = o.v6;
+  config.ip6 = o.ip6;
   config.ports = o.ports;
   config.mode = o.mode;
   size_t n = sl.links.size();
   config.max_connections = o.max_connections == 0 ? 0 : (o.max_connections + n - 1) / n;
-  config.mss = sl.mss;
+  config.mss = o.v6 ? uint16_t(sl.mss - 20) : sl.mss;  // the IPv6 header is 20 bytes longer
   // Every engine checks the same cookies (a connection's segments all reach one engine anyway).
   tcp::SipKey k0 = tcp::RandomSipKey(), k1 = tcp::RandomSipKey();
   // A shard's share with half a percent to spare, so the peer hash's unevenness never doubles a table.
   uint64_t reserve = n == 1 ? o.reserve : o.reserve / n + o.reserve / n / 200 + 1;
+  ServeReport report;
+  report.link_kind = o.link;
+  report.v6 = o.v6;
+  report.threads = uint32_t(n);
+  report.max_connections = o.max_connections;
+  // Before the tables are reserved: bytes per connection include all of them.
+  report.rss_base = sys::ResidentBytes().value_or(0);
   std::vector<std::unique_ptr<ServeShard>> shards;
+  uint64_t prefault_start = MonotonicNanos();
   for (auto& l : sl.links) {
     auto sh = std::make_unique<ServeShard>();
     sh->link = l.get();
     sh->engine = std::make_unique<tcp::ServerEngine>(config, k0, k1, tcp::RandomSipKey().k0);
     if (o.reserve > 0) {
       if (auto r = sh->engine->Reserve(reserve); !r) return tl::unexpected(r.error());
+      if (auto r = sh->engine->Prefault(); !r) return tl::unexpected(r.error());
     }
     sh->Publish();
     shards.push_back(std::move(sh));
   }
-  ServeReport report;
-  report.link_kind = o.link;
-  report.threads = uint32_t(n);
-  report.max_connections = o.max_connections;
-  report.rss_base = sys::ResidentBytes().value_or(0);
+  if (o.reserve > 0) {
+    report.prefault_seconds = double(MonotonicNanos() - prefault_start) / 1e9;
+    if (notify) {
+      notify(fmt::format("table reserved for {} connections and faulted in: {} in {:.2f} s", FormatCount(o.reserve),
+                         FormatBytes(double(shards.size() * shards.front()->engine->table().bytes())),
+                         report.prefault_seconds));
+    }
+  }
   double cpu_start = CpuSeconds();
   uint64_t start = MonotonicNanos();
   auto fill = [&](uint64_t now) {

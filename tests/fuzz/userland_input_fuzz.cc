@@ -9,9 +9,12 @@
 // cookies, the harness first completes one real handshake, and (mode bit 1)
 // rewrites every packet's addresses and ports to that connection's tuple and
 // gives it valid IPv4/TCP framing and checksums, so it is parsed with checksum
-// verification like any packet; bits 4-7 choose how many connections
-// (1-16) are set up, and a leading byte per packet picks the one it goes
-// to. Mode bit 3 lets time advance: each
+// verification like any packet; bits 4-6 choose how many connections
+// (1-8) are set up, and a leading byte per packet picks the one it goes
+// to. Mode bit 7 makes it all IPv6: the engines serve and connect over
+// IPv6 (2001:db8::/32), and retargeting gives packets IPv6 framing (the
+// first 40 bytes become the IPv6 header) with the IPv6 pseudo-header
+// checksum. Mode bit 3 lets time advance: each
 // packet is then preceded by a 2-byte step in milliseconds, so cookie
 // expiry, the reply rate limits and the client's pass timing vary.
 // Invariants: no crash or UB; everything emitted parses back; a RST gets no
@@ -35,6 +38,8 @@ using namespace tcpmax::userland;
 
 constexpr uint32_t kServer = 0xc6120001;
 constexpr uint32_t kPeer = 0xc6130007;
+constexpr wire::Ip6 kServer6{0x20010db800000000ull, 1};          // 2001:db8::1
+constexpr wire::Ip6 kPeer6{0x20010db800010000ull, 0xc6130007};   // 2001:db8:1::c613:7
 constexpr uint64_t kNow = 5'000'000'000'000ull;
 
 // Builds every segment and parses it back: whatever the engine emits must be
@@ -54,19 +59,24 @@ class CheckingSink : public tcp::PacketSink {
   size_t count = 0;
 };
 
-tcp::ServerEngine MakeServer(bool echo) {
+tcp::ServerEngine MakeServer(bool echo, bool v6) {
   tcp::ServerConfig c;
   c.ip = kServer;
+  c.v6 = v6;
+  c.ip6 = kServer6;
   c.ports = {80, 81};
   c.mode = echo ? tcp::ServeMode::kEcho : tcp::ServeMode::kHold;
   return tcp::ServerEngine(c, tcp::SipKey{1, 2}, tcp::SipKey{3, 4}, 5);
 }
 
-void Handshake(tcp::ServerEngine& server, CheckingSink& sink, uint16_t sport = 40000) {
+void Handshake(tcp::ServerEngine& server, CheckingSink& sink, bool v6, uint16_t sport = 40000) {
   uint64_t before = server.established();
   wire::SegmentSpec syn;
+  syn.v6 = v6;
   syn.src_ip = kPeer;
   syn.dst_ip = kServer;
+  syn.src_ip6 = kPeer6;
+  syn.dst_ip6 = kServer6;
   syn.src_port = sport;
   syn.dst_port = 80;
   syn.seq = 1000;
@@ -97,6 +107,22 @@ void Put16(std::vector<uint8_t>& p, size_t at, uint16_t v) {
 // tuple `sport`) and makes it valid IPv4/TCP framing with correct checksums
 // (total length = the bytes given), so the fuzzer's bytes reach the engines'
 // state machines, not the checksum drop.
+// The same with IPv6 framing: the first 40 bytes become the IPv6 header
+// (version 6, next header TCP, payload length = the rest).
+void Retarget6(std::vector<uint8_t>& p, uint16_t sport, bool to_client) {
+  if (p.size() < 60) return;
+  p[0] = uint8_t(0x60 | (p[0] & 0xf));
+  Put16(p, 4, uint16_t(p.size() - 40));
+  p[6] = 6;
+  wire::Ip6ToBytes(to_client ? kServer6 : kPeer6, p.data() + 8);
+  wire::Ip6ToBytes(to_client ? kPeer6 : kServer6, p.data() + 24);
+  Put16(p, 40, to_client ? 80 : sport);
+  Put16(p, 42, to_client ? sport : 80);
+  Put16(p, 56, 0);
+  uint32_t sum = wire::PseudoHeaderSum6(p.data() + 8, p.data() + 24, 6, uint32_t(p.size() - 40));
+  Put16(p, 56, wire::ChecksumFinish(wire::ChecksumAdd(sum, {p.data() + 40, p.size() - 40})));
+}
+
 void Retarget(std::vector<uint8_t>& p, uint16_t sport, bool to_client) {
   if (p.size() < 40) return;
   p[0] = uint8_t(0x40 | std::max(5, p[0] & 0xf));
@@ -124,24 +150,27 @@ void Retarget(std::vector<uint8_t>& p, uint16_t sport, bool to_client) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   uint8_t mode = data[0];
-  bool echo = mode & 1, retarget = mode & 2, client = mode & 4, clock = mode & 8;
-  // Many connections: (mode >> 4) + 1 of them; each retargeted packet starts
-  // with a byte choosing which one it is sent on.
-  unsigned conns = retarget ? (mode >> 4) + 1 : 1;
+  bool echo = mode & 1, retarget = mode & 2, client = mode & 4, clock = mode & 8, v6 = mode & 0x80;
+  // Many connections: ((mode >> 4) & 7) + 1 of them; each retargeted packet
+  // starts with a byte choosing which one it is sent on.
+  unsigned conns = retarget ? ((mode >> 4) & 7) + 1 : 1;
   uint64_t now = kNow;
-  tcp::ServerEngine server = MakeServer(echo);
+  tcp::ServerEngine server = MakeServer(echo, v6);
   tcp::ClientConfig cc;
+  cc.v6 = v6;
+  cc.src_prefix6 = kPeer6.Prefix96();
+  cc.dst_ip6 = kServer6;
   cc.src_base = kPeer;
   cc.src_count = 4;
   cc.sport_lo = 40000;
   cc.sport_count = 4;
-  cc.dst_ip = kServer;
+  cc.dst_ip = v6 ? kServer6.Low32() : kServer;
   cc.dst_ports = {80};
   cc.connections = 16;
   tcp::ClientEngine cli(cc, tcp::SipKey{7, 8});
   CheckingSink sink;
   if (retarget && !client) {
-    for (unsigned k = 0; k < conns; ++k) Handshake(server, sink, uint16_t(40000 + k));
+    for (unsigned k = 0; k < conns; ++k) Handshake(server, sink, v6, uint16_t(40000 + k));
   }
   if (client) {
     cli.SendSyns(16, kNow, sink);
@@ -162,7 +191,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (retarget && !p.empty()) {
       uint16_t sport = uint16_t(40000 + p[0] % conns);
       p.erase(p.begin());
-      Retarget(p, sport, client);
+      if (v6) {
+        Retarget6(p, sport, client);
+      } else {
+        Retarget(p, sport, client);
+      }
     }
     wire::Segment seg;
     wire::ParseResult r = wire::ParseSegment(p, &seg, /*verify_checksums=*/true);

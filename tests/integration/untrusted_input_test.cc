@@ -146,5 +146,41 @@ TEST(UntrustedInput, UserlandLoadTooBigForMemoryIsRefusedBeforeAnyChange) {
   EXPECT_FALSE(fs::exists("/run/netns/tmx-ul-toobig"));
 }
 
+// IPv6 addresses the userland engines refuse before changing anything: one
+// line naming what was wrong, exit 2.
+TEST(UntrustedInput, UserlandIpv6MistakesAreOneLineUsageErrors) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  const Case cases[] = {
+      {{"userland", "serve", "--listen", "[2001:db8::1]:80", "--link", "af_packet", "--interface", "lo"},
+       "--interface lo: 2001:db8::1 is not an address of it"},
+      {{"userland", "serve", "--listen", "[2001:db8::1]:80", "--link", "af_packet", "--interface", "tmx-nosuch6"},
+       "--interface tmx-nosuch6"},
+      {{"userland", "serve", "--listen", "[fd00::1]:80"}, "an IPv6 address must be in 2001:db8::/32"},
+      {{"userland", "serve", "--listen", "[2001:db8::fffe]:80"}, "not 2001:db8::fffe, the kernel's"},
+      {{"userland", "serve", "--listen", "2001:db8::1:80"}, "write IPv6 as [ADDRESS]:PORTS"},
+      {{"userland", "serve", "--listen", "[198.18.0.1]:80"}, "brackets hold an IPv6 address"},
+      {{"userland", "serve", "--listen", "[2001:db8::1]:80", "--route", "198.18.0.0/15"},
+       "must be a range inside 2001:db8::/32"},
+      {{"userland", "load", "[2001:db8::1]:80", "-n", "10", "--source", "2001:db8:1::/64"}, "of at most /96"},
+      {{"userland", "load", "[2001:db8::1]:80", "-n", "10", "--source", "198.19.0.0/16"}, "of at most /96"},
+      {{"userland", "load", "[2001:db8::1]:80", "-n", "10", "--source", "2001:db8::/112"},
+       "must not contain the target or 2001:db8::fffe"},
+      {{"userland", "load", "198.18.0.1:80", "-n", "10", "--source", "2001:db8:1::/112"},
+       "must be an IPv4 range inside 198.18.0.0/15"},
+  };
+  for (const Case& c : cases) {
+    RunResult r = RunTcpmax(c.args, 30);
+    std::string shown;
+    for (const auto& a : c.args) shown += a + " ";
+    EXPECT_EQ(r.exit_code, 2) << shown << r.err;
+    EXPECT_TRUE(OneLine(r.err)) << shown << ": " << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << shown << ": " << r.err;
+  }
+  EXPECT_FALSE(fs::exists("/run/netns/tcpmax-ul"));
+}
+
 }  // namespace
 }  // namespace tcpmax::testing

@@ -156,5 +156,63 @@ TEST(AfPacketFilterTest, FanoutByLocalRangeGivesEachClientEngineItsPartOfTheSour
   }
 }
 
+std::vector<uint8_t> Tcp6(wire::Ip6 dst, uint16_t dport, wire::Ip6 src, uint16_t sport = 40000) {
+  wire::SegmentSpec s;
+  s.v6 = true;
+  s.src_ip6 = src;
+  s.dst_ip6 = dst;
+  s.src_port = sport;
+  s.dst_port = dport;
+  s.flags = wire::kSyn;
+  s.mss = 1440;
+  std::vector<uint8_t> out(wire::kMaxHeaders);
+  out.resize(wire::BuildSegment(s, out));
+  return out;
+}
+
+constexpr wire::Ip6 kServer6{0x20010db800000000ull, 1};
+constexpr wire::Ip6 kPeer6{0x20010db800000000ull, 2};
+
+TEST(AfPacketFilterTest, Ipv6FilterPassesOnlyTcpToTheEnginesAddressAndPorts) {
+  auto prog = AfPacketFilter(*ParseCidr("2001:db8::1/128"), {{80, 80}, {7000, 7009}});
+  EXPECT_TRUE(Passes(prog, Tcp6(kServer6, 80, kPeer6)));
+  EXPECT_TRUE(Passes(prog, Tcp6(kServer6, 7009, kPeer6)));
+  EXPECT_FALSE(Passes(prog, Tcp6(kServer6, 81, kPeer6)));
+  EXPECT_FALSE(Passes(prog, Tcp6(kServer6, 22, kPeer6)));
+  // Another address: differing in the first, a middle, or the last word.
+  EXPECT_FALSE(Passes(prog, Tcp6(wire::Ip6{kServer6.hi ^ (1ull << 63), 1}, 80, kPeer6)));
+  EXPECT_FALSE(Passes(prog, Tcp6(wire::Ip6{kServer6.hi, 1 | (1ull << 40)}, 80, kPeer6)));
+  EXPECT_FALSE(Passes(prog, Tcp6(wire::Ip6{kServer6.hi, 3}, 80, kPeer6)));
+  std::vector<uint8_t> ext = Tcp6(kServer6, 80, kPeer6);
+  ext[6] = 0;  // hop-by-hop options first: not walked
+  EXPECT_FALSE(Passes(prog, ext));
+  std::vector<uint8_t> icmp = Tcp6(kServer6, 80, kPeer6);
+  icmp[6] = 58;  // neighbour discovery stays with the kernel
+  EXPECT_FALSE(Passes(prog, icmp));
+  EXPECT_FALSE(Passes(prog, Tcp(0xc6120001, 80)));  // IPv4
+  std::vector<uint8_t> cut = Tcp6(kServer6, 80, kPeer6);
+  cut.resize(41);
+  EXPECT_FALSE(Passes(prog, cut));
+  // A client's range: a /112.
+  auto range = AfPacketFilter(*ParseCidr("2001:db8:1::/112"), {{1024, 65535}});
+  EXPECT_TRUE(Passes(range, Tcp6(wire::Ip6{0x20010db800010000ull, 0xffff}, 2000, kServer6)));
+  EXPECT_FALSE(Passes(range, Tcp6(wire::Ip6{0x20010db800010000ull, 0x10000}, 2000, kServer6)));
+}
+
+TEST(AfPacketFilterTest, Ipv6FanoutsShardByPeerLow32AndPortAndBySourceRange) {
+  auto prog = FanoutByPeer(true);
+  for (uint32_t low : {1u, 0xc613ff07u}) {
+    for (uint16_t port : {1024, 40000}) {
+      for (uint32_t n : {2u, 3u}) {
+        wire::Ip6 peer{0x20010db800010000ull, low};
+        EXPECT_EQ(Shard(prog, Tcp6(kServer6, 80, peer, port), n), PeerShard(low, port, n));
+      }
+    }
+  }
+  auto two = FanoutByLocalRange(*ParseCidr("2001:db8:1::/112"), 2);
+  EXPECT_EQ(Shard(two, Tcp6(wire::Ip6{0x20010db800010000ull, 0x7fff}, 2000, kServer6), 2), 0u);
+  EXPECT_EQ(Shard(two, Tcp6(wire::Ip6{0x20010db800010000ull, 0x8000}, 2000, kServer6), 2), 1u);
+}
+
 }  // namespace
 }  // namespace tcpmax::userland::link

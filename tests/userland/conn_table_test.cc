@@ -5,6 +5,8 @@
 #include <random>
 #include <unordered_map>
 
+#include "sys/process.h"
+
 namespace tcpmax::userland::tcp {
 namespace {
 
@@ -87,6 +89,27 @@ TEST(ConnTableTest, ReserveSizesForTenMillionUnder32Bytes) {
   ASSERT_TRUE(t.Reserve(10'000'000).has_value());  // NORESERVE mapping: no memory touched
   EXPECT_LE(double(t.bytes()) / 10e6, 32.0);
   EXPECT_GE(t.capacity() * 3, 10'000'000ull * 4);
+}
+
+}  // namespace
+}  // namespace tcpmax::userland::tcp
+
+namespace tcpmax::userland::tcp {
+namespace {
+
+// Prefault() makes the reserved table resident before any connection (its
+// pages faulted in up front), and leaves it empty and usable.
+TEST(ConnTableTest, PrefaultMakesTheReservedTableResident) {
+  ConnTable t(5);
+  ASSERT_TRUE(t.Reserve(1'000'000).has_value());  // 2^21 slots: 32 MiB
+  uint64_t before = sys::ResidentBytes().value_or(0);
+  ASSERT_TRUE(t.Prefault().has_value());
+  uint64_t after = sys::ResidentBytes().value_or(0);
+  EXPECT_GE(after, before + t.bytes() * 9 / 10) << "before " << before << " after " << after;
+  EXPECT_EQ(t.size(), 0u);
+  ASSERT_TRUE(t.Insert(ConnKey{1, 2, 0}).has_value());
+  EXPECT_NE(t.Find(ConnKey{1, 2, 0}), nullptr);
+  EXPECT_EQ(t.Find(ConnKey{1, 3, 0}), nullptr);
 }
 
 }  // namespace

@@ -106,8 +106,8 @@ TEST(SegmentTest, DropsMalformedWithReasons) {
   ASSERT_TRUE(ParseBytes(good).ok);
   EXPECT_EQ(ParseBytes({good.begin(), good.begin() + 10}).reason, DropReason::kTooShort);
   auto p = good;
-  p[0] = 0x65;
-  EXPECT_EQ(ParseBytes(p).reason, DropReason::kNotIpv4);
+  p[0] = 0x55;
+  EXPECT_EQ(ParseBytes(p).reason, DropReason::kBadVersion);
   p = good;
   p[0] = 0x44;
   EXPECT_EQ(ParseBytes(p).reason, DropReason::kBadIpHeaderLen);

@@ -34,9 +34,49 @@ tpacket_block_desc* Block(uint8_t* ring, uint32_t block_bytes, uint32_t i) {
   return reinterpret_cast<tpacket_block_desc*>(ring + size_t(i) * block_bytes);
 }
 
+uint64_t Load64(const uint8_t* p) { return (uint64_t(Load32(p)) << 32) | Load32(p + 4); }
+
+// The port tests both filters end with: A holds the TCP destination port.
+void AppendPortTests(std::vector<sock_filter>& f, const std::vector<PortRange>& ports) {
+  for (const PortRange& r : ports) {
+    f.push_back(Jump(BPF_JMP | BPF_JGE | BPF_K, r.lo, 0, 2));
+    f.push_back(Jump(BPF_JMP | BPF_JGT | BPF_K, r.hi, 1, 0));
+    f.push_back(Stmt(BPF_RET | BPF_K, kAccept));
+  }
+  f.push_back(Stmt(BPF_RET | BPF_K, 0));
+}
+
+// IPv6 (RFC 8200): version 6, next header TCP (an extension header is not
+// walked: dropped), the destination in `local` word by word, then the TCP
+// destination port right after the fixed 40-byte header.
+std::vector<sock_filter> AfPacketFilter6(const Cidr& local, const std::vector<PortRange>& ports) {
+  std::vector<sock_filter> f = {
+      Stmt(BPF_LD | BPF_B | BPF_ABS, 0),
+      Stmt(BPF_ALU | BPF_AND | BPF_K, 0xf0),
+      Jump(BPF_JMP | BPF_JEQ | BPF_K, 0x60, 1, 0),  // IPv6
+      Stmt(BPF_RET | BPF_K, 0),
+      Stmt(BPF_LD | BPF_B | BPF_ABS, 6),
+      Jump(BPF_JMP | BPF_JEQ | BPF_K, 6, 1, 0),  // next header TCP
+      Stmt(BPF_RET | BPF_K, 0),
+  };
+  for (int w = 0; w < 4; ++w) {
+    int bits = std::clamp(local.prefix - 32 * w, 0, 32);
+    if (bits == 0) break;
+    uint32_t mask = bits == 32 ? ~uint32_t(0) : ~uint32_t(0) << (32 - bits);
+    f.push_back(Stmt(BPF_LD | BPF_W | BPF_ABS, uint32_t(24 + 4 * w)));  // destination word w
+    f.push_back(Stmt(BPF_ALU | BPF_AND | BPF_K, mask));
+    f.push_back(Jump(BPF_JMP | BPF_JEQ | BPF_K, Load32(local.base.bytes.data() + 4 * w) & mask, 1, 0));
+    f.push_back(Stmt(BPF_RET | BPF_K, 0));
+  }
+  f.push_back(Stmt(BPF_LD | BPF_H | BPF_ABS, 42));  // TCP destination port
+  AppendPortTests(f, ports);
+  return f;
+}
+
 }  // namespace
 
 std::vector<sock_filter> AfPacketFilter(const Cidr& local, const std::vector<PortRange>& ports) {
+  if (local.base.is_v6()) return AfPacketFilter6(local, ports);
   uint32_t mask = local.prefix == 0 ? 0 : ~uint32_t(0) << (32 - local.prefix);
   // Every test jumps over the `ret #0` right after it when it passes, so all
   // jumps stay short whatever the number of port ranges.
@@ -58,16 +98,23 @@ std::vector<sock_filter> AfPacketFilter(const Cidr& local, const std::vector<Por
       Stmt(BPF_LDX | BPF_B | BPF_MSH, 0),  // X = IHL * 4
       Stmt(BPF_LD | BPF_H | BPF_IND, 2),   // TCP destination port
   };
-  for (const PortRange& r : ports) {
-    f.push_back(Jump(BPF_JMP | BPF_JGE | BPF_K, r.lo, 0, 2));
-    f.push_back(Jump(BPF_JMP | BPF_JGT | BPF_K, r.hi, 1, 0));
-    f.push_back(Stmt(BPF_RET | BPF_K, kAccept));
-  }
-  f.push_back(Stmt(BPF_RET | BPF_K, 0));
+  AppendPortTests(f, ports);
   return f;
 }
 
-std::vector<sock_filter> FanoutByPeer() {
+std::vector<sock_filter> FanoutByPeer(bool v6) {
+  if (v6) {
+    return {
+        Stmt(BPF_LD | BPF_H | BPF_ABS, 40),   // TCP source port
+        Stmt(BPF_ST, 0),
+        Stmt(BPF_LD | BPF_W | BPF_ABS, 20),   // the low 32 bits of the source
+        Stmt(BPF_LDX | BPF_W | BPF_MEM, 0),
+        Stmt(BPF_ALU | BPF_XOR | BPF_X, 0),
+        Stmt(BPF_ALU | BPF_MUL | BPF_K, 0x9e3779b1u),
+        Stmt(BPF_ALU | BPF_RSH | BPF_K, 16),
+        Stmt(BPF_RET | BPF_A, 0),
+    };
+  }
   return {
       Stmt(BPF_LDX | BPF_B | BPF_MSH, 0),   // X = IHL * 4
       Stmt(BPF_LD | BPF_H | BPF_IND, 0),    // TCP source port
@@ -83,9 +130,11 @@ std::vector<sock_filter> FanoutByPeer() {
 
 std::vector<sock_filter> FanoutByLocalRange(const Cidr& local, uint32_t shards) {
   uint64_t per = std::max<uint64_t>(1, local.Size() / std::max<uint32_t>(1, shards));
+  bool v6 = local.base.is_v6();
+  // The destination address (IPv6: its low 32 bits; the range lies in one /96).
   return {
-      Stmt(BPF_LD | BPF_W | BPF_ABS, 16),  // destination address
-      Stmt(BPF_ALU | BPF_SUB | BPF_K, local.base.v4()),
+      Stmt(BPF_LD | BPF_W | BPF_ABS, v6 ? 36 : 16),
+      Stmt(BPF_ALU | BPF_SUB | BPF_K, v6 ? Load32(local.base.bytes.data() + 12) : local.base.v4()),
       Stmt(BPF_ALU | BPF_DIV | BPF_K, uint32_t(per)),
       Stmt(BPF_RET | BPF_A, 0),
   };
@@ -99,6 +148,8 @@ Result<std::unique_ptr<AfPacketLink>> AfPacketLink::Open(const AfPacketConfig& c
 
 Result<void> AfPacketLink::SetUp() {
   const std::string& dev = config_.interface;
+  v6_ = config_.local.base.is_v6();
+  protocol_ = htons(v6_ ? ETH_P_IPV6 : ETH_P_IP);
   ifindex_ = int(::if_nametoindex(dev.c_str()));
   if (ifindex_ == 0) return ErrnoError("interface " + dev);
   // Protocol 0: nothing is received until bind(), after the filter is on.
@@ -137,7 +188,7 @@ Result<void> AfPacketLink::SetUp() {
   }
   sockaddr_ll sll{};
   sll.sll_family = AF_PACKET;
-  sll.sll_protocol = htons(ETH_P_IP);
+  sll.sll_protocol = protocol_;
   sll.sll_ifindex = ifindex_;
   if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&sll), sizeof(sll)) != 0) return ErrnoError("bind to " + dev);
   if (config_.fanout.group != 0) {
@@ -157,17 +208,33 @@ AfPacketLink::~AfPacketLink() {
   if (ring_ != nullptr) ::munmap(ring_, ring_bytes_);
 }
 
-void AfPacketLink::Learn(uint32_t ip, const uint8_t* mac) {
-  Neighbor& n = neighbors_[(ip * 0x9e3779b1u) >> 20];
-  n.ip = ip;
+bool AfPacketLink::AddressOf(std::span<const uint8_t> pkt, bool source, uint64_t* hi, uint64_t* lo) const {
+  if (v6_) {
+    if (pkt.size() < 40) return false;
+    const uint8_t* a = pkt.data() + (source ? 8 : 24);
+    *hi = Load64(a);
+    *lo = Load64(a + 8);
+    return true;
+  }
+  if (pkt.size() < 20) return false;
+  *hi = 0;
+  *lo = Load32(pkt.data() + (source ? 12 : 16));
+  return true;
+}
+
+// Direct-mapped by the low 32 bits of the address; the whole address is compared.
+void AfPacketLink::Learn(uint64_t hi, uint64_t lo, const uint8_t* mac) {
+  Neighbor& n = neighbors_[(uint32_t(lo) * 0x9e3779b1u) >> 20];
+  n.hi = hi;
+  n.lo = lo;
   std::memcpy(n.mac.data(), mac, 6);
   last_heard_ = n;
   heard_ = true;
 }
 
-const uint8_t* AfPacketLink::NeighborOf(uint32_t ip) const {
-  const Neighbor& n = neighbors_[(ip * 0x9e3779b1u) >> 20];
-  if (n.ip == ip && ip != 0) return n.mac.data();
+const uint8_t* AfPacketLink::NeighborOf(uint64_t hi, uint64_t lo) const {
+  const Neighbor& n = neighbors_[(uint32_t(lo) * 0x9e3779b1u) >> 20];
+  if (n.hi == hi && n.lo == lo && (hi | lo) != 0) return n.mac.data();
   return heard_ ? last_heard_.mac.data() : nullptr;
 }
 
@@ -180,7 +247,8 @@ bool AfPacketLink::Take(const tpacket3_hdr* h, PacketBatch& batch) {
   size_t pieces = pkt.size() <= max_len ? 1 : wire::SegmentsNeeded(pkt, max_len);
   if (pieces == 0) return true;  // not cut-able: dropped here, as a NIC would drop it
   if (batch.capacity() - batch.size() < pieces) return false;
-  if (pkt.size() >= 16 && sll->sll_halen == 6) Learn(Load32(pkt.data() + 12), sll->sll_addr);
+  uint64_t hi = 0, lo = 0;
+  if (sll->sll_halen == 6 && AddressOf(pkt, true, &hi, &lo)) Learn(hi, lo, sll->sll_addr);
   if (pieces == 1) {
     std::span<uint8_t> slot = batch.NextSlot();
     std::memcpy(slot.data(), pkt.data(), pkt.size());
@@ -242,7 +310,8 @@ Result<void> AfPacketLink::SendChunk(const PacketBatch& batch, size_t from, size
   size_t ready = 0;
   for (size_t i = from; i < to; ++i) {
     std::span<const uint8_t> p = batch.Packet(i);
-    const uint8_t* mac = p.size() >= 20 ? NeighborOf(Load32(p.data() + 16)) : nullptr;
+    uint64_t hi = 0, lo = 0;
+    const uint8_t* mac = AddressOf(p, false, &hi, &lo) ? NeighborOf(hi, lo) : nullptr;
     if (mac == nullptr) {
       ++stats_.tx_errors;
       stats_.last_tx_errno = EHOSTUNREACH;  // no neighbor heard from yet
@@ -251,7 +320,7 @@ Result<void> AfPacketLink::SendChunk(const PacketBatch& batch, size_t from, size
     sockaddr_ll& to_addr = addrs[ready];
     to_addr = sockaddr_ll{};
     to_addr.sll_family = AF_PACKET;
-    to_addr.sll_protocol = htons(ETH_P_IP);
+    to_addr.sll_protocol = protocol_;
     to_addr.sll_ifindex = ifindex_;
     to_addr.sll_halen = 6;
     std::memcpy(to_addr.sll_addr, mac, 6);

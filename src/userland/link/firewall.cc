@@ -21,8 +21,10 @@ std::string PortSet(const std::vector<PortRange>& ports) {
   return s + " }";
 }
 
-// "198.18.0.1" for a /32, else "198.19.0.0/16".
-std::string AddressMatch(const Cidr& c) { return c.prefix == 32 ? c.base.ToString() : c.ToString(); }
+// "198.18.0.1" for a /32 (or an IPv6 /128), else "198.19.0.0/16".
+std::string AddressMatch(const Cidr& c) {
+  return c.prefix == (c.base.is_v6() ? 128 : 32) ? c.base.ToString() : c.ToString();
+}
 
 }  // namespace
 
@@ -30,10 +32,11 @@ std::string FirewallTableName() { return fmt::format("tcpmax_{}", ::getpid()); }
 
 std::string RenderFirewall(const FirewallSpec& s) {
   std::string remote_in, remote_out;
+  const char* ip_kw = s.local.base.is_v6() ? "ip6" : "ip";
   if (s.remote_ip) {
-    std::string ip = IpAddress::V4(*s.remote_ip).ToString();
-    remote_in += " ip saddr " + ip;
-    remote_out += " ip daddr " + ip;
+    std::string ip = s.remote_ip->ToString();
+    remote_in += fmt::format(" {} saddr {}", ip_kw, ip);
+    remote_out += fmt::format(" {} daddr {}", ip_kw, ip);
   }
   if (!s.remote_ports.empty()) {
     remote_in += " tcp sport " + PortSet(s.remote_ports);
@@ -45,14 +48,14 @@ std::string RenderFirewall(const FirewallSpec& s) {
       "table inet {0} {{\n"
       "\tchain prerouting {{\n"
       "\t\ttype filter hook prerouting priority raw; policy accept;\n"
-      "\t\tip daddr {1}{2} tcp dport {3} drop\n"
+      "\t\t{5} daddr {1}{2} tcp dport {3} drop\n"
       "\t}}\n"
       "\tchain output {{\n"
       "\t\ttype filter hook output priority raw; policy accept;\n"
-      "\t\tip saddr {1}{4} tcp sport {3} tcp flags & rst == rst drop\n"
+      "\t\t{5} saddr {1}{4} tcp sport {3} tcp flags & rst == rst drop\n"
       "\t}}\n"
       "}}\n",
-      s.table, local, remote_in, ports, remote_out);
+      s.table, local, remote_in, ports, remote_out, ip_kw);
 }
 
 void Firewall::Tell(const std::string& line) const {

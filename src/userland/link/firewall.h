@@ -33,9 +33,9 @@ namespace tcpmax::userland::link {
 // source range and source ports (and the target, to narrow the rules).
 struct FirewallSpec {
   std::string table;               // nftables table name (family inet), e.g. "tcpmax_1234"
-  Cidr local;                      // IPv4 address or range of the engine
+  Cidr local;                      // address or range of the engine (IPv4 or IPv6: rules match `ip` or `ip6`)
   std::vector<PortRange> local_ports;
-  std::optional<uint32_t> remote_ip;  // client: the target address (host order)
+  std::optional<IpAddress> remote_ip;  // client: the target address (the family of `local`)
   std::vector<PortRange> remote_ports; // client: the target ports; empty: any
 };
 

@@ -25,8 +25,8 @@ std::vector<std::string> Words(const std::string& s) {
 }
 
 // The gateway of the route to `ip` via `interface`, or `ip` itself when on-link.
-Result<std::string> NextHop(const std::string& interface, const std::string& ip) {
-  auto out = sys::RunCommand({"ip", "-4", "route", "get", ip, "oif", interface});
+Result<std::string> NextHop(const std::string& interface, const std::string& ip, bool v6) {
+  auto out = sys::RunCommand({"ip", v6 ? "-6" : "-4", "route", "get", ip, "oif", interface});
   if (!out) return tl::unexpected(out.error());
   std::vector<std::string> w = Words(*out);
   for (size_t i = 0; i + 1 < w.size(); ++i) {
@@ -36,15 +36,13 @@ Result<std::string> NextHop(const std::string& interface, const std::string& ip)
 }
 
 // One datagram to the discard port: the kernel resolves the next hop for it.
-void Prompt(const std::string& interface, uint32_t ip) {
-  Fd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+void Prompt(const std::string& interface, const IpAddress& ip) {
+  Fd s(::socket(ip.is_v6() ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!s) return;
   ::setsockopt(s.get(), SOL_SOCKET, SO_BINDTODEVICE, interface.c_str(), socklen_t(interface.size()));
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(9);
-  to.sin_addr.s_addr = htonl(ip);
-  ::sendto(s.get(), "", 0, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+  sockaddr_storage to{};
+  socklen_t len = Endpoint{ip, 9}.ToSockaddr(&to);
+  ::sendto(s.get(), "", 0, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&to), len);
 }
 
 }  // namespace
@@ -66,18 +64,19 @@ std::optional<MacAddress> ParseNeighborLine(const std::string& text) {
   return std::nullopt;
 }
 
-Result<MacAddress> ResolveNextHop(const std::string& interface, uint32_t ip) {
-  std::string target = IpAddress::V4(ip).ToString();
-  auto hop = NextHop(interface, target);
+Result<MacAddress> ResolveNextHop(const std::string& interface, const IpAddress& ip) {
+  std::string target = ip.ToString();
+  const char* family = ip.is_v6() ? "-6" : "-4";
+  auto hop = NextHop(interface, target, ip.is_v6());
   if (!hop) return tl::unexpected(hop.error());
   for (int i = 0; i < 20; ++i) {
     if (i % 5 == 0) Prompt(interface, ip);
-    auto shown = sys::RunCommand({"ip", "-4", "neigh", "show", *hop, "dev", interface});
+    auto shown = sys::RunCommand({"ip", family, "neigh", "show", *hop, "dev", interface});
     if (!shown) return tl::unexpected(shown.error());
     if (auto mac = ParseNeighborLine(*shown)) return *mac;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return ErrnoError(EHOSTUNREACH, "no ARP answer from " + *hop + " on " + interface + " (the next hop to " + target + ")");
+  return ErrnoError(EHOSTUNREACH, std::string(ip.is_v6() ? "no neighbour advertisement" : "no ARP answer") + " from " + *hop + " on " + interface + " (the next hop to " + target + ")");
 }
 
 }  // namespace tcpmax::userland::link

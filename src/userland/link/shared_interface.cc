@@ -14,7 +14,7 @@ namespace tcpmax::userland::link {
 namespace {
 
 // ENODEV, ENETDOWN or EADDRNOTAVAIL, as the header says.
-Result<void> CheckAddress(const std::string& interface, uint32_t ip) {
+Result<void> CheckAddress(const std::string& interface, const IpAddress& ip) {
   if (::if_nametoindex(interface.c_str()) == 0) return ErrnoError("--interface " + interface);
   ifaddrs* list = nullptr;
   if (::getifaddrs(&list) != 0) return ErrnoError("getifaddrs");
@@ -22,16 +22,16 @@ Result<void> CheckAddress(const std::string& interface, uint32_t ip) {
   for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
     if (a->ifa_name == nullptr || interface != a->ifa_name) continue;
     up = up || (a->ifa_flags & IFF_UP) != 0;
-    if (a->ifa_addr != nullptr && a->ifa_addr->sa_family == AF_INET) {
-      owned = owned || ntohl(reinterpret_cast<const sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr) == ip;
+    if (a->ifa_addr != nullptr && (a->ifa_addr->sa_family == AF_INET || a->ifa_addr->sa_family == AF_INET6)) {
+      owned = owned || Endpoint::FromSockaddr(a->ifa_addr).ip == ip;
     }
   }
   ::freeifaddrs(list);
-  std::string addr = IpAddress::V4(ip).ToString();
+  std::string addr = ip.ToString();
   if (!owned) {
     return ErrnoError(EADDRNOTAVAIL, fmt::format("--interface {}: {} is not an address of it (the kernel must own "
-                                                 "the engine's address: ip addr add {}/24 dev {})",
-                                                 interface, addr, addr, interface));
+                                                 "the engine's address: ip addr add {}/{} dev {})",
+                                                 interface, addr, addr, ip.is_v6() ? 64 : 24, interface));
   }
   if (!up) return ErrnoError(ENETDOWN, fmt::format("--interface {}: it is down (ip link set {} up)", interface, interface));
   return {};
@@ -52,14 +52,14 @@ Result<void> CheckInterfaceUp(const std::string& interface) {
   return {};
 }
 
-Result<void> CheckSharedInterface(const std::string& interface, uint32_t ip, const std::vector<uint16_t>& ports) {
+Result<void> CheckSharedInterface(const std::string& interface, const IpAddress& ip, const std::vector<uint16_t>& ports) {
   if (auto a = CheckAddress(interface, ip); !a) return a;
   diag::Query q;
   q.states = diag::StateBit(diag::kListen);
   for (uint16_t p : ports) q.lports.push_back(PortRange{p, p});
   // Ours, the IPv4 wildcard (also as ::ffff:0.0.0.0) and the IPv6 wildcard.
   for (const char* c : {"0.0.0.0/32", "::/128"}) q.src.push_back(*ParseCidr(c));
-  q.src.push_back(Cidr{IpAddress::V4(ip), 32});
+  q.src.push_back(Cidr{ip, ip.is_v6() ? 128 : 32});
   q.by = diag::AggregateBy::kLocalPort;
   auto counts = diag::Count(q);
   if (!counts) return tl::unexpected(counts.error());
@@ -67,7 +67,7 @@ Result<void> CheckSharedInterface(const std::string& interface, uint32_t ip, con
     std::string port = counts->groups.empty() ? "?" : counts->groups.front().key.ToString(q.by);
     return ErrnoError(EADDRINUSE, fmt::format("--listen port {} on {}: a kernel socket listens there; the firewall "
                                               "recipe would take its connections away (stop it or choose another port)",
-                                              port, IpAddress::V4(ip).ToString()));
+                                              port, ip.ToString()));
   }
   return {};
 }

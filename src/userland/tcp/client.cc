@@ -64,13 +64,29 @@ void ClientEngine::Emit(const wire::SegmentSpec& s, PacketSink& out) {
   out.Send(s);
 }
 
-void ClientEngine::SendSyn(uint64_t i, PacketSink& out) {
-  Tuple t = TupleAt(i);
+wire::SegmentSpec ClientEngine::SpecFor(const Tuple& t) const {
   wire::SegmentSpec s;
+  s.v6 = config_.v6;
   s.src_ip = t.src_ip;
   s.dst_ip = config_.dst_ip;
+  if (config_.v6) {
+    s.src_ip6 = wire::Ip6{config_.src_prefix6.hi, config_.src_prefix6.lo | t.src_ip};
+    s.dst_ip6 = config_.dst_ip6;
+  }
   s.src_port = t.src_port;
   s.dst_port = t.dst_port;
+  return s;
+}
+
+bool ClientEngine::FromTarget(const wire::Segment& seg) const {
+  if (seg.v6 != config_.v6) return false;
+  if (!seg.v6) return seg.src_ip == config_.dst_ip;
+  return seg.src_ip6 == config_.dst_ip6 && seg.dst_ip6.Prefix96() == config_.src_prefix6;
+}
+
+void ClientEngine::SendSyn(uint64_t i, PacketSink& out) {
+  Tuple t = TupleAt(i);
+  wire::SegmentSpec s = SpecFor(t);
   s.seq = Isn(t);
   s.flags = kSyn;
   s.window = config_.window;
@@ -160,7 +176,7 @@ void ClientEngine::OnRst(uint64_t i, const Tuple& t, const wire::Segment& seg) {
 
 void ClientEngine::InputSegment(const wire::Segment& seg, uint64_t, PacketSink& out) {
   uint64_t i = 0;
-  if (seg.src_ip != config_.dst_ip || !IndexOf(seg.dst_ip, seg.dst_port, seg.src_port, &i)) {
+  if (!FromTarget(seg) || !IndexOf(seg.dst_ip, seg.dst_port, seg.src_port, &i)) {
     ++stats_.foreign;
     return;
   }
@@ -171,11 +187,7 @@ void ClientEngine::InputSegment(const wire::Segment& seg, uint64_t, PacketSink& 
     return;
   }
   if (seg.Has(kSyn) && seg.Has(kAck)) {
-    wire::SegmentSpec s;
-    s.src_ip = t.src_ip;
-    s.dst_ip = config_.dst_ip;
-    s.src_port = t.src_port;
-    s.dst_port = t.dst_port;
+    wire::SegmentSpec s = SpecFor(t);
     s.window = config_.window;
     if (seg.ack != iss + 1) {
       // SYN-SENT: an unacceptable ACK gets <SEQ=SEG.ACK><CTL=RST> (3.10.7.3).
@@ -232,11 +244,7 @@ void ClientEngine::StartVerify(uint64_t k, uint64_t seed) {
 
 void ClientEngine::SendProbe(uint64_t i, PacketSink& out) {
   Tuple t = TupleAt(i);
-  wire::SegmentSpec s;
-  s.src_ip = t.src_ip;
-  s.dst_ip = config_.dst_ip;
-  s.src_port = t.src_port;
-  s.dst_port = t.dst_port;
+  wire::SegmentSpec s = SpecFor(t);
   s.seq = Isn(t);  // SND.NXT - 1: outside the peer's window, so it must be ACKed
   s.ack = ProbeAck(t);  // the peer checks the sequence number first; a RST must echo this
   s.flags = kAck;

@@ -18,6 +18,8 @@
 // established tuple is not kept (one bit per tuple), so any other RST for it
 // cannot be checked and is ignored (rst_ignored); verification finds lost
 // connections instead.
+// IPv6: the sources lie in one /96 (src_prefix6) and are enumerated by their
+// low 32 bits exactly as IPv4 addresses are; the target is one address.
 // Thread-safety: none; one thread owns an engine.
 #pragma once
 
@@ -33,8 +35,11 @@
 namespace tcpmax::userland::tcp {
 
 struct ClientConfig {
-  uint32_t src_base = 0;          // host order
-  uint64_t src_count = 1;         // addresses in the source range
+  bool v6 = false;
+  uint32_t src_base = 0;          // host order; IPv6: the low 32 bits of the first source
+  uint64_t src_count = 1;         // addresses in the source range (IPv6: src_base + src_count <= 2^32)
+  wire::Ip6 src_prefix6;          // IPv6: the /96 of the sources (low 32 bits zero)
+  wire::Ip6 dst_ip6;              // IPv6: the target (dst_ip holds its low 32 bits)
   uint16_t sport_lo = 1024;
   uint32_t sport_count = 64512;
   uint32_t dst_ip = 0;
@@ -129,6 +134,10 @@ class ClientEngine {
   void SendProbe(uint64_t i, PacketSink& out);
   void Emit(const wire::SegmentSpec& s, PacketSink& out);
   void OnRst(uint64_t i, const Tuple& t, const wire::Segment& seg);
+  // A segment of tuple `t` from us to the target (addresses and ports set).
+  wire::SegmentSpec SpecFor(const Tuple& t) const;
+  // True when `seg` comes from the target to our source range.
+  bool FromTarget(const wire::Segment& seg) const;
 
   ClientConfig config_;
   SipKey isn_key_;

@@ -4,6 +4,7 @@
 
 #include <bit>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -13,31 +14,49 @@ namespace {
 
 constexpr uint64_t kInitialCapacity = 1024;
 
-Result<Conn*> MapSlots(uint64_t capacity) {
-  size_t bytes = capacity * sizeof(Conn);
+constexpr size_t kPage = 4096;
+
+void* Map(uint64_t bytes) {
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return ErrnoError("mmap connection table of " + std::to_string(bytes) + " bytes");
-  return static_cast<Conn*>(p);
+  if (p == MAP_FAILED) return nullptr;
+  // Advice only: where THP is off, the table works on 4 KiB pages.
+  if (bytes >= (2u << 20)) (void)madvise(p, bytes, MADV_HUGEPAGE);
+  return p;
 }
 
-void UnmapSlots(Conn* p, uint64_t capacity) {
-  if (p != nullptr) munmap(p, capacity * sizeof(Conn));
+Result<void> Populate(void* p, uint64_t bytes) {
+  if (p == nullptr || bytes == 0) return {};
+  if (madvise(p, bytes, MADV_POPULATE_WRITE) == 0) return {};
+  if (errno != EINVAL) return ErrnoError("MADV_POPULATE_WRITE on " + std::to_string(bytes) + " bytes of table");
+  // Before Linux 5.14: one write per page (the slots are zero; writing zero keeps them so).
+  auto* b = static_cast<volatile uint8_t*>(p);
+  for (uint64_t off = 0; off < bytes; off += kPage) b[off] = 0;
+  return {};
 }
 
 }  // namespace
 
-ConnTable::ConnTable(uint64_t hash_seed) : seed_(hash_seed | 1) {}
+ConnTable::ConnTable(uint64_t hash_seed, bool v6) : v6_(v6), seed_(hash_seed | 1) {}
 
-ConnTable::~ConnTable() { UnmapSlots(slots_, slots_ ? capacity() : 0); }
+void ConnTable::Release() {
+  if (slots_ != nullptr) munmap(slots_, capacity() * sizeof(Conn));
+  if (prefixes_ != nullptr) munmap(prefixes_, capacity() * sizeof(uint16_t));
+  slots_ = nullptr;
+  prefixes_ = nullptr;
+}
+
+ConnTable::~ConnTable() { Release(); }
 
 ConnTable::ConnTable(ConnTable&& o) noexcept
-    : slots_(std::exchange(o.slots_, nullptr)), mask_(std::exchange(o.mask_, 0)),
-      size_(std::exchange(o.size_, 0)), seed_(o.seed_) {}
+    : v6_(o.v6_), slots_(std::exchange(o.slots_, nullptr)), prefixes_(std::exchange(o.prefixes_, nullptr)),
+      mask_(std::exchange(o.mask_, 0)), size_(std::exchange(o.size_, 0)), seed_(o.seed_) {}
 
 ConnTable& ConnTable::operator=(ConnTable&& o) noexcept {
   if (this != &o) {
-    UnmapSlots(slots_, slots_ ? capacity() : 0);
+    Release();
+    v6_ = o.v6_;
     slots_ = std::exchange(o.slots_, nullptr);
+    prefixes_ = std::exchange(o.prefixes_, nullptr);
     mask_ = std::exchange(o.mask_, 0);
     size_ = std::exchange(o.size_, 0);
     seed_ = o.seed_;
@@ -47,14 +66,22 @@ ConnTable& ConnTable::operator=(ConnTable&& o) noexcept {
 
 uint64_t ConnTable::Home(const ConnKey& k) const {
   // A keyed 64-bit mix (the murmur3 finalizer over key ^ seed): the seed keeps
-  // peers from choosing colliding keys without knowing it.
+  // peers from choosing colliding keys without knowing it. An IPv6 prefix
+  // index is folded in by an odd multiplier first.
   uint64_t x = ((uint64_t(k.peer_ip) << 32) | (uint64_t(k.peer_port) << 16) | k.local_index) ^ seed_;
+  x += uint64_t(k.prefix) * 0x9e3779b97f4a7c15ull;
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccdull;
   x ^= x >> 33;
   x *= 0xc4ceb9fe1a85ec53ull;
   x ^= x >> 33;
   return x & mask_;
+}
+
+Result<void> ConnTable::Prefault() {
+  if (slots_ == nullptr) return {};
+  if (auto r = Populate(slots_, capacity() * sizeof(Conn)); !r) return r;
+  return Populate(prefixes_, prefixes_ ? capacity() * sizeof(uint16_t) : 0);
 }
 
 Result<void> ConnTable::Reserve(uint64_t n) {
@@ -64,20 +91,32 @@ Result<void> ConnTable::Reserve(uint64_t n) {
 }
 
 Result<void> ConnTable::Rehash(uint64_t new_capacity) {
-  auto fresh = MapSlots(new_capacity);
-  if (!fresh) return tl::unexpected(fresh.error());
-  Conn* old = slots_;
-  uint64_t old_capacity = old ? capacity() : 0;
-  slots_ = *fresh;
-  mask_ = new_capacity - 1;
-  for (uint64_t i = 0; i < old_capacity; ++i) {
-    if (!old[i].used()) continue;
-    uint64_t j = Home(old[i].key());
-    while (slots_[j].used()) j = (j + 1) & mask_;
-    slots_[j] = old[i];
+  uint64_t bytes = new_capacity * sizeof(Conn);
+  auto* fresh = static_cast<Conn*>(Map(bytes));
+  if (fresh == nullptr) return ErrnoError("mmap connection table of " + std::to_string(bytes) + " bytes");
+  uint16_t* fresh_prefixes = nullptr;
+  if (v6_) {
+    fresh_prefixes = static_cast<uint16_t*>(Map(new_capacity * sizeof(uint16_t)));
+    if (fresh_prefixes == nullptr) {
+      int e = errno;
+      munmap(fresh, bytes);
+      return ErrnoError(e, "mmap connection table prefixes of " + std::to_string(new_capacity * 2) + " bytes");
+    }
   }
-  UnmapSlots(old, old_capacity);
-  return {};
+  ConnTable old(seed_, v6_);
+  old.slots_ = std::exchange(slots_, fresh);
+  old.prefixes_ = std::exchange(prefixes_, fresh_prefixes);
+  old.mask_ = std::exchange(mask_, new_capacity - 1);
+  uint64_t old_capacity = old.slots_ ? old.capacity() : 0;
+  for (uint64_t i = 0; i < old_capacity; ++i) {
+    if (!old.slots_[i].used()) continue;
+    ConnKey k = old.KeyOf(old.slots_[i]);
+    uint64_t j = Home(k);
+    while (slots_[j].used()) j = (j + 1) & mask_;
+    slots_[j] = old.slots_[i];
+    if (prefixes_) prefixes_[j] = k.prefix;
+  }
+  return {};  // `old` unmaps the previous arrays
 }
 
 Conn* ConnTable::Find(const ConnKey& k) {
@@ -85,7 +124,10 @@ Conn* ConnTable::Find(const ConnKey& k) {
   for (uint64_t i = Home(k);; i = (i + 1) & mask_) {
     Conn& c = slots_[i];
     if (!c.used()) return nullptr;
-    if (c.peer_ip == k.peer_ip && c.peer_port == k.peer_port && c.local_index() == k.local_index) return &c;
+    if (c.peer_ip == k.peer_ip && c.peer_port == k.peer_port && c.local_index() == k.local_index &&
+        (prefixes_ == nullptr || prefixes_[i] == k.prefix)) {
+      return &c;
+    }
   }
 }
 
@@ -98,6 +140,7 @@ Result<Conn*> ConnTable::Insert(const ConnKey& k) {
   while (slots_[i].used()) i = (i + 1) & mask_;
   Conn& c = slots_[i];
   c = Conn{k.peer_ip, k.peer_port, uint16_t(k.local_index & 0x7f), 0, 0};
+  if (prefixes_) prefixes_[i] = k.prefix;
   ++size_;
   return &c;
 }
@@ -108,14 +151,16 @@ void ConnTable::Erase(Conn* c) {
   uint64_t hole = uint64_t(c - slots_);
   for (uint64_t j = (hole + 1) & mask_;; j = (j + 1) & mask_) {
     if (!slots_[j].used()) break;
-    uint64_t home = Home(slots_[j].key());
+    uint64_t home = Home(KeyOf(slots_[j]));
     // Move j into the hole unless its home lies cyclically in (hole, j].
     bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
     if (stays) continue;
     slots_[hole] = slots_[j];
+    if (prefixes_) prefixes_[hole] = prefixes_[j];
     hole = j;
   }
   slots_[hole] = Conn{0, 0, 0, 0, 0};
+  if (prefixes_) prefixes_[hole] = 0;
   --size_;
 }
 

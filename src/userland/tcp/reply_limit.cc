@@ -27,7 +27,8 @@ uint64_t ReplyLimiter::Random() {  // splitmix64
 
 bool ReplyLimiter::PerConnection(const ConnKey& key, uint64_t now_ns) {
   if (interval_ns_ == 0) return true;
-  uint64_t h = Mix(((uint64_t(key.peer_ip) << 32) | (uint64_t(key.peer_port) << 16) | key.local_index) ^ seed_);
+  uint64_t h = Mix((((uint64_t(key.peer_ip) << 32) | (uint64_t(key.peer_port) << 16) | key.local_index) ^ seed_) +
+                   uint64_t(key.prefix) * 0x9e3779b97f4a7c15ull);
   uint64_t& b = buckets_[h & (kBuckets - 1)];
   uint32_t tag = uint32_t(h >> 32);
   uint32_t now_ms = uint32_t(now_ns / 1'000'000) | 1;  // never 0 ("never replied")

@@ -35,7 +35,8 @@ std::string_view ServeModeName(ServeMode m) { return m == ServeMode::kEcho ? "ec
 ServerEngine::ServerEngine(ServerConfig config, SipKey cookie_key0, SipKey cookie_key1, uint64_t table_seed)
     : config_(std::move(config)),
       cookies_(cookie_key0, cookie_key1),
-      table_(table_seed),
+      table_(table_seed, config_.v6),
+      prefixes_(config_.v6 ? std::make_unique<PeerPrefixes>(table_seed ^ cookie_key0.k1) : nullptr),
       port_index_(65536, 0),
       limiter_(config_.challenge_acks_per_s, config_.invalid_reply_interval_ns, table_seed ^ cookie_key1.k0),
       ts_key_(DeriveKey(cookie_key1, 0x7473'6f66'6673'6574ull)) {
@@ -54,8 +55,18 @@ void ServerEngine::Input(std::span<const uint8_t> packet, uint64_t now_ns, Packe
   InputSegment(seg, now_ns, out);
 }
 
+bool ServerEngine::KeyOf(const wire::Segment& seg, uint16_t local_index, ConnKey* key) const {
+  *key = ConnKey{seg.src_ip, seg.src_port, local_index};
+  if (!seg.v6) return true;
+  std::optional<uint16_t> p = prefixes_->Find(seg.src_ip6.Prefix96());
+  if (!p) return false;
+  key->prefix = *p;
+  return true;
+}
+
 void ServerEngine::InputSegment(const wire::Segment& seg, uint64_t now_ns, PacketSink& out) {
-  if (seg.dst_ip != config_.ip) {
+  bool ours = seg.v6 == config_.v6 && (seg.v6 ? seg.dst_ip6 == config_.ip6 : seg.dst_ip == config_.ip);
+  if (!ours) {
     ++stats_.not_ours;
     return;
   }
@@ -65,8 +76,9 @@ void ServerEngine::InputSegment(const wire::Segment& seg, uint64_t now_ns, Packe
     SendReset(seg, out);
     return;
   }
-  ConnKey key{seg.src_ip, seg.src_port, uint16_t(idx1 - 1)};
-  if (Conn* c = table_.Find(key)) {
+  ConnKey key;
+  Conn* c = KeyOf(seg, uint16_t(idx1 - 1), &key) ? table_.Find(key) : nullptr;
+  if (c != nullptr) {
     OnSynchronized(c, seg, now_ns, out);
   } else {
     OnListen(seg, key.local_index, now_ns, out);
@@ -74,6 +86,11 @@ void ServerEngine::InputSegment(const wire::Segment& seg, uint64_t now_ns, Packe
 }
 
 uint32_t ServerEngine::TsVal(const wire::Segment& seg, uint64_t now_ns) const {
+  if (seg.v6) {
+    const uint64_t words[5] = {seg.src_ip6.hi, seg.src_ip6.lo, seg.dst_ip6.hi, seg.dst_ip6.lo,
+                               (uint64_t(seg.src_port) << 16) | seg.dst_port};
+    return TsClock(now_ns) + uint32_t(SipHash24Words(ts_key_, words));
+  }
   uint64_t m0 = (uint64_t(seg.src_ip) << 32) | seg.dst_ip;
   uint64_t m1 = (uint64_t(seg.src_port) << 16) | seg.dst_port;
   return TsClock(now_ns) + uint32_t(SipHash24Words(ts_key_, m0, m1));
@@ -81,8 +98,11 @@ uint32_t ServerEngine::TsVal(const wire::Segment& seg, uint64_t now_ns) const {
 
 wire::SegmentSpec ServerEngine::ReplyTo(const wire::Segment& seg) const {
   wire::SegmentSpec s;
+  s.v6 = seg.v6;
   s.src_ip = seg.dst_ip;
   s.dst_ip = seg.src_ip;
+  s.src_ip6 = seg.dst_ip6;
+  s.dst_ip6 = seg.src_ip6;
   s.src_port = seg.dst_port;
   s.dst_port = seg.src_port;
   s.window = config_.window;
@@ -116,7 +136,7 @@ void ServerEngine::SendReset(const wire::Segment& seg, PacketSink& out) {
 // LISTEN (RFC 9293 3.10.7.2) with SYN-RECEIVED folded into the cookie.
 void ServerEngine::OnListen(const wire::Segment& seg, uint16_t local_index, uint64_t now_ns, PacketSink& out) {
   if (seg.Has(kRst)) return;  // first: an incoming RST is ignored
-  FourTuple t{seg.src_ip, seg.dst_ip, seg.src_port, seg.dst_port};
+  FourTuple t = FourTuple::Of(seg);
   if (seg.Has(kAck)) {
     // Second: any ACK in LISTEN is bad -- unless it is the third segment of a
     // cookie handshake, SEG.ACK = cookie + 1 (RFC 4987 3.6).
@@ -128,7 +148,13 @@ void ServerEngine::OnListen(const wire::Segment& seg, uint16_t local_index, uint
       return;
     }
     bool full = config_.max_connections != 0 && table_.size() >= config_.max_connections;
-    auto inserted = full ? Result<Conn*>(PlainError("full")) : table_.Insert(ConnKey{seg.src_ip, seg.src_port, local_index});
+    ConnKey key{seg.src_ip, seg.src_port, local_index};
+    if (seg.v6 && !full) {
+      std::optional<uint16_t> prefix = prefixes_->Intern(seg.src_ip6.Prefix96());
+      full = !prefix;
+      key.prefix = prefix.value_or(0);
+    }
+    auto inserted = full ? Result<Conn*>(PlainError("full")) : table_.Insert(key);
     if (!inserted) {
       // As Linux with tcp_abort_on_overflow: reset, so the peer does not hold
       // a connection we never stored.
@@ -155,7 +181,7 @@ void ServerEngine::OnListen(const wire::Segment& seg, uint16_t local_index, uint
   // comes back in the final ACK's TSecr. SACK-permitted is parsed and
   // declined: there is no retransmission queue for SACK blocks to act on.
   ++stats_.syns;
-  uint32_t mss_index = SynCookies::MssIndex(seg.options.mss);
+  uint32_t mss_index = SynCookies::MssIndex(seg.options.mss, seg.v6);
   wire::SegmentSpec s = ReplyTo(seg);
   s.seq = cookies_.Make(t, seg.seq, mss_index, now_ns);
   s.ack = seg.seq + 1;
@@ -198,7 +224,7 @@ void ServerEngine::SendAck(const Conn& c, const wire::Segment& seg, uint64_t now
 // RFC 5961 section 7: challenge ACKs are rate limited, per connection and by
 // a randomised global budget (reply_limit.h).
 void ServerEngine::SendChallengeAck(const Conn& c, const wire::Segment& seg, uint64_t now_ns, PacketSink& out) {
-  if (!limiter_.AllowChallenge(c.key(), now_ns)) {
+  if (!limiter_.AllowChallenge(table_.KeyOf(c), now_ns)) {
     ++stats_.replies_limited;
     return;
   }
@@ -210,7 +236,7 @@ void ServerEngine::SendChallengeAck(const Conn& c, const wire::Segment& seg, uin
 // s + (SND.NXT - RCV.NXT), in pieces no larger than the peer's MSS.
 void ServerEngine::SendEcho(const Conn& c, const wire::Segment& seg, uint32_t offset, uint64_t now_ns,
                             PacketSink& out) {
-  uint16_t mss = SynCookies::kMssTable[c.mss_index()];
+  uint16_t mss = SynCookies::MssTable(config_.v6)[c.mss_index()];
   size_t done = 0;
   while (done < seg.payload.size()) {
     size_t n = std::min<size_t>(mss, seg.payload.size() - done);
@@ -238,7 +264,7 @@ void ServerEngine::OnSynchronized(Conn* c, const wire::Segment& seg, uint64_t no
     ++stats_.dup_acks;
     // Replies to unacceptable segments are rate limited per connection (Linux
     // tcp_oow_rate_limited): a flood of them is not reflected 1:1.
-    if (!limiter_.AllowOutOfWindow(c->key(), now_ns)) {
+    if (!limiter_.AllowOutOfWindow(table_.KeyOf(*c), now_ns)) {
       ++stats_.replies_limited;
       return;
     }
@@ -270,7 +296,7 @@ void ServerEngine::OnSynchronized(Conn* c, const wire::Segment& seg, uint64_t no
   Seq ack(seg.ack), snd_nxt(c->snd_nxt);
   if (ack > snd_nxt) {
     // Acks something not yet sent: ACK (rate limited, as above), drop.
-    if (limiter_.AllowOutOfWindow(c->key(), now_ns)) {
+    if (limiter_.AllowOutOfWindow(table_.KeyOf(*c), now_ns)) {
       SendAck(*c, seg, now_ns, out);
     } else {
       ++stats_.replies_limited;

@@ -15,12 +15,17 @@
 // capped at max_connections: a final ACK beyond it is counted (table_full)
 // and reset, so the peer does not hold a half-open connection.
 //
-// Input() takes raw IPv4 packets; replies go to a PacketSink.
+// IPv4 or IPv6 (one family per engine, the family of its address): an IPv6
+// engine keys connections by the peer's low 32 bits and the index of its
+// /96 prefix (peer_prefixes.h), 18 bytes a slot; SYN cookies, timestamps'
+// offsets and RSTs hash the whole 128-bit addresses.
+// Input() takes raw IP packets; replies go to a PacketSink.
 // Thread-safety: none; one thread owns an engine.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -28,6 +33,7 @@
 #include "core/error.h"
 #include "userland/tcp/conn_table.h"
 #include "userland/tcp/packet_sink.h"
+#include "userland/tcp/peer_prefixes.h"
 #include "userland/tcp/reply_limit.h"
 #include "userland/tcp/syn_cookie.h"
 #include "userland/wire/segment.h"
@@ -39,10 +45,12 @@ inline constexpr ServeMode kServeModes[] = {ServeMode::kHold, ServeMode::kEcho};
 std::string_view ServeModeName(ServeMode m);  // "hold", "echo"
 
 struct ServerConfig {
-  uint32_t ip = 0;                 // host order
+  bool v6 = false;                 // the engine's family
+  uint32_t ip = 0;                 // host order (IPv4)
+  wire::Ip6 ip6;                   // IPv6 (when v6)
   std::vector<uint16_t> ports;     // at most ConnTable::kMaxLocalIndex
   ServeMode mode = ServeMode::kHold;
-  uint16_t mss = 1460;             // advertised MSS (TUN MTU 1500)
+  uint16_t mss = 1460;             // advertised MSS (TUN MTU 1500; IPv6: 1440)
   uint16_t window = 65535;         // RCV.WND, never scaled (we send window scale 0)
   uint32_t challenge_acks_per_s = 1000;  // RFC 5961 section 7: a randomised budget around this (reply_limit.h)
   uint64_t invalid_reply_interval_ns = 500'000'000;  // per connection (Linux tcp_invalid_ratelimit)
@@ -52,7 +60,7 @@ struct ServerConfig {
 struct ServerStats {
   uint64_t packets_in = 0, packets_out = 0;
   uint64_t drops[wire::kDropReasons] = {};
-  uint64_t not_ours = 0;          // addressed to another IP (routed here but not served)
+  uint64_t not_ours = 0;          // addressed to another IP or family (routed here but not served)
   uint64_t syns = 0;              // SYNs answered with a cookie
   uint64_t cookie_bad = 0;        // ACKs naming no connection whose cookie failed: reset
   uint64_t accepted = 0;          // connections established (cookie validated)
@@ -65,6 +73,7 @@ struct ServerStats {
   uint64_t bytes_in = 0;          // new payload bytes
   uint64_t bytes_echoed = 0;      // payload bytes sent back (echo mode, regenerations included)
   uint64_t table_full = 0;        // final ACKs reset: the table is at --max-connections or could not grow
+                                  // (IPv6: or the peer's prefix is one past PeerPrefixes::kMaxPrefixes)
   uint64_t window_limited = 0;    // echo mode: data left unacknowledged to fit the peer's window
 
   // Sums another engine's counters (several engine threads).
@@ -91,6 +100,8 @@ class ServerEngine {
 
   // Pre-sizes the table for `n` connections.
   Result<void> Reserve(uint64_t n) { return table_.Reserve(n); }
+  // Faults in the table's pages now (after Reserve), before connections come.
+  Result<void> Prefault() { return table_.Prefault(); }
 
   // Handles one raw IPv4 packet received at `now_ns` (CLOCK_MONOTONIC).
   void Input(std::span<const uint8_t> packet, uint64_t now_ns, PacketSink& out);
@@ -99,10 +110,15 @@ class ServerEngine {
 
   const ServerStats& stats() const { return stats_; }
   const ConnTable& table() const { return table_; }
+  // IPv6: the distinct /96 prefixes of peers stored so far (0 for IPv4).
+  uint32_t peer_prefixes() const { return prefixes_ ? prefixes_->size() : 0; }
   uint64_t established() const { return table_.size(); }
 
  private:
   void OnListen(const wire::Segment& seg, uint16_t local_index, uint64_t now_ns, PacketSink& out);
+  // The table key of the peer of `seg`; false when an IPv6 peer's prefix is
+  // unknown (no connection can exist for it).
+  bool KeyOf(const wire::Segment& seg, uint16_t local_index, ConnKey* key) const;
   void OnSynchronized(Conn* c, const wire::Segment& seg, uint64_t now_ns, PacketSink& out);
   void OnData(Conn* c, const wire::Segment& seg, uint64_t now_ns, PacketSink& out);
   bool Acceptable(const Conn& c, const wire::Segment& seg) const;
@@ -120,6 +136,7 @@ class ServerEngine {
 
   SynCookies cookies_;
   ConnTable table_;
+  std::unique_ptr<PeerPrefixes> prefixes_;  // IPv6 only
   ServerStats stats_;
   std::vector<uint16_t> port_index_;  // port -> index + 1; 0: not listening
   ReplyLimiter limiter_;

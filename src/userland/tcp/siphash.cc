@@ -66,6 +66,13 @@ uint64_t SipHash24Words(const SipKey& key, uint64_t m0, uint64_t m1) {
   return s.Finish();
 }
 
+uint64_t SipHash24Words(const SipKey& key, std::span<const uint64_t> words) {
+  State s(key);
+  for (uint64_t m : words) s.Compress(m);
+  s.Compress(uint64_t((words.size() * 8) & 0xff) << 56);
+  return s.Finish();
+}
+
 SipKey RandomSipKey() {
   uint64_t words[2] = {0, 0};
   size_t got = 0;

@@ -10,15 +10,21 @@ uint32_t Counter(uint64_t now_ns) { return uint32_t(now_ns / SynCookies::kPeriod
 
 }  // namespace
 
-uint32_t SynCookies::MssIndex(uint16_t peer_mss) {
+uint32_t SynCookies::MssIndex(uint16_t peer_mss, bool v6) {
+  const auto& table = MssTable(v6);
   uint32_t idx = 0;
-  for (uint32_t i = 0; i < kMssTable.size(); ++i) {
-    if (kMssTable[i] <= peer_mss) idx = i;
+  for (uint32_t i = 0; i < table.size(); ++i) {
+    if (table[i] <= peer_mss) idx = i;
   }
   return idx;
 }
 
 uint32_t SynCookies::Hash(const SipKey& k, const FourTuple& t, uint32_t count) const {
+  if (t.v6) {
+    const uint64_t words[5] = {t.src_ip6.hi, t.src_ip6.lo, t.dst_ip6.hi, t.dst_ip6.lo,
+                               (uint64_t(t.src_port) << 48) | (uint64_t(t.dst_port) << 32) | count};
+    return uint32_t(SipHash24Words(k, words));
+  }
   uint64_t m0 = (uint64_t(t.src_ip) << 32) | t.dst_ip;
   uint64_t m1 = (uint64_t(t.src_port) << 48) | (uint64_t(t.dst_port) << 32) | count;
   return uint32_t(SipHash24Words(k, m0, m1));

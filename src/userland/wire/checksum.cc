@@ -23,6 +23,12 @@ uint32_t PseudoHeaderSum(uint32_t src, uint32_t dst, uint8_t protocol, uint16_t 
   return sum + protocol + length;
 }
 
+uint32_t PseudoHeaderSum6(const uint8_t* src, const uint8_t* dst, uint8_t next_header, uint32_t length) {
+  uint32_t sum = ChecksumAdd(0, {src, 16});
+  sum = ChecksumAdd(sum, {dst, 16});
+  return sum + (length >> 16) + (length & 0xffff) + next_header;
+}
+
 uint16_t ChecksumUpdate16(uint16_t checksum, uint16_t old_word, uint16_t new_word) {
   uint32_t sum = uint16_t(~checksum) + uint32_t(uint16_t(~old_word)) + new_word;
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);

@@ -23,6 +23,10 @@ inline uint16_t Checksum(std::span<const uint8_t> data) { return ChecksumFinish(
 // The TCP/UDP pseudo-header sum for IPv4 (RFC 9293 3.1): source, destination,
 // zero, protocol, TCP length. Addresses in host order.
 uint32_t PseudoHeaderSum(uint32_t src, uint32_t dst, uint8_t protocol, uint16_t length);
+// The IPv6 pseudo-header sum (RFC 8200 8.1): source and destination (16 bytes
+// each, network order), the 32-bit upper-layer length, three zero bytes and
+// the next header.
+uint32_t PseudoHeaderSum6(const uint8_t* src, const uint8_t* dst, uint8_t next_header, uint32_t length);
 
 // RFC 1624 eqn. 3: the new checksum HC' = ~(~HC + ~m + m') after one 16-bit
 // word of the covered data changed from `old_word` to `new_word`.
