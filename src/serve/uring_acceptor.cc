@@ -113,6 +113,7 @@ UringWorker::UringWorker(const WorkerContext& ctx, unsigned table_slots, int bac
   uint64_t burst = static_cast<uint64_t>(std::max(backlog, 1)) * std::max<size_t>(ctx_.listeners.size(), 1) + 256;
   margin_ = static_cast<unsigned>(std::clamp<uint64_t>(burst, 1, table_slots_ / 4 + 1));
   if (ctx_.session.active()) driver_ = std::make_unique<ServerSessionDriver>(ctx_.session, ctx_.mode);
+  streams_ = driver_ != nullptr || ctx_.mode == ServeMode::kEcho;
 }
 
 UringWorker::~UringWorker() {
@@ -154,8 +155,8 @@ Result<size_t> UringWorker::AddRing() {
   ring->buffers = std::move(*buffers);
   ring->armed.assign(ctx_.listeners.size(), 0);
   if (ctx_.mode == ServeMode::kHttp && !driver_) ring->http.assign(table_slots_, 0);
-  if (driver_) {
-    ring->sessions = PagedArray<ServerSession>(table_slots_);
+  if (streams_) {
+    if (driver_) ring->sessions = PagedArray<ServerSession>(table_slots_);
     ring->slot_gen.assign(table_slots_, 0);
     ring->session_live.assign(table_slots_, 0);
     ring->sending.assign(table_slots_, 0);
@@ -324,10 +325,10 @@ void UringWorker::Handle(size_t r, const io_uring_cqe& cqe) {
     case kAccept:
       return OnAccept(r, cqe);
     case kRecv:
-      if (driver_) return OnSessionRecv(r, TagSlot(ud), TagAux(ud), cqe);
+      if (streams_) return OnSessionRecv(r, TagSlot(ud), TagAux(ud), cqe);
       return OnRecv(r, TagSlot(ud), cqe);
     case kSend:
-      return OnSend(r, TagSlot(ud), TagAux(ud), cqe);
+      return OnSend(r, TagSlot(ud), cqe);
     case kSessionSend:
       return OnSessionSend(reinterpret_cast<SendBuf*>(ud & kPointerMask), cqe.res);
     case kClose: {
@@ -365,10 +366,10 @@ void UringWorker::OnAccept(size_t r, const io_uring_cqe& cqe) {
       // Back off like the epoll engine: stop accepting for a while.
       if (ring.accepting) StopAccepting(r);
       if (retry_at_ns_ == 0) retry_at_ns_ = MonotonicNanos() + kRetryNs;
-    } else if (driver_) {
+    } else if (streams_) {
       ring.slot_gen[slot] = (ring.slot_gen[slot] + 1) & 0xffffff;
       ring.sending[slot] = ring.close_after[slot] = 0;
-      if (!driver_->Open(ring.sessions[slot])) {
+      if (driver_ && !driver_->Open(ring.sessions[slot])) {
         CloseSlot(r, slot, ENOMEM);
       } else {
         ring.session_live[slot] = 1;
@@ -399,7 +400,7 @@ void UringWorker::OnAccept(size_t r, const io_uring_cqe& cqe) {
 
 void UringWorker::ArmRecv(size_t r, uint32_t slot) {
   io_uring_sqe* sqe = Sqe(r);
-  if (driver_) {  // sessions: multishot, the generation in the tag
+  if (streams_) {  // sessions and echo: multishot, the generation in the tag
     io_uring_prep_recv_multishot(sqe, static_cast<int>(slot), nullptr, 0, 0);
     sqe->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
     sqe->buf_group = rings_[r]->buffers.bgid();
@@ -424,13 +425,7 @@ void UringWorker::OnRecv(size_t r, uint32_t slot, const io_uring_cqe& cqe) {
     if (ctx_.mode == ServeMode::kHold) {
       if (has_buffer) ring.buffers.Recycle(bid);
       if ((cqe.flags & IORING_CQE_F_MORE) == 0) ArmRecv(r, slot);
-    } else if (ctx_.mode == ServeMode::kEcho) {
-      io_uring_sqe* sqe = Sqe(r);
-      io_uring_prep_send(sqe, static_cast<int>(slot), ring.buffers.Buffer(bid), static_cast<size_t>(cqe.res),
-                         MSG_WAITALL | MSG_NOSIGNAL);
-      sqe->flags |= IOSQE_FIXED_FILE;
-      io_uring_sqe_set_data64(sqe, Tag(kSend, static_cast<uint32_t>(bid) + 1, slot));
-    } else {
+    } else {  // http (echo runs on the streams path: OnSessionRecv)
       OnHttpData(r, slot, ring.buffers.Buffer(bid), static_cast<size_t>(cqe.res));
       ring.buffers.Recycle(bid);
       FeedStarved(r);
@@ -465,12 +460,8 @@ void UringWorker::SendHttp(size_t r, uint32_t slot) {
   io_uring_sqe_set_data64(sqe, Tag(kSend, 0, slot));
 }
 
-void UringWorker::OnSend(size_t r, uint32_t slot, uint32_t aux, const io_uring_cqe& cqe) {
+void UringWorker::OnSend(size_t r, uint32_t slot, const io_uring_cqe& cqe) {
   Ring& ring = *rings_[r];
-  if (aux != 0) {
-    ring.buffers.Recycle(static_cast<uint16_t>(aux - 1));
-    FeedStarved(r);
-  }
   if (cqe.res < 0) return CloseSlot(r, slot, -cqe.res);
   if (ctx_.mode == ServeMode::kHttp) {
     uint32_t& st = ring.http[slot];
@@ -499,9 +490,9 @@ void UringWorker::CloseSlot(size_t r, uint32_t slot, int err) {
   // The peer ended with FIN: in echo/http, close gracefully so replies still
   // queued reach it (the inherited SO_LINGER 0 would reset and drop them).
   // In hold mode the RST is wanted: it spares the peer its TIME_WAIT.
-  if (driver_) {
-    // The session's multishot recv holds the socket: cancel it first (hard
-    // links: the close runs whatever the cancel found).
+  if (streams_) {
+    // The multishot recv holds the socket: cancel it first (hard links: the
+    // close runs whatever the cancel found).
     if (io_uring_sq_space_left(&rings_[r]->ring) < 3) io_uring_submit(&rings_[r]->ring);
     io_uring_sqe* cancel = Sqe(r);
     io_uring_prep_cancel_fd(cancel, static_cast<int>(slot), IORING_ASYNC_CANCEL_FD_FIXED | IORING_ASYNC_CANCEL_ALL);
@@ -525,6 +516,12 @@ void UringWorker::OnSessionRecv(size_t r, uint32_t slot, uint32_t gen, const io_
   uint16_t bid = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
   if (gen != ring.slot_gen[slot] || !ring.session_live[slot]) {
     if (has_buffer) ring.buffers.Recycle(bid);  // the slot's previous connection, or one already ended
+    return;
+  }
+  if (cqe.res > 0 && has_buffer && !driver_) {  // echo: the bytes back, in order
+    SessionSend(r, slot, std::string_view(ring.buffers.Buffer(bid), static_cast<size_t>(cqe.res)));
+    ring.buffers.Recycle(bid);
+    if ((cqe.flags & IORING_CQE_F_MORE) == 0) ArmRecv(r, slot);
     return;
   }
   if (cqe.res > 0 && has_buffer) {
@@ -608,7 +605,7 @@ void UringWorker::EndSession(size_t r, uint32_t slot, int err) {
   Ring& ring = *rings_[r];
   if (!ring.session_live[slot]) return;  // ended already
   ring.session_live[slot] = 0;
-  driver_->Release(ring.sessions[slot]);
+  if (driver_) driver_->Release(ring.sessions[slot]);
   ring.slot_gen[slot] = (ring.slot_gen[slot] + 1) & 0xffffff;
   ring.sending[slot] = ring.close_after[slot] = 0;
   ring.backlog.erase(slot);

@@ -12,10 +12,13 @@
 // Hold mode: one multishot recv per connection draws from the ring's small
 // provided-buffer pool (sys::BufRing); data is discarded and the buffer recycled
 // at once, EOF or RST closes the slot. No user-space state per connection:
-// the slot number travels in the CQE's user_data. Echo and http modes use a
-// single-shot recv per turn (recv -> send with MSG_WAITALL -> recv), so
-// replies stay in order; http keeps 4 bytes per slot (scanner state and
-// responses still to send).
+// the slot number travels in the CQE's user_data. Http mode uses a
+// single-shot recv per turn (recv -> send with MSG_WAITALL ->
+// recv), so replies stay in order; http keeps 4 bytes per slot (scanner
+// state and responses still to send). Echo mode and sessions keep one
+// multishot recv armed per connection and send in order: one send in flight
+// per connection, output produced meanwhile queued behind it (a generation
+// and three flags per slot tell a connection's completions apart).
 //
 // The worker waits on an epoll set holding the stop eventfd and one eventfd
 // registered with every ring. Rings are SINGLE_ISSUER + DEFER_TASKRUN:
@@ -68,7 +71,7 @@ class UringWorker {
   void Handle(size_t r, const io_uring_cqe& cqe);
   void OnAccept(size_t r, const io_uring_cqe& cqe);
   void OnRecv(size_t r, uint32_t slot, const io_uring_cqe& cqe);
-  void OnSend(size_t r, uint32_t slot, uint32_t aux, const io_uring_cqe& cqe);
+  void OnSend(size_t r, uint32_t slot, const io_uring_cqe& cqe);
   void OnHttpData(size_t r, uint32_t slot, const char* data, size_t len);
   void SendHttp(size_t r, uint32_t slot);
   void ArmRecv(size_t r, uint32_t slot);
@@ -94,6 +97,9 @@ class UringWorker {
   uint64_t retry_at_ns_ = 0;       // when to re-arm accepts after an error (0 = none)
   bool stopping_ = false;          // Stop() came: arm no more accepts
   std::unique_ptr<ServerSessionDriver> driver_;  // --tls / --proto ws
+  // Sessions and echo mode: one multishot recv per connection and output in
+  // order per connection (a copy per send, queued behind the send in flight).
+  bool streams_ = false;
   std::string out_;                // a session's output being produced
   std::unordered_set<SendBuf*> sends_;  // session sends in flight (freed at the end)
 };
