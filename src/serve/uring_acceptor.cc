@@ -549,6 +549,12 @@ void UringWorker::OnSessionRecv(size_t r, uint32_t slot, uint32_t gen, const io_
     FeedStarved(r);
     return;
   }
+  if (cqe.res == 0 && ring.sending[slot]) {
+    // EOF (a half close) with replies still going out: close once they are
+    // sent, so the peer reads them all (graceful close, not a reset).
+    ring.close_after[slot] = 1;
+    return;
+  }
   EndSession(r, slot, cqe.res < 0 && cqe.res != -ECANCELED ? -cqe.res : 0);
 }
 
