@@ -16,19 +16,18 @@
 
 #include <fmt/format.h>
 
+#include "userland/wire/bytes.h"
 #include "userland/wire/resegment.h"
 
 namespace tcpmax::userland::link {
 namespace {
 
+using wire::Load32;
+
 constexpr uint32_t kAccept = 0x40000;  // snap length: the whole packet (GSO packets reach 64 KiB)
 
 sock_filter Stmt(uint16_t code, uint32_t k) { return sock_filter{code, 0, 0, k}; }
 sock_filter Jump(uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) { return sock_filter{code, jt, jf, k}; }
-
-uint32_t Load32(const uint8_t* p) {
-  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
-}
 
 tpacket_block_desc* Block(uint8_t* ring, uint32_t block_bytes, uint32_t i) {
   return reinterpret_cast<tpacket_block_desc*>(ring + size_t(i) * block_bytes);

@@ -4,23 +4,11 @@
 #include <cstring>
 
 #include "userland/wire/checksum.h"
+#include "userland/wire/bytes.h"
 #include "userland/wire/segment.h"
 
 namespace tcpmax::userland::wire {
 namespace {
-
-uint16_t Load16(const uint8_t* p) { return uint16_t((p[0] << 8) | p[1]); }
-uint32_t Load32(const uint8_t* p) {
-  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
-}
-void Store16(uint8_t* p, uint16_t v) {
-  p[0] = uint8_t(v >> 8);
-  p[1] = uint8_t(v);
-}
-void Store32(uint8_t* p, uint32_t v) {
-  Store16(p, uint16_t(v >> 16));
-  Store16(p + 2, uint16_t(v));
-}
 
 // IP header checksum (IPv4) and TCP checksum of a packet laid out as `l`.
 void FillChecksums(uint8_t* p, const TcpLayout& l) {

@@ -1,0 +1,24 @@
+// Network byte order loads and stores on raw packet bytes (no alignment
+// assumed), shared by the wire codec and the links.
+#pragma once
+
+#include <cstdint>
+
+namespace tcpmax::userland::wire {
+
+inline uint16_t Load16(const uint8_t* p) { return uint16_t((p[0] << 8) | p[1]); }
+inline uint32_t Load32(const uint8_t* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+}
+inline void Store16(uint8_t* p, uint16_t v) {
+  p[0] = uint8_t(v >> 8);
+  p[1] = uint8_t(v);
+}
+inline void Store32(uint8_t* p, uint32_t v) {
+  p[0] = uint8_t(v >> 24);
+  p[1] = uint8_t(v >> 16);
+  p[2] = uint8_t(v >> 8);
+  p[3] = uint8_t(v);
+}
+
+}  // namespace tcpmax::userland::wire
