@@ -14,8 +14,6 @@
 #include <cstring>
 #include <memory>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "core/clock.h"
@@ -24,6 +22,7 @@
 #include "load/connector_core.h"
 #include "sys/buf_ring.h"
 #include "sys/process.h"
+#include "sys/uring_sends.h"
 #include "core/token_bucket.h"
 
 namespace tcpmax::load {
@@ -88,35 +87,11 @@ void PrepBind(io_uring_sqe* sqe, uint32_t slot, const sockaddr* addr, socklen_t 
 
 // user_data: the op in the top byte, the slot's generation (sessions) in the
 // next 16 bits, the slot in the low 32. A session send's user_data is
-// instead kSessionSend over a SendBuf pointer (user space is below 2^56).
+// instead kSessionSend over its block (sys::UringSends).
 uint64_t Tag(Op op, uint32_t slot, uint16_t gen = 0) { return (uint64_t{op} << 56) | (uint64_t{gen} << 32) | slot; }
 Op TagOp(uint64_t tag) { return static_cast<Op>(tag >> 56); }
 uint32_t TagSlot(uint64_t tag) { return static_cast<uint32_t>(tag); }
 uint16_t TagGen(uint64_t tag) { return static_cast<uint16_t>(tag >> 32); }
-constexpr uint64_t kPointerMask = (uint64_t{1} << 56) - 1;
-
-// Session bytes on their way out: the kernel reads them until the send
-// completes. One heap block per send (sessions send once per message).
-struct SendBuf {
-  uint32_t slot;
-  uint16_t gen;
-  uint16_t ring;
-  uint32_t len;
-  uint32_t off;  // bytes already sent (a short send resumes here)
-  char data[];
-};
-
-SendBuf* NewSendBuf(uint32_t ring, uint32_t slot, uint16_t gen, std::string_view bytes) {
-  auto* b = static_cast<SendBuf*>(std::malloc(sizeof(SendBuf) + bytes.size()));
-  if (b == nullptr) return nullptr;
-  b->slot = slot;
-  b->gen = gen;
-  b->ring = static_cast<uint16_t>(ring);
-  b->len = static_cast<uint32_t>(bytes.size());
-  b->off = 0;
-  std::memcpy(b->data, bytes.data(), bytes.size());
-  return b;
-}
 
 // The session layer's receive buffers, per ring: a multishot recv per
 // session draws from them and gives each back once the driver has read it.
@@ -131,15 +106,13 @@ struct Ring {
   std::vector<uint64_t> state;            // kFree, kClosing, kSetupFailed, or Since(t, tag)
   std::vector<uint32_t> free_slots;       // stack of free slots
   std::vector<std::array<uint8_t, kPingBytes>> buf;  // recv buffer per slot (no session layer)
-  // With the session layer: per slot its session, generation (a completion
-  // of an earlier connection on the slot is told apart) and whether a send
-  // is in flight (bytes queued meanwhile wait in `backlog`, so a
-  // connection's sends never overtake each other); the rings' receive
-  // buffers; slots whose multishot recv ended for want of a buffer.
+  // With the session layer: per slot its session and generation (a
+  // completion of an earlier connection on the slot is told apart); the
+  // sessions' sends, in order per connection; the ring's receive buffers;
+  // slots whose multishot recv ended for want of a buffer.
   std::vector<ClientSession> sessions;
   std::vector<uint16_t> gen;
-  std::vector<uint8_t> sending;
-  std::unordered_map<uint32_t, std::string> backlog;
+  std::unique_ptr<sys::UringSends> sends;
   sys::BufRing buffers;
   std::vector<uint32_t> starved;
   bool in_ring_setup = false;  // socket + setsockopt + bind as SQEs (see RingSocketSetup)
@@ -155,6 +128,17 @@ struct Ring {
     if (live) io_uring_queue_exit(&ring);
   }
 };
+
+io_uring_sqe* GetSqe(Ring& r) {
+  io_uring_sqe* sqe = io_uring_get_sqe(&r.ring);
+  if (sqe == nullptr) {
+    io_uring_submit(&r.ring);
+    r.unsubmitted = 0;
+    sqe = io_uring_get_sqe(&r.ring);
+  }
+  ++r.unsubmitted;
+  return sqe;
+}
 
 // Rings are created, fed and reaped by their worker thread only
 // (SINGLE_ISSUER); completions are posted when the thread next enters the
@@ -183,7 +167,7 @@ Result<std::unique_ptr<Ring>> MakeRing(unsigned slots, int eventfd, bool session
     r->buffers = std::move(*b);
     r->sessions.resize(slots);
     r->gen.assign(slots, 0);
-    r->sending.assign(slots, 0);
+    r->sends = std::make_unique<sys::UringSends>(slots, kSessionSend, [ring = r.get()] { return GetSqe(*ring); });
   } else {
     r->buf.resize(slots);
   }
@@ -192,16 +176,6 @@ Result<std::unique_ptr<Ring>> MakeRing(unsigned slots, int eventfd, bool session
   return r;
 }
 
-io_uring_sqe* GetSqe(Ring& r) {
-  io_uring_sqe* sqe = io_uring_get_sqe(&r.ring);
-  if (sqe == nullptr) {
-    io_uring_submit(&r.ring);
-    r.unsubmitted = 0;
-    sqe = io_uring_get_sqe(&r.ring);
-  }
-  ++r.unsubmitted;
-  return sqe;
-}
 
 class UringWorker : public ConnectorCore<UringWorker>, public SessionTransport {
  public:
@@ -259,26 +233,18 @@ class UringWorker : public ConnectorCore<UringWorker>, public SessionTransport {
     if (driver_) Drain();
     for (auto& r : rings_) ReleaseSessions(*r);
     rings_.clear();  // io_uring_queue_exit closes every direct descriptor (RST: SO_LINGER 0)
-    for (SendBuf* b : sends_) std::free(b);
-    sends_.clear();
     stats_.inflight = 0;
     Publish(MonotonicNanos());
   }
 
   // SessionTransport: queues `bytes` on the connection's direct descriptor.
-  // Always "all sent": the bytes wait in a SendBuf (or behind the send in
+  // Always "all sent": the bytes wait in a send block (or behind the send in
   // flight) until the kernel took them; a failed send closes the session.
   ssize_t Send(uint64_t conn, std::string_view bytes) override {
     if (bytes.empty()) return 0;
     uint32_t ri = static_cast<uint32_t>(conn >> 32), slot = static_cast<uint32_t>(conn);
     Ring& r = *rings_[ri];
-    if (r.sending[slot]) {
-      r.backlog[slot].append(bytes);
-      return static_cast<ssize_t>(bytes.size());
-    }
-    SendBuf* b = NewSendBuf(ri, slot, r.gen[slot], bytes);
-    if (b == nullptr) return -ENOMEM;
-    PostSessionSend(r, b);
+    if (!r.sends->Send(slot, r.gen[slot], bytes)) return -ENOMEM;
     return static_cast<ssize_t>(bytes.size());
   }
 
@@ -350,10 +316,6 @@ class UringWorker : public ConnectorCore<UringWorker>, public SessionTransport {
         return rings_[i].get();
       }
     }
-    if (rings_.size() >= 65535) {  // a SendBuf names its ring in 16 bits
-      ring_error_ = EMFILE;
-      return nullptr;
-    }
     uint64_t left = plan_.count - opened_index_ + stats_.inflight;
     unsigned slots = static_cast<unsigned>(std::min<uint64_t>(slots_per_ring_, std::max<uint64_t>(left, 64)));
     auto ring = MakeRing(slots, efd_.get(), driver_ != nullptr);
@@ -372,7 +334,7 @@ class UringWorker : public ConnectorCore<UringWorker>, public SessionTransport {
   void ClaimSlot(Ring& r, uint32_t slot, uint64_t index) {
     if (!driver_) return;
     ++r.gen[slot];
-    r.sending[slot] = 0;
+    r.sends->Forget(slot);
     r.sessions[slot].index = index;
   }
 
@@ -469,22 +431,12 @@ class UringWorker : public ConnectorCore<UringWorker>, public SessionTransport {
     io_uring_sqe_set_data64(sqe, Tag(kRecv, slot, r.gen[slot]));
   }
 
-  void PostSessionSend(Ring& r, SendBuf* b) {
-    r.sending[b->slot] = 1;
-    sends_.insert(b);
-    io_uring_sqe* sqe = GetSqe(r);
-    io_uring_prep_send(sqe, static_cast<int>(b->slot), b->data + b->off, b->len - b->off, MSG_NOSIGNAL);
-    sqe->flags |= IOSQE_FIXED_FILE;
-    io_uring_sqe_set_data64(sqe, (uint64_t{kSessionSend} << 56) | reinterpret_cast<uint64_t>(b));
-  }
-
   void CloseSlot(Ring& r, uint32_t slot) {
     r.state[slot] = kClosing;
     if (driver_) {
       // The multishot recv holds the socket: cancel it first (hard link:
       // the close runs whatever the cancel found).
-      r.sending[slot] = 0;
-      r.backlog.erase(slot);
+      r.sends->Forget(slot);
       if (io_uring_sq_space_left(&r.ring) < 2) {
         io_uring_submit(&r.ring);
         r.unsubmitted = 0;
@@ -552,7 +504,7 @@ class UringWorker : public ConnectorCore<UringWorker>, public SessionTransport {
   void Complete(Ring& r, uint32_t ri, const io_uring_cqe& cqe, uint64_t now) {
     uint64_t tag = cqe.user_data;
     int res = cqe.res;
-    if (TagOp(tag) == kSessionSend) return OnSessionSend(reinterpret_cast<SendBuf*>(tag & kPointerMask), res);
+    if (TagOp(tag) == kSessionSend) return OnSessionSend(r, tag, res);
     uint32_t slot = TagSlot(tag);
     uint64_t& s = r.state[slot];
     switch (TagOp(tag)) {
@@ -642,32 +594,12 @@ class UringWorker : public ConnectorCore<UringWorker>, public SessionTransport {
     if (v == SessionVerdict::kReopen) OpenOne(index, /*reopen=*/true);
   }
 
-  void OnSessionSend(SendBuf* b, int res) {
-    uint32_t ri = b->ring, slot = b->slot;
-    Ring& r = *rings_[ri];
-    bool current = b->gen == r.gen[slot] && Held(r.state[slot]);
-    if (current && res >= 0 && b->off + static_cast<uint32_t>(res) < b->len) {
-      b->off += static_cast<uint32_t>(res);  // short send: the rest, before anything queued behind it
-      sends_.erase(b);
-      return PostSessionSend(r, b);
-    }
-    sends_.erase(b);
-    std::free(b);
-    if (!current) return;
-    r.sending[slot] = 0;
-    if (res < 0) {
-      stats_.errors.Record(-res);
-      return Act(r, slot, SessionVerdict::kClose);
-    }
-    auto it = r.backlog.find(slot);
-    if (it == r.backlog.end()) return;
-    SendBuf* next = NewSendBuf(ri, slot, r.gen[slot], it->second);
-    r.backlog.erase(it);
-    if (next == nullptr) {
-      stats_.errors.Record(ENOMEM);
-      return Act(r, slot, SessionVerdict::kClose);
-    }
-    PostSessionSend(r, next);
+  void OnSessionSend(Ring& r, uint64_t tag, int res) {
+    sys::UringSends::Completion c = r.sends->Complete(
+        tag, res, [&r](uint32_t slot, uint32_t gen) { return gen == r.gen[slot] && Held(r.state[slot]); });
+    if (c.outcome != sys::UringSends::Outcome::kFailed) return;
+    stats_.errors.Record(c.error);
+    Act(r, c.slot, SessionVerdict::kClose);
   }
 
   // Calls `fn` on the held sessions of slots [from, to), counted across the rings in order.
@@ -734,7 +666,6 @@ class UringWorker : public ConnectorCore<UringWorker>, public SessionTransport {
   std::unique_ptr<SessionDriver> driver_;
   bool driver_error_ = false;
   std::vector<std::string> hosts_;  // per target: the Host header ("127.0.0.1:8080")
-  std::unordered_set<SendBuf*> sends_;  // session sends in flight, freed at the end
 };
 
 }  // namespace

@@ -7,15 +7,13 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
-#include <cstring>
 #include <string>
-#include <unordered_map>
 
 #include <fmt/format.h>
 
 #include "core/clock.h"
 #include "core/paged_array.h"
+#include "sys/uring_sends.h"
 #include "serve/http_scan.h"
 
 namespace tcpmax::serve {
@@ -34,8 +32,6 @@ uint32_t TagSlot(uint64_t ud) { return static_cast<uint32_t>(ud); }
 // Accept aux: listener index (16 bits) and the ring's arm generation (8 bits),
 // so a late CQE of a cancelled accept is told apart from the re-armed one.
 uint32_t AcceptAux(size_t listener, uint8_t gen) { return (static_cast<uint32_t>(gen) << 16) | (listener & 0xffff); }
-
-constexpr uint64_t kPointerMask = (uint64_t{1} << 56) - 1;
 
 constexpr uint64_t kStopKey = ~0ull;
 constexpr uint64_t kRingsKey = ~0ull - 1;
@@ -69,17 +65,6 @@ void PrepLingerOff(io_uring_sqe* sqe, uint32_t slot) {
 
 }  // namespace
 
-// A session's output on its way out (kSessionSend's user_data points here):
-// the kernel reads it until the send completes.
-struct UringWorker::SendBuf {
-  uint32_t slot;
-  uint32_t gen;
-  uint32_t ring;
-  uint32_t len;
-  uint32_t off;  // bytes already sent (a short send resumes here)
-  char data[];
-};
-
 struct UringWorker::Ring {
   io_uring ring{};
   bool live = false;
@@ -91,16 +76,15 @@ struct UringWorker::Ring {
   unsigned accepts_live = 0;         // accept requests not yet ended (armed or being cancelled)
   std::vector<uint32_t> http;        // by slot, http mode: scanner state | responses owed << 8
   std::vector<uint32_t> starved;     // echo/http/sessions: slots whose recv found no buffer
-  // Sessions (--tls / --proto ws), by slot: the session, whether it is
-  // live (opened, not ended), a generation (a
-  // late completion of the slot's previous connection is told apart; 24
-  // bits travel in the recv tag), a send in flight (output produced
-  // meanwhile waits in `backlog`, so a connection's bytes keep their order)
-  // and "close once the output is sent".
+  // Sessions and echo (streams), by slot: the session, whether it is live
+  // (opened, not ended), a generation (a late completion of the slot's
+  // previous connection is told apart; 24 bits travel in the recv tag) and
+  // "close once the output is sent"; the output itself, in order per
+  // connection.
   PagedArray<ServerSession> sessions;  // pages allocated as slots are used
   std::vector<uint32_t> slot_gen;
-  std::vector<uint8_t> session_live, sending, close_after;
-  std::unordered_map<uint32_t, std::string> backlog;
+  std::vector<uint8_t> session_live, close_after;
+  std::unique_ptr<sys::UringSends> sends;
 
   ~Ring() {
     buffers = sys::BufRing();
@@ -116,10 +100,7 @@ UringWorker::UringWorker(const WorkerContext& ctx, unsigned table_slots, int bac
   streams_ = driver_ != nullptr || ctx_.mode == ServeMode::kEcho;
 }
 
-UringWorker::~UringWorker() {
-  rings_.clear();
-  for (SendBuf* b : sends_) std::free(b);
-}
+UringWorker::~UringWorker() = default;
 
 Result<void> UringWorker::Setup() {
   epoll_ = Fd(epoll_create1(EPOLL_CLOEXEC));
@@ -159,7 +140,7 @@ Result<size_t> UringWorker::AddRing() {
     if (driver_) ring->sessions = PagedArray<ServerSession>(table_slots_);
     ring->slot_gen.assign(table_slots_, 0);
     ring->session_live.assign(table_slots_, 0);
-    ring->sending.assign(table_slots_, 0);
+    ring->sends = std::make_unique<sys::UringSends>(table_slots_, kSessionSend, [this, r = rings_.size()] { return Sqe(r); });
     ring->close_after.assign(table_slots_, 0);
   }
   // Deferred task work is run by io_uring_enter(GETEVENTS) only; the
@@ -330,7 +311,7 @@ void UringWorker::Handle(size_t r, const io_uring_cqe& cqe) {
     case kSend:
       return OnSend(r, TagSlot(ud), cqe);
     case kSessionSend:
-      return OnSessionSend(reinterpret_cast<SendBuf*>(ud & kPointerMask), cqe.res);
+      return OnSessionSend(r, ud, cqe.res);
     case kClose: {
       Ring& ring = *rings_[r];
       --ring.used;
@@ -368,7 +349,8 @@ void UringWorker::OnAccept(size_t r, const io_uring_cqe& cqe) {
       if (retry_at_ns_ == 0) retry_at_ns_ = MonotonicNanos() + kRetryNs;
     } else if (streams_) {
       ring.slot_gen[slot] = (ring.slot_gen[slot] + 1) & 0xffffff;
-      ring.sending[slot] = ring.close_after[slot] = 0;
+      ring.sends->Forget(slot);
+      ring.close_after[slot] = 0;
       if (driver_ && !driver_->Open(ring.sessions[slot])) {
         CloseSlot(r, slot, ENOMEM);
       } else {
@@ -533,7 +515,7 @@ void UringWorker::OnSessionRecv(size_t r, uint32_t slot, uint32_t gen, const io_
     if (!out_.empty()) SessionSend(r, slot, out_);
     if (!keep) {
       // Close once the output is out (the peer then sees it and ends).
-      if (ring.sending[slot]) {
+      if (ring.sends->busy(slot)) {
         ring.close_after[slot] = 1;
       } else {
         EndSession(r, slot, 0);
@@ -549,7 +531,7 @@ void UringWorker::OnSessionRecv(size_t r, uint32_t slot, uint32_t gen, const io_
     FeedStarved(r);
     return;
   }
-  if (cqe.res == 0 && ring.sending[slot]) {
+  if (cqe.res == 0 && ring.sends->busy(slot)) {
     // EOF (a half close) with replies still going out: close once they are
     // sent, so the peer reads them all (graceful close, not a reset).
     ring.close_after[slot] = 1;
@@ -560,51 +542,16 @@ void UringWorker::OnSessionRecv(size_t r, uint32_t slot, uint32_t gen, const io_
 
 void UringWorker::SessionSend(size_t r, uint32_t slot, std::string_view bytes) {
   Ring& ring = *rings_[r];
-  if (ring.sending[slot]) {
-    ring.backlog[slot].append(bytes);
-    return;
-  }
-  auto* b = static_cast<SendBuf*>(std::malloc(sizeof(SendBuf) + bytes.size()));
-  if (b == nullptr) return EndSession(r, slot, ENOMEM);
-  b->slot = slot;
-  b->gen = ring.slot_gen[slot];
-  b->ring = static_cast<uint32_t>(r);
-  b->len = static_cast<uint32_t>(bytes.size());
-  b->off = 0;
-  std::memcpy(b->data, bytes.data(), bytes.size());
-  sends_.insert(b);
-  PostSessionSend(b);
+  if (!ring.sends->Send(slot, ring.slot_gen[slot], bytes)) EndSession(r, slot, ENOMEM);
 }
 
-void UringWorker::PostSessionSend(SendBuf* b) {
-  rings_[b->ring]->sending[b->slot] = 1;
-  io_uring_sqe* sqe = Sqe(b->ring);
-  io_uring_prep_send(sqe, static_cast<int>(b->slot), b->data + b->off, b->len - b->off, MSG_NOSIGNAL);
-  sqe->flags |= IOSQE_FIXED_FILE;
-  io_uring_sqe_set_data64(sqe, (static_cast<uint64_t>(kSessionSend) << 56) | reinterpret_cast<uint64_t>(b));
-}
-
-void UringWorker::OnSessionSend(SendBuf* b, int res) {
-  size_t r = b->ring;
-  uint32_t slot = b->slot;
+void UringWorker::OnSessionSend(size_t r, uint64_t ud, int res) {
   Ring& ring = *rings_[r];
-  bool current = b->gen == ring.slot_gen[slot] && ring.session_live[slot];
-  if (current && res >= 0 && b->off + static_cast<uint32_t>(res) < b->len) {
-    b->off += static_cast<uint32_t>(res);  // short send: the rest first
-    return PostSessionSend(b);
-  }
-  sends_.erase(b);
-  std::free(b);
-  if (!current) return;
-  ring.sending[slot] = 0;
-  if (res < 0) return EndSession(r, slot, -res);
-  auto it = ring.backlog.find(slot);
-  if (it != ring.backlog.end()) {
-    std::string rest = std::move(it->second);
-    ring.backlog.erase(it);
-    return SessionSend(r, slot, rest);
-  }
-  if (ring.close_after[slot]) EndSession(r, slot, 0);
+  sys::UringSends::Completion c = ring.sends->Complete(ud, res, [&ring](uint32_t slot, uint32_t gen) {
+    return gen == ring.slot_gen[slot] && ring.session_live[slot];
+  });
+  if (c.outcome == sys::UringSends::Outcome::kFailed) return EndSession(r, c.slot, c.error);
+  if (c.outcome == sys::UringSends::Outcome::kDrained && ring.close_after[c.slot]) EndSession(r, c.slot, 0);
 }
 
 void UringWorker::EndSession(size_t r, uint32_t slot, int err) {
@@ -613,8 +560,8 @@ void UringWorker::EndSession(size_t r, uint32_t slot, int err) {
   ring.session_live[slot] = 0;
   if (driver_) driver_->Release(ring.sessions[slot]);
   ring.slot_gen[slot] = (ring.slot_gen[slot] + 1) & 0xffffff;
-  ring.sending[slot] = ring.close_after[slot] = 0;
-  ring.backlog.erase(slot);
+  ring.sends->Forget(slot);
+  ring.close_after[slot] = 0;
   CloseSlot(r, slot, err);
 }
 

@@ -18,7 +18,8 @@
 // state and responses still to send). Echo mode and sessions keep one
 // multishot recv armed per connection and send in order: one send in flight
 // per connection, output produced meanwhile queued behind it (a generation
-// and three flags per slot tell a connection's completions apart).
+// and two flags per slot tell a connection's completions apart; the sends
+// are sys::UringSends).
 //
 // The worker waits on an epoll set holding the stop eventfd and one eventfd
 // registered with every ring. Rings are SINGLE_ISSUER + DEFER_TASKRUN:
@@ -37,7 +38,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
 #include "core/error.h"
@@ -76,11 +76,9 @@ class UringWorker {
   void SendHttp(size_t r, uint32_t slot);
   void ArmRecv(size_t r, uint32_t slot);
   void CloseSlot(size_t r, uint32_t slot, int err);
-  struct SendBuf;
   void OnSessionRecv(size_t r, uint32_t slot, uint32_t gen, const io_uring_cqe& cqe);
   void SessionSend(size_t r, uint32_t slot, std::string_view bytes);
-  void PostSessionSend(SendBuf* b);
-  void OnSessionSend(SendBuf* b, int res);
+  void OnSessionSend(size_t r, uint64_t user_data, int res);
   void EndSession(size_t r, uint32_t slot, int err);
   io_uring_sqe* Sqe(size_t r);
   void FeedStarved(size_t r);
@@ -101,7 +99,6 @@ class UringWorker {
   // order per connection (a copy per send, queued behind the send in flight).
   bool streams_ = false;
   std::string out_;                // a session's output being produced
-  std::unordered_set<SendBuf*> sends_;  // session sends in flight (freed at the end)
 };
 
 }  // namespace tcpmax::serve
