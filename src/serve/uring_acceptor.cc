@@ -44,6 +44,11 @@ constexpr long kCoalesceNs = 250'000;
 constexpr uint64_t kRetryNs = 50'000'000;
 constexpr unsigned kSqEntries = 256;
 constexpr unsigned kCqEntries = 4096;
+// Backpressure (echo and sessions): once this many reply bytes wait behind a
+// connection's send in flight (the peer is not reading), its recv is
+// cancelled until they are sent, as the epoll engine stops reading; so a
+// peer that only writes costs the server its socket buffers, not memory.
+constexpr size_t kPauseBytes = 256 << 10;
 constexpr uint32_t kRejected = 1;  // close aux: the slot was never admitted
 constexpr uint32_t kSocketUringOpSetsockopt = 3;  // SOCKET_URING_OP_SETSOCKOPT (kernel 6.7+)
 
@@ -65,6 +70,11 @@ void PrepLingerOff(io_uring_sqe* sqe, uint32_t slot) {
 
 }  // namespace
 
+// A streams connection's multishot recv: armed; being cancelled because
+// replies back up (its last completion is still to come); or stopped until
+// the replies are sent.
+enum RecvState : uint8_t { kRecvArmed = 0, kRecvCancelling = 1, kRecvPaused = 2 };
+
 struct UringWorker::Ring {
   io_uring ring{};
   bool live = false;
@@ -84,6 +94,7 @@ struct UringWorker::Ring {
   PagedArray<ServerSession> sessions;  // pages allocated as slots are used
   std::vector<uint32_t> slot_gen;
   std::vector<uint8_t> session_live, close_after;
+  std::vector<uint8_t> recv_state;  // RecvState, by slot
   std::unique_ptr<sys::UringSends> sends;
 
   ~Ring() {
@@ -142,6 +153,7 @@ Result<size_t> UringWorker::AddRing() {
     ring->session_live.assign(table_slots_, 0);
     ring->sends = std::make_unique<sys::UringSends>(table_slots_, kSessionSend, [this, r = rings_.size()] { return Sqe(r); });
     ring->close_after.assign(table_slots_, 0);
+    ring->recv_state.assign(table_slots_, kRecvArmed);
   }
   // Deferred task work is run by io_uring_enter(GETEVENTS) only; the
   // eventfd says when some is waiting (or a completion was posted).
@@ -351,6 +363,7 @@ void UringWorker::OnAccept(size_t r, const io_uring_cqe& cqe) {
       ring.slot_gen[slot] = (ring.slot_gen[slot] + 1) & 0xffffff;
       ring.sends->Forget(slot);
       ring.close_after[slot] = 0;
+      ring.recv_state[slot] = kRecvArmed;
       if (driver_ && !driver_->Open(ring.sessions[slot])) {
         CloseSlot(r, slot, ENOMEM);
       } else {
@@ -500,11 +513,11 @@ void UringWorker::OnSessionRecv(size_t r, uint32_t slot, uint32_t gen, const io_
     if (has_buffer) ring.buffers.Recycle(bid);  // the slot's previous connection, or one already ended
     return;
   }
+  bool ended = (cqe.flags & IORING_CQE_F_MORE) == 0;  // the recv's last completion
   if (cqe.res > 0 && has_buffer && !driver_) {  // echo: the bytes back, in order
     SessionSend(r, slot, std::string_view(ring.buffers.Buffer(bid), static_cast<size_t>(cqe.res)));
     ring.buffers.Recycle(bid);
-    if ((cqe.flags & IORING_CQE_F_MORE) == 0) ArmRecv(r, slot);
-    return;
+    return AfterSessionData(r, slot, ended);
   }
   if (cqe.res > 0 && has_buffer) {
     out_.clear();
@@ -522,14 +535,11 @@ void UringWorker::OnSessionRecv(size_t r, uint32_t slot, uint32_t gen, const io_
       }
       return;
     }
-    if ((cqe.flags & IORING_CQE_F_MORE) == 0) ArmRecv(r, slot);
-    return;
+    return AfterSessionData(r, slot, ended);
   }
   if (has_buffer) ring.buffers.Recycle(bid);
-  if (cqe.res == -ENOBUFS) {
-    ring.starved.push_back(slot);  // re-armed when a send gives a buffer back, or below
-    FeedStarved(r);
-    return;
+  if (cqe.res == -ENOBUFS || (cqe.res == -ECANCELED && ring.recv_state[slot] == kRecvCancelling)) {
+    return RecvEnded(r, slot);  // no buffer (they are back by the next submit), or paused
   }
   if (cqe.res == 0 && ring.sends->busy(slot)) {
     // EOF (a half close) with replies still going out: close once they are
@@ -538,6 +548,37 @@ void UringWorker::OnSessionRecv(size_t r, uint32_t slot, uint32_t gen, const io_
     return;
   }
   EndSession(r, slot, cqe.res < 0 && cqe.res != -ECANCELED ? -cqe.res : 0);
+}
+
+// After a recv's data went through: stop reading if replies back up, and
+// re-arm a recv that ended.
+void UringWorker::AfterSessionData(size_t r, uint32_t slot, bool recv_ended) {
+  Ring& ring = *rings_[r];
+  if (!ring.session_live[slot]) return;  // the data ended the session
+  if (ring.recv_state[slot] == kRecvArmed && ring.sends->busy(slot) && ring.sends->waiting(slot) >= kPauseBytes) {
+    if (recv_ended) {
+      ring.recv_state[slot] = kRecvPaused;
+      return;
+    }
+    ring.recv_state[slot] = kRecvCancelling;
+    io_uring_sqe* sqe = Sqe(r);
+    io_uring_prep_cancel64(sqe, Tag(kRecv, ring.slot_gen[slot], slot), 0);
+    io_uring_sqe_set_data64(sqe, Tag(kCancel, 0, slot));
+    return;
+  }
+  if (recv_ended) RecvEnded(r, slot);
+}
+
+// The slot's recv posted its last completion: arm another, unless replies
+// still back up (the last send's completion re-arms it).
+void UringWorker::RecvEnded(size_t r, uint32_t slot) {
+  Ring& ring = *rings_[r];
+  if (ring.recv_state[slot] != kRecvArmed && ring.sends->busy(slot)) {
+    ring.recv_state[slot] = kRecvPaused;
+    return;
+  }
+  ring.recv_state[slot] = kRecvArmed;
+  ArmRecv(r, slot);
 }
 
 void UringWorker::SessionSend(size_t r, uint32_t slot, std::string_view bytes) {
@@ -551,7 +592,9 @@ void UringWorker::OnSessionSend(size_t r, uint64_t ud, int res) {
     return gen == ring.slot_gen[slot] && ring.session_live[slot];
   });
   if (c.outcome == sys::UringSends::Outcome::kFailed) return EndSession(r, c.slot, c.error);
-  if (c.outcome == sys::UringSends::Outcome::kDrained && ring.close_after[c.slot]) EndSession(r, c.slot, 0);
+  if (c.outcome != sys::UringSends::Outcome::kDrained) return;
+  if (ring.close_after[c.slot]) return EndSession(r, c.slot, 0);
+  if (ring.recv_state[c.slot] == kRecvPaused) RecvEnded(r, c.slot);  // replies are out: read again
 }
 
 void UringWorker::EndSession(size_t r, uint32_t slot, int err) {

@@ -79,6 +79,8 @@ class UringWorker {
   void OnSessionRecv(size_t r, uint32_t slot, uint32_t gen, const io_uring_cqe& cqe);
   void SessionSend(size_t r, uint32_t slot, std::string_view bytes);
   void OnSessionSend(size_t r, uint64_t user_data, int res);
+  void AfterSessionData(size_t r, uint32_t slot, bool recv_ended);
+  void RecvEnded(size_t r, uint32_t slot);
   void EndSession(size_t r, uint32_t slot, int err);
   io_uring_sqe* Sqe(size_t r);
   void FeedStarved(size_t r);

@@ -37,6 +37,11 @@ class UringSends {
   bool Send(uint32_t slot, uint32_t gen, std::string_view bytes);
   // A send of `slot` is in flight.
   bool busy(uint32_t slot) const { return sending_[slot] != 0; }
+  // Bytes of `slot` queued behind its send in flight.
+  size_t waiting(uint32_t slot) const {
+    auto it = waiting_.find(slot);
+    return it == waiting_.end() ? 0 : it->second.size();
+  }
   // The slot's connection ended: drops what waits; the send in flight, if
   // any, completes as stale.
   void Forget(uint32_t slot);

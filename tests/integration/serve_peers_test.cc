@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <regex>
+#include <sstream>
 
 #include "harness.h"
 #include "serve_process.h"
@@ -116,6 +117,54 @@ TEST_P(ServePeers, EchoAfterHalfCloseArrivesWhole) {
   EXPECT_EQ(r.out, "5\n") << r.err;
   ASSERT_EQ(serve.Stop(SIGTERM), 0);
   EXPECT_EQ(serve.summary()["resets"], 0) << serve.summary().dump();
+}
+
+TEST_P(ServePeers, EchoStopsReadingFromAPeerThatDoesNotRead) {
+  // The client writes as fast as it can and reads nothing. The server must
+  // stop reading once its replies back up (backpressure), so the client's
+  // sends stall after a few socket buffers' worth instead of the server
+  // swallowing everything into memory; then every byte comes back in order.
+  ServeProcess serve({"--engine", GetParam(), "--mode", "echo", "--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(serve.ok()) << serve.stderr_text();
+  std::string script = fmt::format(
+      "import socket, select, os, hashlib, sys\n"
+      "s = socket.create_connection(('127.0.0.1', {}))\n"
+      "s.setblocking(False)\n"
+      "cap = 512 << 20\n"
+      "sent, out, h = 0, hashlib.sha256(), b''\n"
+      "chunk = b''\n"
+      "while sent < cap:\n"
+      "  if not chunk: chunk = os.urandom(1 << 20)\n"
+      "  try:\n"
+      "    n = s.send(chunk)\n"
+      "  except BlockingIOError:\n"
+      "    if not select.select([], [s], [], 1.5)[1]: break\n"
+      "    continue\n"
+      "  out.update(chunk[:n]); sent += n; chunk = chunk[n:]\n"
+      "print(sent >> 20, file=sys.stderr)\n"
+      "with open('/proc/{}/status') as f:\n"
+      "  rss = [int(l.split()[1]) for l in f if l.startswith('VmRSS')][0]\n"
+      "s.setblocking(True)\n"
+      "back, got = hashlib.sha256(), 0\n"
+      "while got < sent:\n"
+      "  b = s.recv(min(1 << 20, sent - got))\n"
+      "  if not b: break\n"
+      "  back.update(b); got += len(b)\n"
+      "print(sent >> 20, rss >> 10, got == sent and back.digest() == out.digest())\n",
+      serve.port(), serve.pid());
+  RunResult r = RunShell("/usr/bin/python3 -c \"$(cat <<'PYEOF'\n" + script + "PYEOF\n)\"", 120);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream in(r.out);
+  uint64_t sent_mib = 0, rss_mib = 0;
+  std::string intact;
+  in >> sent_mib >> rss_mib >> intact;
+  // Socket buffers here hold at most 4 MiB (send) + 32 MiB (receive) a side;
+  // without backpressure the server reads all 512 MiB.
+  EXPECT_LT(sent_mib, 128u) << r.out << r.err;
+  EXPECT_LT(rss_mib, 128u) << "serve's RSS while the peer did not read: " << r.out;
+  EXPECT_EQ(intact, "True") << r.out << r.err;
+  ASSERT_EQ(serve.Stop(SIGTERM), 0);
+  EXPECT_TRUE(serve.summary()["errors"].empty()) << serve.summary().dump();
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, ServePeers, ::testing::Values("epoll", "uring"));
