@@ -82,7 +82,10 @@ Result<bool> ParseDatagram(std::span<const uint8_t> data, int family, SockSink& 
     if (nlh.nlmsg_type == NLMSG_ERROR) {
       nlmsgerr err{};
       if (nlh.nlmsg_len >= NLMSG_LENGTH(sizeof(int))) std::memcpy(&err.error, payload, sizeof(int));
-      return ErrnoError(err.error < 0 ? -err.error : EBADMSG, fmt::format("inet_diag dump ({})", FamilyName(family)));
+      // A kernel sends -errno (1..4095); anything else is a corrupt message
+      // (and INT_MIN could not even be negated).
+      bool is_errno = err.error < 0 && err.error >= -4095;
+      return ErrnoError(is_errno ? -err.error : EBADMSG, fmt::format("inet_diag dump ({})", FamilyName(family)));
     }
     if ((nlh.nlmsg_type == SOCK_DIAG_BY_FAMILY || nlh.nlmsg_type == TCPDIAG_GETSOCK) && nlh.nlmsg_len >= NLMSG_LENGTH(sizeof(inet_diag_msg))) {
       const auto* m = reinterpret_cast<const inet_diag_msg*>(payload);
