@@ -97,6 +97,10 @@ uint16_t TagGen(uint64_t tag) { return static_cast<uint16_t>(tag >> 32); }
 // session draws from them and gives each back once the driver has read it.
 constexpr unsigned kSessionBuffers = 512;
 constexpr unsigned kSessionBufferBytes = 4096;
+// A session's output may wait behind its send in flight up to this much (a
+// server that does not read); past it the session fails as send_blocked, as
+// on epoll when the socket buffer refuses bytes, instead of growing without bound.
+constexpr size_t kMaxWaitingBytes = 256 << 10;
 
 // One ring and its fixed file table. Slot state and the 16-byte receive
 // buffer of each slot are the only per-connection user-space memory.
@@ -238,12 +242,14 @@ class UringWorker : public ConnectorCore<UringWorker>, public SessionTransport {
   }
 
   // SessionTransport: queues `bytes` on the connection's direct descriptor.
-  // Always "all sent": the bytes wait in a send block (or behind the send in
+  // "All sent": the bytes wait in a send block (or behind the send in
   // flight) until the kernel took them; a failed send closes the session.
+  // -EAGAIN (send_blocked) once kMaxWaitingBytes would wait.
   ssize_t Send(uint64_t conn, std::string_view bytes) override {
     if (bytes.empty()) return 0;
     uint32_t ri = static_cast<uint32_t>(conn >> 32), slot = static_cast<uint32_t>(conn);
     Ring& r = *rings_[ri];
+    if (r.sends->busy(slot) && r.sends->waiting(slot) + bytes.size() > kMaxWaitingBytes) return -EAGAIN;
     if (!r.sends->Send(slot, r.gen[slot], bytes)) return -ENOMEM;
     return static_cast<ssize_t>(bytes.size());
   }

@@ -43,7 +43,7 @@ constexpr ProtoErrorInfo kInfo[kProtoErrorCount] = {
     {"tls_other", "TLS failed without an alert (bad record, EOF during the handshake)", "check that the target speaks TLS on this port"},
     {"tls_alpn_mismatch", "the server selected no protocol of --alpn", "set --alpn to what the server offers, or leave it out"},
     {"idle_timeout", "nothing was heard from the peer within --idle-timeout", "the peer stalled or dropped the session silently; check its timeouts"},
-    {"send_blocked", "the socket's send buffer refused bytes a session had to send", "lower --message-rate or the message size"},
+    {"send_blocked", "the socket's send buffer refused bytes a session had to send (io_uring: 256 KiB already waited behind it): the peer is not reading", "lower --message-rate or the message size, or see why the server stopped reading"},
     {"tls_record", "a parked TLS session (--tls-park) met a record it could not open: bad MAC, or a post-handshake message other than NewSessionTicket and KeyUpdate", "run without --tls-park against this peer (OpenSSL then keeps the whole session)"},
 };
 

@@ -332,6 +332,29 @@ TEST_P(LoadProto, LifetimeChurnsAndIdleTimeoutCatchesSilence) {
   RunShell("kill $(cat " + dir + "/pid); rm -rf " + dir);
 }
 
+// A server that never reads: once the socket buffers are full, a session's
+// messages cannot go out. It fails as send_blocked on either engine (epoll:
+// the socket refuses bytes; io_uring: 256 KiB wait behind the send in
+// flight) instead of queueing without bound.
+TEST_P(LoadProto, APeerThatDoesNotReadFailsSessionsAsSendBlocked) {
+  uint16_t port = UnusedLoopbackPort();
+  std::string dir = RunShell("mktemp -d /tmp/tcpmax-blocked-XXXXXX").out;
+  dir.erase(dir.find_last_not_of('\n') + 1);
+  RunShell("head -c 65536 /dev/urandom > " + dir + "/msg");
+  RunShell(std::string(TCPMAX_BINARY) + " serve --listen 127.0.0.1:" + std::to_string(port) +
+           " --mode hold --no-watch --duration 20s > /dev/null 2>&1 & echo $! > " + dir + "/pid");
+  ASSERT_TRUE(WaitListening(port));
+  RunResult r;
+  // 50 messages of 64 KiB a second per session: 3.2 MB/s into a peer that reads nothing.
+  auto j = LoadJson("127.0.0.1:" + std::to_string(port) + " -n 4 --engine " + engine() + " --message @" + dir +
+                        "/msg --message-rate 50/s --hold 4s",
+                    &r);
+  RunShell("kill $(cat " + dir + "/pid); rm -rf " + dir);
+  ASSERT_TRUE(j.contains("session")) << r.out << r.err;
+  EXPECT_EQ(j["session"]["errors"].value("send_blocked", 0u), 4u) << r.out;
+  EXPECT_EQ(U(j, "failed"), 0u) << r.out;  // every connect succeeded: the sessions failed later
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, LoadProto, ::testing::Values("epoll", "uring"),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 
