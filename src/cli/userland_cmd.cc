@@ -336,10 +336,7 @@ Result<Cidr> ValidateSource(const std::string& text, const IpAddress& target) {
       return PlainError("--source '" + text + "': for an IPv6 target, an IPv6 range inside 2001:db8::/32 of at most "
                         "/96 (e.g. 2001:db8:1::/112)");
     }
-    IpAddress kernel;
-    kernel.family = AF_INET6;
-    userland::wire::Ip6ToBytes(userland::kKernelClientAddr6, kernel.bytes.data());
-    if (cidr->Contains(target) || cidr->Contains(kernel)) {
+    if (cidr->Contains(target) || cidr->Contains(userland::FromIp6(userland::kKernelClientAddr6))) {
       return PlainError("--source '" + text + "' must not contain the target or 2001:db8::fffe");
     }
     return *cidr;

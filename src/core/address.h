@@ -52,6 +52,8 @@ struct Cidr {
   IpAddress At(uint64_t i) const;
   bool Contains(const IpAddress& ip) const;
   std::string ToString() const;
+  // The range of one address (/32 or /128).
+  static Cidr Host(const IpAddress& ip) { return Cidr{ip, ip.is_v6() ? 128 : 32}; }
 };
 
 struct PortRange {

@@ -114,10 +114,10 @@ Result<std::vector<Cidr>> DefaultSources(const Endpoint& target) {
     if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != via.family || ifname != a->ifa_name) continue;
     IpAddress ip = Endpoint::FromSockaddr(a->ifa_addr).ip;
     if (ip.is_v6() && ip.bytes[0] == 0xfe && (ip.bytes[1] & 0xc0) == 0x80) continue;  // link-local
-    out.push_back(Cidr{ip, ip.is_v6() ? 128 : 32});
+    out.push_back(Cidr::Host(ip));
   }
   ::freeifaddrs(list);
-  if (out.empty()) out.push_back(Cidr{via, via.is_v6() ? 128 : 32});
+  if (out.empty()) out.push_back(Cidr::Host(via));
   return out;
 }
 

@@ -112,13 +112,11 @@ struct Ring {
   std::vector<std::array<uint8_t, kPingBytes>> buf;  // recv buffer per slot (no session layer)
   // With the session layer: per slot its session and generation (a
   // completion of an earlier connection on the slot is told apart); the
-  // sessions' sends, in order per connection; the ring's receive buffers;
-  // slots whose multishot recv ended for want of a buffer.
+  // sessions' sends, in order per connection; the ring's receive buffers.
   std::vector<ClientSession> sessions;
   std::vector<uint16_t> gen;
   std::unique_ptr<sys::UringSends> sends;
   sys::BufRing buffers;
-  std::vector<uint32_t> starved;
   bool in_ring_setup = false;  // socket + setsockopt + bind as SQEs (see RingSocketSetup)
   unsigned unsubmitted = 0;
   // Bind addresses wait here until submit copies them; 2x the SQ size, so an
@@ -257,22 +255,10 @@ class UringWorker : public ConnectorCore<UringWorker>, public SessionTransport {
  private:
   friend class ConnectorCore<UringWorker>;  // calls OpenOne
 
-  // One turn: submit what is queued, reap what completed (re-arming the
-  // receives that ran out of buffers once buffers are back).
+  // One turn: submit what is queued, reap what completed.
   size_t Turn() {
     SubmitAll();
-    size_t done = DrainAll();
-    if (driver_) {
-      for (size_t i = 0; i < rings_.size(); ++i) {
-        Ring& r = *rings_[i];
-        while (!r.starved.empty()) {
-          uint32_t slot = r.starved.back();
-          r.starved.pop_back();
-          if (Held(r.state[slot])) ArmSessionRecv(r, slot);
-        }
-      }
-    }
-    return done;
+    return DrainAll();
   }
 
   void Wait(uint64_t now, uint64_t ping_wait) {
@@ -588,16 +574,12 @@ class UringWorker : public ConnectorCore<UringWorker>, public SessionTransport {
       return;
     }
     if (has_buffer) r.buffers.Recycle(bid);
-    if (cqe.res == -ENOBUFS) {
-      r.starved.push_back(slot);  // re-armed once this turn has given buffers back
-      return;
-    }
+    // No buffer: re-armed at once (the buffers this turn recycles are back
+    // before the next submit), as serve's engine does.
+    if (cqe.res == -ENOBUFS) return ArmSessionRecv(r, slot);
     if (cqe.res < 0 && cqe.res != -ECANCELED) stats_.errors.Record(-cqe.res);
     SessionVerdict v = driver_->OnPeerClosed(r.sessions[slot]);
-    if (v == SessionVerdict::kKeep) v = SessionVerdict::kClose;
-    uint64_t index = r.sessions[slot].index;
-    CloseSession(r, slot, now, /*by_peer=*/v != SessionVerdict::kReopen);
-    if (v == SessionVerdict::kReopen) OpenOne(index, /*reopen=*/true);
+    Act(r, slot, v == SessionVerdict::kKeep ? SessionVerdict::kClose : v);
   }
 
   void OnSessionSend(Ring& r, uint64_t tag, int res) {

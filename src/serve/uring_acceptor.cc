@@ -85,7 +85,7 @@ struct UringWorker::Ring {
   std::vector<uint8_t> armed;        // by listener: a multishot accept is armed here
   unsigned accepts_live = 0;         // accept requests not yet ended (armed or being cancelled)
   std::vector<uint32_t> http;        // by slot, http mode: scanner state | responses owed << 8
-  std::vector<uint32_t> starved;     // echo/http/sessions: slots whose recv found no buffer
+  std::vector<uint32_t> starved;     // http: slots whose recv found no buffer
   // Sessions and echo (streams), by slot: the session, whether it is live
   // (opened, not ended), a generation (a late completion of the slot's
   // previous connection is told apart; 24 bits travel in the recv tag) and

@@ -33,7 +33,7 @@ std::string_view LinkKindName(LinkKind k) { return k == LinkKind::kAfPacket ? "a
 link::FirewallSpec ServeFirewallSpec(const ServeOptions& o) {
   link::FirewallSpec spec;
   spec.table = link::FirewallTableName();
-  spec.local = Cidr{o.address(), o.v6 ? 128 : 32};
+  spec.local = Cidr::Host(o.address());
   for (uint16_t p : o.ports) spec.local_ports.push_back(PortRange{p, p});
   return spec;
 }
@@ -97,7 +97,7 @@ Result<void> OpenAfPacket(const ServeOptions& o, const link::Notify& notify, Ser
   }
   link::AfPacketConfig config;
   config.interface = o.interface;
-  config.local = Cidr{o.address(), o.v6 ? 128 : 32};
+  config.local = Cidr::Host(o.address());
   for (uint16_t p : o.ports) config.local_ports.push_back(PortRange{p, p});
   if (o.threads > 1) config.fanout = link::Fanout{uint16_t((::getpid() & 0x7fff) | 1), link::FanoutByPeer(o.v6)};
   uint32_t mtu = 1500;

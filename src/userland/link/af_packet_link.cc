@@ -18,6 +18,7 @@
 
 #include "userland/wire/bytes.h"
 #include "userland/wire/resegment.h"
+#include "userland/wire/segment.h"
 
 namespace tcpmax::userland::link {
 namespace {
@@ -32,8 +33,6 @@ sock_filter Jump(uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) { return soc
 tpacket_block_desc* Block(uint8_t* ring, uint32_t block_bytes, uint32_t i) {
   return reinterpret_cast<tpacket_block_desc*>(ring + size_t(i) * block_bytes);
 }
-
-uint64_t Load64(const uint8_t* p) { return (uint64_t(Load32(p)) << 32) | Load32(p + 4); }
 
 // The port tests both filters end with: A holds the TCP destination port.
 void AppendPortTests(std::vector<sock_filter>& f, const std::vector<PortRange>& ports) {
@@ -210,9 +209,9 @@ AfPacketLink::~AfPacketLink() {
 bool AfPacketLink::AddressOf(std::span<const uint8_t> pkt, bool source, uint64_t* hi, uint64_t* lo) const {
   if (v6_) {
     if (pkt.size() < 40) return false;
-    const uint8_t* a = pkt.data() + (source ? 8 : 24);
-    *hi = Load64(a);
-    *lo = Load64(a + 8);
+    wire::Ip6 a = wire::Ip6FromBytes(pkt.data() + (source ? 8 : 24));
+    *hi = a.hi;
+    *lo = a.lo;
     return true;
   }
   if (pkt.size() < 20) return false;

@@ -59,7 +59,7 @@ Result<void> CheckSharedInterface(const std::string& interface, const IpAddress&
   for (uint16_t p : ports) q.lports.push_back(PortRange{p, p});
   // Ours, the IPv4 wildcard (also as ::ffff:0.0.0.0) and the IPv6 wildcard.
   for (const char* c : {"0.0.0.0/32", "::/128"}) q.src.push_back(*ParseCidr(c));
-  q.src.push_back(Cidr{ip, ip.is_v6() ? 128 : 32});
+  q.src.push_back(Cidr::Host(ip));
   q.by = diag::AggregateBy::kLocalPort;
   auto counts = diag::Count(q);
   if (!counts) return tl::unexpected(counts.error());

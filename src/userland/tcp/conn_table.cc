@@ -64,19 +64,7 @@ ConnTable& ConnTable::operator=(ConnTable&& o) noexcept {
   return *this;
 }
 
-uint64_t ConnTable::Home(const ConnKey& k) const {
-  // A keyed 64-bit mix (the murmur3 finalizer over key ^ seed): the seed keeps
-  // peers from choosing colliding keys without knowing it. An IPv6 prefix
-  // index is folded in by an odd multiplier first.
-  uint64_t x = ((uint64_t(k.peer_ip) << 32) | (uint64_t(k.peer_port) << 16) | k.local_index) ^ seed_;
-  x += uint64_t(k.prefix) * 0x9e3779b97f4a7c15ull;
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ull;
-  x ^= x >> 33;
-  return x & mask_;
-}
+uint64_t ConnTable::Home(const ConnKey& k) const { return k.Hash(seed_) & mask_; }
 
 Result<void> ConnTable::Prefault() {
   if (slots_ == nullptr) return {};

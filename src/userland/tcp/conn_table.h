@@ -29,12 +29,30 @@
 
 namespace tcpmax::userland::tcp {
 
+// The murmur3 64-bit finalizer: a cheap full-avalanche mix.
+inline uint64_t Mix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ull;
+  x ^= x >> 33;
+  return x;
+}
+
 struct ConnKey {
   uint32_t peer_ip = 0;       // IPv4 address, or the low 32 bits of an IPv6 one
   uint16_t peer_port = 0;
   uint16_t local_index = 0;   // index into the server's listening ports; < 128
   uint16_t prefix = 0;        // IPv6: index of the peer's /96 prefix; IPv4: 0
   friend bool operator==(const ConnKey&, const ConnKey&) = default;
+
+  // A keyed 64-bit hash (Mix64 over the packed key ^ seed, an IPv6 prefix
+  // index folded in by an odd multiplier): the seed keeps peers from
+  // choosing colliding keys without knowing it.
+  uint64_t Hash(uint64_t seed) const {
+    uint64_t x = ((uint64_t(peer_ip) << 32) | (uint64_t(peer_port) << 16) | local_index) ^ seed;
+    return Mix64(x + uint64_t(prefix) * 0x9e3779b97f4a7c15ull);
+  }
 };
 
 // Connection states the server stores (RFC 9293 3.3.2). LISTEN and

@@ -1,18 +1,14 @@
 #include "userland/tcp/peer_prefixes.h"
 
+#include "userland/tcp/conn_table.h"
+
 namespace tcpmax::userland::tcp {
 
 PeerPrefixes::PeerPrefixes(uint64_t seed) : seed_(seed | 1), slots_(kSlots, 0) {}
 
 uint32_t PeerPrefixes::Home(const wire::Ip6& p) const {
-  // The murmur3 finalizer over the keyed prefix (its low 32 bits are zero).
-  uint64_t x = (p.hi ^ seed_) + (p.lo >> 32) * 0x9e3779b97f4a7c15ull;
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ull;
-  x ^= x >> 33;
-  return uint32_t(x) & (kSlots - 1);
+  // Mix64 over the keyed prefix (its low 32 bits are zero).
+  return uint32_t(Mix64((p.hi ^ seed_) + (p.lo >> 32) * 0x9e3779b97f4a7c15ull)) & (kSlots - 1);
 }
 
 std::optional<uint16_t> PeerPrefixes::Find(const wire::Ip6& prefix) const {

@@ -1,21 +1,9 @@
 #include "userland/tcp/reply_limit.h"
 
 namespace tcpmax::userland::tcp {
-namespace {
-
-uint64_t Mix(uint64_t x) {  // the murmur3 finalizer
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ull;
-  x ^= x >> 33;
-  return x;
-}
-
-}  // namespace
 
 ReplyLimiter::ReplyLimiter(uint32_t global_per_s, uint64_t interval_ns, uint64_t seed)
-    : buckets_(kBuckets, 0), global_per_s_(global_per_s), interval_ns_(interval_ns), seed_(Mix(seed | 1)),
+    : buckets_(kBuckets, 0), global_per_s_(global_per_s), interval_ns_(interval_ns), seed_(Mix64(seed | 1)),
       rng_(seed ^ 0x9e3779b97f4a7c15ull) {}
 
 uint64_t ReplyLimiter::Random() {  // splitmix64
@@ -27,8 +15,7 @@ uint64_t ReplyLimiter::Random() {  // splitmix64
 
 bool ReplyLimiter::PerConnection(const ConnKey& key, uint64_t now_ns) {
   if (interval_ns_ == 0) return true;
-  uint64_t h = Mix((((uint64_t(key.peer_ip) << 32) | (uint64_t(key.peer_port) << 16) | key.local_index) ^ seed_) +
-                   uint64_t(key.prefix) * 0x9e3779b97f4a7c15ull);
+  uint64_t h = key.Hash(seed_);
   uint64_t& b = buckets_[h & (kBuckets - 1)];
   uint32_t tag = uint32_t(h >> 32);
   uint32_t now_ms = uint32_t(now_ns / 1'000'000) | 1;  // never 0 ("never replied")
