@@ -19,6 +19,7 @@
 #include "background.h"
 #include "harness.h"
 #include "run_lock_wait.h"
+#include "userland_peers.h"
 
 namespace tcpmax::testing {
 namespace {
@@ -28,38 +29,12 @@ constexpr const char* kPeerNs = "tmx-af6-p";
 constexpr const char* kEngineIf = "tmxaf6e";
 constexpr const char* kPeerIf = "tmxaf6p";
 
-class VethPair6 {
- public:
-  VethPair6() {
-    Remove();
-    std::string e = kEngineNs, p = kPeerNs;
-    ok_ = RunShell("ip netns add " + e + " && ip netns add " + p + " && ip link add " + kEngineIf + " netns " + e +
-                   " type veth peer name " + kPeerIf + " netns " + p + " && ip -n " + e + " addr add 2001:db8::1/64 dev " +
-                   kEngineIf + " nodad && ip -n " + p + " addr add 2001:db8::2/64 dev " + kPeerIf + " nodad && ip -n " +
-                   e + " link set " + kEngineIf + " up && ip -n " + p + " link set " + kPeerIf + " up && ip -n " + e +
-                   " link set lo up && ip -n " + p + " link set lo up")
-              .exit_code == 0;
-  }
-  ~VethPair6() { Remove(); }
-  bool ok() const { return ok_; }
-
- private:
-  static void Remove() {
-    RunShell(std::string("ip netns del ") + kEngineNs + " 2>/dev/null; ip netns del " + kPeerNs + " 2>/dev/null");
-  }
-  bool ok_ = false;
+struct VethPair6 : Veth {
+  VethPair6() : Veth({kEngineNs, kPeerNs, kEngineIf, kPeerIf, "2001:db8::1/64", "2001:db8::2/64"}) {}
 };
 
 std::string InEngine(const std::string& cmd) { return std::string("ip netns exec ") + kEngineNs + " " + cmd; }
 std::string InPeer(const std::string& cmd) { return std::string("ip netns exec ") + kPeerNs + " " + cmd; }
-
-bool WaitFor(const std::string& command) {
-  for (int i = 0; i < 100; ++i) {
-    if (RunShell(command, 5).exit_code == 0) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
-}
 
 Background StartEngine6(const std::string& mode, const std::string& threads, const std::string& tag) {
   return Background({"ip", "netns", "exec", kEngineNs, TCPMAX_BINARY, "userland", "serve", "--link", "af_packet",
@@ -67,29 +42,6 @@ Background StartEngine6(const std::string& mode, const std::string& threads, con
                      threads, "--duration", "90s", "--json"},
                     tag);
 }
-
-constexpr const char* kPythonClients6 = R"PY(
-import socket, sys
-ok = 0
-for i in range(10):
-    s = socket.create_connection(("2001:db8::1", 80 if i % 2 else 8080), timeout=5)
-    for msg in (b"hello", b"x" * 3000, bytes(range(256)) * 200):
-        s.sendall(msg)
-        got = b""
-        while len(got) < len(msg):
-            chunk = s.recv(65536)
-            if not chunk:
-                sys.exit("server closed early")
-            got += chunk
-        if got != msg:
-            sys.exit("echo mismatch on connection %d" % i)
-    s.shutdown(socket.SHUT_WR)
-    if s.recv(10) != b"":
-        sys.exit("expected the server's FIN")
-    s.close()
-    ok += 1
-print("ok", ok)
-)PY";
 
 TEST(UserlandAfPacket6Test, KernelIpv6ClientsThroughTheRecipeWithNoKernelReset) {
   TCPMAX_REQUIRE_NET_ADMIN();
@@ -108,7 +60,7 @@ TEST(UserlandAfPacket6Test, KernelIpv6ClientsThroughTheRecipeWithNoKernelReset) 
   RunResult rules = RunShell(InEngine("nft list table inet " + table), 10);
   EXPECT_NE(rules.out.find("ip6 daddr 2001:db8::1 tcp dport { 80, 8080 } drop"), std::string::npos) << rules.out;
 
-  std::ofstream("/tmp/tcpmax-af6-clients.py") << kPythonClients6;
+  std::ofstream("/tmp/tcpmax-af6-clients.py") << EchoClientsScript("2001:db8::1", 10, 200);
   RunResult py = RunShell(InPeer("/usr/bin/python3 /tmp/tcpmax-af6-clients.py"), 60);
   EXPECT_EQ(py.exit_code, 0) << py.out << py.err;
   EXPECT_NE(py.out.find("ok 10"), std::string::npos) << py.out;

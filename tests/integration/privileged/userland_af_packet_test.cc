@@ -23,6 +23,7 @@
 #include "background.h"
 #include "harness.h"
 #include "run_lock_wait.h"
+#include "userland_peers.h"
 
 namespace tcpmax::testing {
 namespace {
@@ -33,38 +34,12 @@ constexpr const char* kEngineIf = "tmxafe";
 constexpr const char* kPeerIf = "tmxafp";
 
 // The two namespaces and the veth between them; removed on destruction.
-class VethPair {
- public:
-  VethPair() {
-    Remove();
-    std::string e = kEngineNs, p = kPeerNs;
-    ok_ = RunShell("ip netns add " + e + " && ip netns add " + p + " && ip link add " + kEngineIf + " netns " + e +
-                   " type veth peer name " + kPeerIf + " netns " + p + " && ip -n " + e + " addr add 198.18.0.1/24 dev " +
-                   kEngineIf + " && ip -n " + p + " addr add 198.18.0.2/24 dev " + kPeerIf + " && ip -n " + e +
-                   " link set " + kEngineIf + " up && ip -n " + p + " link set " + kPeerIf + " up && ip -n " + e +
-                   " link set lo up && ip -n " + p + " link set lo up")
-              .exit_code == 0;
-  }
-  ~VethPair() { Remove(); }
-  bool ok() const { return ok_; }
-
- private:
-  static void Remove() {
-    RunShell(std::string("ip netns del ") + kEngineNs + " 2>/dev/null; ip netns del " + kPeerNs + " 2>/dev/null");
-  }
-  bool ok_ = false;
+struct VethPair : Veth {
+  VethPair() : Veth({kEngineNs, kPeerNs, kEngineIf, kPeerIf, "198.18.0.1/24", "198.18.0.2/24"}) {}
 };
 
 std::string InEngine(const std::string& cmd) { return std::string("ip netns exec ") + kEngineNs + " " + cmd; }
 std::string InPeer(const std::string& cmd) { return std::string("ip netns exec ") + kPeerNs + " " + cmd; }
-
-bool WaitFor(const std::string& command) {
-  for (int i = 0; i < 100; ++i) {
-    if (RunShell(command, 5).exit_code == 0) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
-}
 
 std::string EngineTables() { return RunShell(InEngine("nft list tables"), 10).out; }
 
@@ -74,29 +49,6 @@ Background StartEngine(const std::string& mode, const std::string& tag) {
                      "--json"},
                     tag);
 }
-
-constexpr const char* kPythonClients = R"PY(
-import socket, sys
-ok = 0
-for i in range(20):
-    s = socket.create_connection(("198.18.0.1", 80 if i % 2 else 8080), timeout=5)
-    for msg in (b"hello", b"x" * 3000, bytes(range(256)) * 200):
-        s.sendall(msg)
-        got = b""
-        while len(got) < len(msg):
-            chunk = s.recv(65536)
-            if not chunk:
-                sys.exit("server closed early")
-            got += chunk
-        if got != msg:
-            sys.exit("echo mismatch on connection %d" % i)
-    s.shutdown(socket.SHUT_WR)
-    if s.recv(10) != b"":
-        sys.exit("expected the server's FIN")
-    s.close()
-    ok += 1
-print("ok", ok)
-)PY";
 
 TEST(UserlandAfPacketTest, KernelClientsThroughTheRecipeWithNoKernelReset) {
   TCPMAX_REQUIRE_NET_ADMIN();
@@ -117,7 +69,7 @@ TEST(UserlandAfPacketTest, KernelClientsThroughTheRecipeWithNoKernelReset) {
   std::string table = "tcpmax_" + std::to_string(serve.pid());
   EXPECT_NE(EngineTables().find("table inet " + table), std::string::npos) << EngineTables() << serve.Err();
 
-  std::ofstream("/tmp/tcpmax-af-clients.py") << kPythonClients;
+  std::ofstream("/tmp/tcpmax-af-clients.py") << EchoClientsScript("198.18.0.1", 20, 200);
   RunResult py = RunShell(InPeer("python3 /tmp/tcpmax-af-clients.py"), 60);
   EXPECT_EQ(py.exit_code, 0) << py.out << py.err;
   EXPECT_NE(py.out.find("ok 20"), std::string::npos) << py.out;
@@ -243,7 +195,7 @@ TEST(UserlandAfPacketTest, TwoEngineThreadsPerSideShareNothingAndLoseNothing) {
   EXPECT_EQ(j["verify"]["answered"], 3000);  // every probe reached the engine that holds its connection
   EXPECT_EQ(j["verify"]["lost"], 0);
   // Kernel clients still echo and close through either engine.
-  std::ofstream("/tmp/tcpmax-af-clients.py") << kPythonClients;
+  std::ofstream("/tmp/tcpmax-af-clients.py") << EchoClientsScript("198.18.0.1", 20, 200);
   RunResult py = RunShell(InPeer("python3 /tmp/tcpmax-af-clients.py"), 60);
   EXPECT_EQ(py.exit_code, 0) << py.out << py.err;
   EXPECT_EQ(serve.Stop(SIGINT), 0);

@@ -22,24 +22,12 @@
 #include "background.h"
 #include "harness.h"
 #include "run_lock_wait.h"
+#include "userland_peers.h"
 
 namespace tcpmax::testing {
 namespace {
 
-bool NetnsExists(const std::string& name) {
-  struct stat st;
-  return stat(("/run/netns/" + name).c_str(), &st) == 0;
-}
-
 // Waits until `command` succeeds (at most ~10 s).
-bool WaitFor(const std::string& command) {
-  for (int i = 0; i < 100; ++i) {
-    if (RunShell(command, 5).exit_code == 0) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
-}
-
 Background StartUserlandServe(const std::string& ns, const std::string& mode) {
   return Background({TCPMAX_BINARY, "userland", "serve", "--listen", "198.18.0.1:80,8080", "--mode", mode,
                      "--netns", ns, "--duration", "90s", "--json"},
@@ -50,29 +38,6 @@ bool ServeReady(const std::string& ns) {
   return WaitFor("ip -n " + ns + " route show 198.18.0.0/15 | grep -q tmxs0");
 }
 
-constexpr const char* kPythonEcho = R"PY(
-import socket, sys
-ok = 0
-for i in range(20):
-    s = socket.create_connection(("198.18.0.1", 80 if i % 2 else 8080), timeout=5)
-    for msg in (b"hello", b"x" * 3000, bytes(range(256)) * 400):
-        s.sendall(msg)
-        got = b""
-        while len(got) < len(msg):
-            chunk = s.recv(65536)
-            if not chunk:
-                sys.exit("server closed early")
-            got += chunk
-        if got != msg:
-            sys.exit("echo mismatch on connection %d" % i)
-    s.shutdown(socket.SHUT_WR)
-    if s.recv(10) != b"":
-        sys.exit("expected the server's FIN")
-    s.close()
-    ok += 1
-print("ok", ok)
-)PY";
-
 TEST(UserlandInteropTest, KernelClientsEchoAndCloseCleanly) {
   TCPMAX_REQUIRE_NET_ADMIN();
   ASSERT_TRUE(WaitForRunLock());
@@ -80,7 +45,7 @@ TEST(UserlandInteropTest, KernelClientsEchoAndCloseCleanly) {
   RunShell("ip netns del " + ns + " 2>/dev/null");
   Background serve = StartUserlandServe(ns, "echo");
   ASSERT_TRUE(ServeReady(ns)) << serve.Err();
-  std::ofstream("/tmp/tcpmax-ul-echo.py") << kPythonEcho;
+  std::ofstream("/tmp/tcpmax-ul-echo.py") << EchoClientsScript("198.18.0.1", 20, 400);
   RunResult py = RunShell("ip netns exec " + ns + " python3 /tmp/tcpmax-ul-echo.py", 60);
   EXPECT_EQ(py.exit_code, 0) << py.out << py.err;
   EXPECT_NE(py.out.find("ok 20"), std::string::npos) << py.out;

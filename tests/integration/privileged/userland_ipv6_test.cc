@@ -18,23 +18,11 @@
 #include "background.h"
 #include "harness.h"
 #include "run_lock_wait.h"
+#include "userland_peers.h"
 #include "sys/undo.h"
 
 namespace tcpmax::testing {
 namespace {
-
-bool NetnsExists(const std::string& name) {
-  struct stat st;
-  return stat(("/run/netns/" + name).c_str(), &st) == 0;
-}
-
-bool WaitFor(const std::string& command) {
-  for (int i = 0; i < 100; ++i) {
-    if (RunShell(command, 5).exit_code == 0) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
-}
 
 Background StartServe6(const std::string& ns, const std::string& mode) {
   return Background({TCPMAX_BINARY, "userland", "serve", "--listen", "[2001:db8::1]:80,8080", "--mode", mode,
@@ -44,31 +32,6 @@ Background StartServe6(const std::string& ns, const std::string& mode) {
 
 bool Serve6Ready(const std::string& ns) { return WaitFor("ip -n " + ns + " -6 route show 2001:db8::/32 | grep -q tmxs0"); }
 
-constexpr const char* kPythonEcho6 = R"PY(
-import socket, sys
-ok = 0
-for i in range(10):
-    s = socket.create_connection(("2001:db8::1", 80 if i % 2 else 8080), timeout=5)
-    if s.family != socket.AF_INET6:
-        sys.exit("not an IPv6 socket")
-    for msg in (b"hello", b"x" * 3000, bytes(range(256)) * 400):
-        s.sendall(msg)
-        got = b""
-        while len(got) < len(msg):
-            chunk = s.recv(65536)
-            if not chunk:
-                sys.exit("server closed early")
-            got += chunk
-        if got != msg:
-            sys.exit("echo mismatch on connection %d" % i)
-    s.shutdown(socket.SHUT_WR)
-    if s.recv(10) != b"":
-        sys.exit("expected the server's FIN")
-    s.close()
-    ok += 1
-print("ok", ok)
-)PY";
-
 TEST(UserlandIpv6Test, KernelClientsEchoOverIpv6AndCloseCleanly) {
   TCPMAX_REQUIRE_NET_ADMIN();
   ASSERT_TRUE(WaitForRunLock());
@@ -76,7 +39,7 @@ TEST(UserlandIpv6Test, KernelClientsEchoOverIpv6AndCloseCleanly) {
   RunShell("ip netns del " + ns + " 2>/dev/null");
   Background serve = StartServe6(ns, "echo");
   ASSERT_TRUE(Serve6Ready(ns)) << serve.Err();
-  std::ofstream("/tmp/tcpmax-ul6-echo.py") << kPythonEcho6;
+  std::ofstream("/tmp/tcpmax-ul6-echo.py") << EchoClientsScript("2001:db8::1", 10, 400);
   RunResult py = RunShell("ip netns exec " + ns + " /usr/bin/python3 /tmp/tcpmax-ul6-echo.py", 60);
   EXPECT_EQ(py.exit_code, 0) << py.out << py.err;
   EXPECT_NE(py.out.find("ok 10"), std::string::npos) << py.out;

@@ -15,14 +15,10 @@
 
 #include "harness.h"
 #include "run_lock_wait.h"
+#include "userland_peers.h"
 
 namespace tcpmax::testing {
 namespace {
-
-bool NetnsExists(const std::string& name) {
-  struct stat st {};
-  return stat(("/run/netns/" + name).c_str(), &st) == 0;
-}
 
 std::string HostIpForward() {
   std::ifstream f("/proc/sys/net/ipv4/ip_forward");
